@@ -1,0 +1,147 @@
+"""The `inspect-pipeline` command (Typer + Rich). Every failure prints one clear line and exits non-zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import ConfigError, DataRootError, PipelineError
+
+app = typer.Typer(
+    name="inspect-pipeline",
+    help="学校安全隐患排查整治周报流水线 — weekly school safety-inspection pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DataRoot = Annotated[Path, typer.Option("--data-root", help="Data root folder (inbox/, archive/, receipts/ …).")]
+Now = Annotated[
+    str | None,
+    typer.Option("--now", help="The current time, ISO 8601 (e.g. 2023-11-23T10:00:00+08:00); default: the real clock."),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure.")]
+
+
+def _clock(now: str | None, tz) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(tz)
+    try:
+        moment = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise ConfigError(f"--now “{now}” 不是 ISO 8601 时间（例如 2023-11-23T10:00:00+08:00）") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _settings(root: Path):
+    from pydantic import ValidationError
+
+    from .settings import load_settings
+
+    try:
+        return load_settings(root)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"配置文件 {root / 'config.toml'} 中 “{where}” 有误：{first['msg']}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"配置文件 {root / 'config.toml'} 无法读取：{exc}") from None
+
+
+def _fail(exc: BaseException, debug: bool) -> None:
+    if debug:
+        raise exc
+    code = exc.exit_code if isinstance(exc, PipelineError) else 1
+    text = str(exc) if isinstance(exc, PipelineError) else f"意外错误：{type(exc).__name__}: {exc}（加 --debug 查看详情）"
+    err_console.print(f"[bold red]错误[/]：{text}", soft_wrap=True, highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
+    """Create a working data root: folders, default config.toml, a roster template, the database."""
+    from .setup import init_data_root
+
+    try:
+        created = init_data_root(data_root)
+    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        _fail(exc, debug)
+    for path in created:
+        console.print(f"  created {path}")
+    console.print(f"数据目录已就绪：{data_root.resolve()}。请在 roster.xlsx 中填写学校名单，学校报表放入 inbox/。")
+
+
+@app.command()
+def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
+    """Process the inbox once: archive, read, validate, record, receipts, manifests."""
+    from .intake import run_intake
+    from .paths import Paths
+
+    try:
+        if not data_root.is_dir():
+            raise DataRootError(f"数据目录 {data_root} 不存在：请先运行 inspect-pipeline init --data-root {data_root}")
+        settings = _settings(data_root)
+        moment = _clock(now, settings.tz)
+        paths = Paths.at(data_root, settings)
+        with _progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or 1)
+                bar.update(tasks[stage], completed=done, total=total or 1)
+
+            result = run_intake(paths, settings, moment, progress=report)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    _print_result(result)
+
+
+_STAGES = {"archive": "归档", "read": "读取", "receipts": "回执"}
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal,
+    )
+
+
+def _print_result(result) -> None:
+    if result.run_id is None and not result.recovered:
+        console.print("收件箱中没有新文件。")
+    table = Table(title="本次收件", show_header=True)
+    table.add_column("结果")
+    table.add_column("文件数", justify="right")
+    names = {"accepted": "已受理", "rejected": "退回重报", "duplicate": "重复报送", "superseded": "被替换"}
+    for outcome, count in sorted(result.outcomes.items()):
+        table.add_row(names.get(outcome, outcome), str(count))
+    if result.outcomes:
+        console.print(table)
+    if result.left_for_next_run:
+        console.print(f"{result.left_for_next_run} 个文件仍在写入，留待下次处理。")
+    if result.weeks:
+        console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in result.weeks))
+
+
+@app.command()
+def version() -> None:
+    """Print the software version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    """Entry point of the `inspect-pipeline` script."""
+    if sys.platform == "win32":
+        sys.stdout.reconfigure(encoding="utf-8")  # Chinese on the Windows console
+    app()

@@ -1,0 +1,473 @@
+"""One intake run: take the inbox, archive, read, validate, record (one transaction), receipts, manifests.
+
+Crash safety: files are archived before they are read; the record is one transaction; inbox files are removed
+only after it commits; receipts and manifests are written after it and redone by the next run if missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from filelock import FileLock, Timeout
+
+from . import receipts as receipt_writer
+from .archive import Archived, archive_file, scan_inbox, settle
+from .db import hazards, make_engine, migrate, observations, runs, submissions
+from .errors import LockBusy
+from .issues import Issue, has_errors
+from .ledger import SchoolLedger, load_ledgers, match_rows
+from .manifest import write_intake_manifest
+from .normalize import parse_count, parse_date
+from .parallel import pmap, worker_count
+from .paths import Paths
+from .roster import Roster, School, load_roster, resolve_unit
+from .settings import Settings
+from .submission import ParsedFile, parse_file
+from .validate import DONE, OPEN, structure_issues, validate_rows
+from .weeks import cutoff, week_of
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class IntakeResult:
+    """What a run did: per outcome counts, the weeks it touched, files left for the next run."""
+
+    run_id: int | None
+    outcomes: dict[str, int] = field(default_factory=dict)
+    weeks: list[str] = field(default_factory=list)
+    left_for_next_run: int = 0
+    recovered: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def files(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def run_intake(paths: Paths, settings: Settings, now: dt.datetime, progress: Progress | None = None) -> IntakeResult:
+    """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself."""
+    roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
+    paths.state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = FileLock(paths.intake_lock, timeout=settings.lock_timeout_seconds)
+        lock.acquire()
+    except Timeout:
+        raise LockBusy(
+            f"另一个 intake 正在运行（锁文件 {paths.intake_lock}），等待 {settings.lock_timeout_seconds:.0f} 秒后放弃；"
+            "请稍后再试。"
+        ) from None
+    try:
+        engine = make_engine(paths.database_url)
+        migrate(engine)
+        return _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress).execute()
+    finally:
+        lock.release()
+
+
+@dataclass
+class _Decided:
+    """A file with its outcome, ready to record."""
+
+    archived: Archived
+    parsed: ParsedFile
+    school: School | None
+    issues: list[Issue]
+    outcome: str
+    submission_id: int
+    matches: list = field(default_factory=list)
+    note: str = ""
+
+
+class _Run:
+    def __init__(self, paths, settings, roster: Roster, engine, now: dt.datetime, progress: Progress | None):
+        self.paths, self.settings, self.roster, self.engine, self.now = paths, settings, roster, engine, now
+        self.progress = progress or (lambda stage, done, total: None)
+        self.workers = worker_count(settings.workers)
+        self.timings: dict[str, float] = {}
+
+    def _timed(self, stage: str, started: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - started
+        return now
+
+    def execute(self) -> IntakeResult:
+        t = time.perf_counter()
+        incoming = settle(scan_inbox(self.paths.inbox), self.settings.quiet_seconds)
+        found = len(scan_inbox(self.paths.inbox))
+        t = self._timed("scan", t)
+        committed = self._committed_drops([f.rel for f in incoming])
+        archived, leftovers = [], []
+        for i, f in enumerate(incoming):
+            week = week_of(self.now, self.settings)
+            a = archive_file(f, self.paths, week, self.now)
+            if a is None:
+                continue
+            if (f.rel, f.size, f.mtime_ns, a.sha256) in committed:
+                leftovers.append(a)  # recorded by a run that crashed before clearing the inbox
+            else:
+                archived.append(a)
+            self.progress("archive", i + 1, len(incoming))
+        t = self._timed("archive", t)
+        jobs = [
+            (str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings) for a in archived
+        ]
+        parsed = pmap(_parse_job, jobs, self.workers)
+        self.progress("read", len(parsed), len(parsed))
+        t = self._timed("read", t)
+        decided, run_id = self._decide_and_record(archived, parsed)
+        t = self._timed("validate+record", t)
+        for a in [*archived, *leftovers]:
+            a.incoming.path.unlink(missing_ok=True)
+        t = self._timed("clear-inbox", t)
+        weeks = self._write_receipts()
+        t = self._timed("receipts", t)
+        weeks |= {d.parsed.week for d in decided}
+        with self.engine.connect() as conn:
+            for week in sorted(weeks):
+                write_intake_manifest(conn, self.paths, self.settings, week)
+        self._timed("manifest", t)
+        outcomes: dict[str, int] = {}
+        for d in decided:
+            outcomes[d.outcome] = outcomes.get(d.outcome, 0) + 1
+        return IntakeResult(
+            run_id=run_id,
+            outcomes=outcomes,
+            weeks=sorted(weeks),
+            left_for_next_run=found - len(archived) - len(leftovers),
+            recovered=len(leftovers),
+            timings=self.timings,
+        )
+
+    # ------------------------------------------------------------ state from the record
+
+    def _committed_drops(self, rels: list[str]) -> set[tuple[str, int, int, str]]:
+        out = set()
+        if not rels:
+            return out
+        with self.engine.connect() as conn:
+            for i in range(0, len(rels), 500):
+                chunk = rels[i : i + 500]
+                rows = conn.execute(
+                    sa.select(
+                        submissions.c.inbox_path, submissions.c.size, submissions.c.mtime_ns, submissions.c.sha256
+                    ).where(submissions.c.inbox_path.in_(chunk))
+                )
+                out |= {tuple(r) for r in rows}
+        return out
+
+    # ------------------------------------------------------------ deciding
+
+    def _decide_and_record(self, archived: list[Archived], parsed: list[ParsedFile]) -> tuple[list[_Decided], int | None]:
+        if not archived:
+            return [], None
+        resolved = [resolve_unit(self.roster, p.fields, p.sheet) if p.readable and not _fatal(p) else (None, [])
+                    for p in parsed]
+        row_issues = validate_rows(parsed)
+        with self.engine.begin() as conn:
+            run_id = conn.execute(
+                runs.insert().values(
+                    started_at=dt.datetime.now(self.settings.tz).isoformat(timespec="seconds"),
+                    now=self.now.isoformat(timespec="seconds"),
+                    files=len(archived),
+                    roster_sha256=self.roster.sha256,
+                )
+            ).inserted_primary_key[0]
+            next_submission = _next_id(conn, submissions)
+            next_hazard = _counter(_next_id(conn, hazards))
+            keys = {s.key for s, _ in resolved if s is not None}
+            ledgers = load_ledgers(conn, keys)
+            weeks = {p.week for p in parsed}
+            state = _WeekState.load(conn, keys, weeks)
+            decided: list[_Decided] = []
+            for k, (a, p) in enumerate(zip(archived, parsed, strict=True)):
+                school, unit_issues = resolved[k]
+                issues = [*p.issues, *unit_issues, *structure_issues(p), *row_issues[k]]
+                d = _Decided(a, p, school, issues, "rejected", next_submission + k)
+                self._decide(d, state, ledgers, next_hazard)
+                decided.append(d)
+            self._insert(conn, run_id, decided, state)
+        return decided, run_id
+
+    def _decide(self, d: _Decided, state: _WeekState, ledgers: dict[str, SchoolLedger], next_hazard) -> None:
+        p, school = d.parsed, d.school
+        key = (school.key, p.week) if school else None
+        if key and d.archived.sha256 in state.shas.get(key, set()):
+            d.outcome, d.issues = "duplicate", []
+            d.note = "本文件与此前已收到的文件完全相同，未重复计入。"
+            return
+        if key:
+            state.shas.setdefault(key, set()).add(d.archived.sha256)
+        if has_errors(d.issues) or school is None:
+            d.outcome = "rejected"
+            if key and key in state.accepted:
+                d.note = f"本周此前已受理的报表（{state.accepted_name[key]}）仍然有效，本文件未计入。"
+            d.issues = _sorted(d.issues)
+            return
+        ledger = ledgers[school.key]
+        matches, cross = match_rows(p, ledger, school.key, next_hazard, d.submission_id)
+        d.matches, d.outcome = matches, "accepted"
+        d.issues = _sorted([*d.issues, *cross])
+        previous = state.accepted.get(key)
+        if previous is not None:
+            state.superseded.add(previous)
+            ledger.forget(previous)
+            d.note = f"本文件替换了本周此前受理的报表（{state.accepted_name[key]}）。"
+        ledger.record(matches, p.week, d.submission_id)
+        state.accepted[key] = d.submission_id
+        state.accepted_name[key] = d.archived.incoming.name
+
+    # ------------------------------------------------------------ recording
+
+    def _insert(self, conn, run_id: int, decided: list[_Decided], state: _WeekState) -> None:
+        sub_rows, hazard_rows, obs_rows = [], [], []
+        used_receipts: set[Path] = set()
+        for d in decided:
+            sub_rows.append(self._submission_row(d, run_id, used_receipts))
+            for m in d.matches:
+                if m.known.first_submission_id == d.submission_id:
+                    hazard_rows.append(
+                        {
+                            "id": m.known.id,
+                            "school_key": d.school.key,
+                            "code": m.known.code,
+                            "identity": m.known.identity,
+                            "found_date": m.known.found_date,
+                            "first_week": m.known.first_week,
+                            "first_submission_id": d.submission_id,
+                        }
+                    )
+                obs_rows.append(_observation_row(m, d))
+        conn.execute(submissions.insert(), sub_rows)
+        if hazard_rows:
+            conn.execute(hazards.insert(), hazard_rows)
+        if obs_rows:
+            conn.execute(observations.insert(), obs_rows)
+        for sid in state.superseded:
+            conn.execute(submissions.update().where(submissions.c.id == sid).values(outcome="superseded"))
+        # a late file for an earlier week moves first_week back
+        for d in decided:
+            for m in d.matches:
+                if m.known.first_submission_id != d.submission_id and m.known.first_week == d.parsed.week:
+                    conn.execute(
+                        hazards.update()
+                        .where(hazards.c.id == m.known.id, hazards.c.first_week > d.parsed.week)
+                        .values(first_week=d.parsed.week)
+                    )
+
+    def _submission_row(self, d: _Decided, run_id: int, used: set[Path]) -> dict:
+        p, a, school = d.parsed, d.archived, d.school
+        week_cutoff = cutoff(p.week, self.settings)
+        counted = d.outcome in ("accepted",)
+        recs = [m.record for m in d.matches] if counted else []
+        kind = "回执" if d.outcome in ("accepted", "duplicate") else "问题清单"
+        stem = Path(a.incoming.name).stem
+        stamp = a.received_at.strftime("%Y%m%d-%H%M%S")
+        receipt = self.paths.receipt(p.week, school.folder if school else None, f"{stem}_{stamp}_{a.sha256[:8]}_{kind}.xlsx")
+        n = 2
+        while receipt in used:
+            receipt = receipt.with_name(f"{stem}_{stamp}_{a.sha256[:8]}_{kind}_{n}.xlsx")
+            n += 1
+        used.add(receipt)
+        fields = {fid: loc.value for fid, loc in p.fields.items()}
+        report_date = parse_date(fields.get("report_date"), week_cutoff.date())
+        return {
+            "id": d.submission_id,
+            "run_id": run_id,
+            "file_name": a.incoming.name,
+            "inbox_path": a.incoming.rel,
+            "sha256": a.sha256,
+            "size": a.incoming.size,
+            "mtime_ns": a.incoming.mtime_ns,
+            "received_at": a.received_at.isoformat(timespec="seconds"),
+            "arrival_week": week_of(a.received_at, self.settings),
+            "week": p.week,
+            "school_key": school.key if school else None,
+            "school_code": school.code if school else None,
+            "school_name": school.name if school else None,
+            "format": p.format,
+            "sheet": p.sheet,
+            "outcome": d.outcome,
+            "on_time": a.received_at < week_cutoff,
+            "zero_report": counted and not recs,
+            "rows": len(recs),
+            "new": sum(1 for m in d.matches if m.is_new) if counted else 0,
+            "major": sum(1 for r in recs if r["level"] == "重大"),
+            "open": sum(1 for r in recs if r["status"] in OPEN),
+            "rectified": sum(1 for r in recs if r["status"] in DONE),
+            "unit_name_raw": p.field_text("unit_name"),
+            "reporter": p.field_text("reporter"),
+            "phone": p.field_text("phone"),
+            "approver": p.field_text("approver"),
+            "report_date": report_date.value if report_date.ok else None,
+            "checks": parse_count(fields.get("checks"))[0],
+            "check_person_times": parse_count(fields.get("check_person_times"))[0],
+            "issues": [_issue_json(i) for i in d.issues],
+            "archive_path": a.path.relative_to(self.paths.root).as_posix(),
+            "receipt_path": receipt.relative_to(self.paths.root).as_posix(),
+            "receipt_written": False,
+            "note": d.note,
+        }
+
+    # ------------------------------------------------------------ receipts
+
+    def _write_receipts(self) -> set[str]:
+        """Write every receipt not yet written (this run's and any a crash left behind); their weeks."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
+        jobs = [(dict(r), str(self.paths.root)) for r in rows]
+        done = pmap(_receipt_job, jobs, self.workers)
+        self.progress("receipts", len(done), len(done))
+        with self.engine.begin() as conn:
+            ids = [r["id"] for r in rows]
+            for i in range(0, len(ids), 500):
+                conn.execute(
+                    submissions.update().where(submissions.c.id.in_(ids[i : i + 500])).values(receipt_written=True)
+                )
+        return {r["week"] for r in rows}
+
+
+@dataclass
+class _WeekState:
+    """Per (school, week): the accepted submission counted so far and the SHA-256 of every file received."""
+
+    accepted: dict[tuple[str, str], int] = field(default_factory=dict)
+    accepted_name: dict[tuple[str, str], str] = field(default_factory=dict)
+    shas: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    superseded: set[int] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, conn, keys: set[str], weeks: set[str]) -> _WeekState:
+        state = cls()
+        if not keys:
+            return state
+        rows = conn.execute(
+            sa.select(
+                submissions.c.id, submissions.c.school_key, submissions.c.week, submissions.c.sha256,
+                submissions.c.outcome, submissions.c.file_name,
+            ).where(submissions.c.week.in_(sorted(weeks)), submissions.c.school_key.is_not(None))
+        )
+        for sid, key, week, sha, outcome, name in rows:
+            if key not in keys:
+                continue
+            state.shas.setdefault((key, week), set()).add(sha)
+            if outcome == "accepted":
+                state.accepted[(key, week)] = sid
+                state.accepted_name[(key, week)] = name
+        return state
+
+
+def _parse_job(job: tuple) -> ParsedFile:
+    """Worker: read one archived file and understand it (oversized files are refused without reading)."""
+    path, name, arrival, settings = job
+    size = Path(path).stat().st_size
+    if size > settings.limits.max_file_bytes:
+        return _oversized(size, arrival, settings)
+    return parse_file(Path(path).read_bytes(), name, arrival, settings)
+
+
+def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:
+    from .issues import make_issue
+
+    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
+    size_mb = size / 1024 / 1024
+    parsed.issues.append(
+        make_issue("unreadable-file", detail=f"文件过大（{size_mb:.1f} MB，上限 {settings.limits.max_file_mb:g} MB）")
+    )
+    return parsed
+
+
+def _receipt_job(job: tuple) -> str:
+    row, root = job
+    root = Path(root)
+    info = receipt_writer.ReceiptInfo(
+        file_name=row["file_name"],
+        received_at=dt.datetime.fromisoformat(row["received_at"]),
+        week=row["week"],
+        outcome=row["outcome"] if row["outcome"] != "superseded" else "accepted",
+        school_name=row["school_name"],
+        school_code=row["school_code"],
+        counts={k: row[k] for k in ("rows", "new", "major", "open", "rectified")},
+        note=row.get("note") or "",
+    )
+    issues = [Issue(**i) for i in row["issues"]]
+    out = root / row["receipt_path"]
+    if row["outcome"] == "rejected":
+        original = root / row["archive_path"]
+        fmt = row["format"]
+        workbook = None
+        if fmt in ("xls", "ods", "csv"):
+            from .workbook import FileRefused, read_workbook
+
+            try:
+                workbook = read_workbook(original.read_bytes(), row["file_name"], Settings().limits)
+            except FileRefused:
+                workbook = None
+        receipt_writer.write_rejected(
+            info, issues, out, original=original if fmt in ("xlsx", "xlsm") else None, fmt=fmt, workbook=workbook
+        )
+    else:
+        receipt_writer.write_accepted(info, [i for i in issues if i.severity == "warning"], out)
+    return str(out)
+
+
+def _issue_json(issue: Issue) -> dict:
+    return {
+        "severity": issue.severity,
+        "code": issue.code,
+        "sheet": issue.sheet,
+        "cell": issue.cell,
+        "column": issue.column,
+        "value": issue.value,
+        "message": issue.message,
+        "fix": issue.fix,
+    }
+
+
+def _observation_row(m, d: _Decided) -> dict:
+    r = m.record
+    return {
+        "hazard_id": m.known.id,
+        "submission_id": d.submission_id,
+        "week": d.parsed.week,
+        "row": r["_row"],
+        "is_new": m.is_new,
+        **{c: r[c] for c in ("source", "location", "category", "description", "level", "mode", "measures", "owner",
+                             "deadline", "funds_wan", "interim_control", "status", "done_date", "verifier", "remarks")},
+    }
+
+
+def _fatal(p: ParsedFile) -> bool:
+    return any(i.code in ("ambiguous-sheet",) for i in p.issues)
+
+
+def _sorted(issues: list[Issue]) -> list[Issue]:
+    """File-level problems first, then by row and column; errors before warnings at the same cell."""
+    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+
+    def key(i: Issue):
+        if i.cell is None:
+            return (0, 0, 0, i.severity != "error")
+        col, row = coordinate_from_string(i.cell)
+        return (1, row, column_index_from_string(col), i.severity != "error")
+
+    return sorted(issues, key=key)
+
+
+def _next_id(conn, table) -> int:
+    return (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+
+
+def _counter(start: int):
+    value = [start - 1]
+
+    def next_value() -> int:
+        value[0] += 1
+        return value[0]
+
+    return next_value

@@ -1,0 +1,171 @@
+"""Hazards across weeks: matching a file's rows to known hazards (隐患编号, else identity), issuing new numbers,
+and the cross-week warnings hazard-dropped / hazard-reopened (submission.md §Identity, §Cross-week checks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .db import hazards, observations, submissions
+from .issues import Issue, make_issue
+from .layout import cell_address
+from .submission import ParsedFile
+from .validate import DONE, OPEN, identity
+from .weeks import compact
+
+_CODE_TAIL = re.compile(r"^(.+)-(\d{4}W\d{2})-(\d{3,})$")
+
+
+@dataclass(slots=True)
+class Known:
+    """A hazard of the school as the record knows it."""
+
+    id: int
+    code: str
+    identity: str
+    first_week: str
+    found_date: dt.date
+    # (week, status, description, submission id) of each counted observation, any order
+    history: list[tuple[str, str, str, int]] = field(default_factory=list)
+    first_submission_id: int | None = None  # set for hazards first recorded in this run (to be inserted)
+
+    def state_before(self, week: str) -> tuple[str, str] | None:
+        """(status, description) of the latest counted observation before `week`."""
+        earlier = [h for h in self.history if h[0] < week]
+        if not earlier:
+            return None
+        latest = max(earlier, key=lambda h: h[0])
+        return latest[1], latest[2]
+
+
+@dataclass(slots=True)
+class SchoolLedger:
+    """Every known hazard of one school."""
+
+    by_code: dict[str, Known] = field(default_factory=dict)
+    by_identity: dict[str, Known] = field(default_factory=dict)
+
+    def add(self, known: Known) -> None:
+        self.by_code[known.code] = known
+        self.by_identity[known.identity] = known
+
+    def record(self, matches: list[Match], week: str, submission_id: int) -> None:
+        """Count an accepted file's rows as the hazards' latest state for its week."""
+        for m in matches:
+            m.known.history.append((week, m.record["status"], m.record["description"], submission_id))
+
+    def forget(self, submission_id: int) -> None:
+        """Stop counting a superseded file."""
+        for known in self.by_code.values():
+            known.history = [h for h in known.history if h[3] != submission_id]
+
+
+def load_ledgers(conn: Connection, school_keys: set[str]) -> dict[str, SchoolLedger]:
+    """The known hazards of these schools, with the status of each counted observation."""
+    ledgers: dict[str, SchoolLedger] = {k: SchoolLedger() for k in school_keys}
+    if not school_keys:
+        return ledgers
+    keys = sorted(school_keys)
+    known: dict[int, Known] = {}
+    for chunk in _chunks(keys, 500):
+        rows = conn.execute(
+            sa.select(
+                hazards.c.id, hazards.c.school_key, hazards.c.code, hazards.c.identity, hazards.c.first_week,
+                hazards.c.found_date,
+            ).where(hazards.c.school_key.in_(chunk))
+        )
+        for hid, key, code, ident, first_week, found in rows:
+            k = Known(hid, code, ident, first_week, found)
+            known[hid] = k
+            ledgers[key].add(k)
+        obs = conn.execute(
+            sa.select(
+                observations.c.hazard_id,
+                observations.c.week,
+                observations.c.status,
+                observations.c.description,
+                observations.c.submission_id,
+            )
+            .join(submissions, submissions.c.id == observations.c.submission_id)
+            .where(submissions.c.outcome == "accepted", submissions.c.school_key.in_(chunk))
+        )
+        for hid, week, status, description, sid in obs:
+            known[hid].history.append((week, status, description, sid))
+    return ledgers
+
+
+def _chunks(items: list, n: int):
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+@dataclass(slots=True)
+class Match:
+    """A row of an accepted file tied to its hazard."""
+
+    known: Known
+    record: dict
+    is_new: bool
+
+
+def match_rows(
+    parsed: ParsedFile, ledger: SchoolLedger, school_key: str, next_id, submission_id: int
+) -> tuple[list[Match], list[Issue]]:
+    """Tie each row to a known hazard or a new one (new numbers issued here) and give the cross-week warnings.
+    `next_id()` hands out hazard ids."""
+    week = parsed.week
+    matches: list[Match] = []
+    issues: list[Issue] = []
+    seen: set[int] = set()
+    for rec in parsed.records:
+        known = _by_number(rec.get("hazard_id"), ledger, school_key)
+        ident = identity(rec["found_date"], rec["location"], rec["description"])
+        if known is None:
+            known = ledger.by_identity.get(ident)
+        if known is None:
+            code = _new_code(ledger, school_key, week)
+            known = Known(next_id(), code, ident, week, rec["found_date"], first_submission_id=submission_id)
+            ledger.add(known)
+        elif week < known.first_week:
+            known.first_week = week  # a late file for an earlier week
+        seen.add(known.id)
+        before = known.state_before(week)
+        if before is not None and before[0] in DONE and rec["status"] in OPEN:
+            column = parsed.columns["description"]
+            issues.append(
+                make_issue(
+                    "hazard-reopened",
+                    sheet=parsed.sheet,
+                    cell=cell_address(rec["_row"] - 1, column.index),
+                    column=column.header,
+                    value=rec["description"],
+                )
+            )
+        matches.append(Match(known, rec, is_new=known.first_week == week))
+    for known in ledger.by_code.values():
+        if known.id in seen:
+            continue
+        before = known.state_before(week)
+        if before is not None and before[0] in OPEN:
+            issues.append(make_issue("hazard-dropped", sheet=parsed.sheet, value=before[1]))
+    return matches, issues
+
+
+def _by_number(value: object, ledger: SchoolLedger, school_key: str) -> Known | None:
+    """The hazard a pipeline-issued 隐患编号 names, if it is one of this school's (else the school's own numbering)."""
+    if not isinstance(value, str):
+        return None
+    m = _CODE_TAIL.match(value.strip())
+    if not m or m[1] != school_key:
+        return None
+    return ledger.by_code.get(value.strip())
+
+
+def _new_code(ledger: SchoolLedger, school_key: str, week: str) -> str:
+    prefix = f"{school_key}-{compact(week)}-"
+    taken = [int(c.rsplit("-", 1)[1]) for c in ledger.by_code if c.startswith(prefix)]
+    return f"{prefix}{max(taken, default=0) + 1:03d}"

@@ -1,0 +1,117 @@
+"""The one place that builds paths below the data root. Names that come from outside are made safe here."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .settings import Settings
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
+MAX_NAME = 80
+
+
+def safe_name(name: str, fallback: str = "未命名") -> str:
+    """A single path component derived from outside text: no separators, no `..`, no reserved Windows names,
+    no trailing dots/spaces, at most MAX_NAME characters (a short hash keeps long names distinct)."""
+    text = unicodedata.normalize("NFC", name)
+    text = _UNSAFE.sub("_", text).strip().strip(".").strip()
+    if not text or set(text) <= {".", "_", " "}:
+        text = fallback
+    stem, dot, ext = text.rpartition(".")
+    if not dot or len(ext) > 8:
+        stem, ext = text, ""
+    if stem.split(".")[0].upper().rstrip() in _WINDOWS_RESERVED:
+        stem = "_" + stem
+    if len(text) > MAX_NAME:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        keep = MAX_NAME - len(ext) - 10
+        stem = f"{stem[:keep]}_{digest}"
+    return f"{stem}.{ext}" if ext else stem
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every folder and file of a data root (operations.md §Folders)."""
+
+    root: Path
+    settings: Settings
+
+    @classmethod
+    def at(cls, root: Path, settings: Settings) -> Paths:
+        return cls(root.resolve(), settings)
+
+    @property
+    def inbox(self) -> Path:
+        return self.settings.inbox_dir or self.root / "inbox"
+
+    @property
+    def archive_root(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def receipts_root(self) -> Path:
+        return self.root / "receipts"
+
+    @property
+    def reports_root(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def templates_root(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def roster_file(self) -> Path:
+        if self.settings.roster_file is not None:
+            return self.settings.roster_file
+        for name in ("roster.xlsx", "roster.xls", "roster.ods", "roster.csv"):
+            if (self.root / name).exists():
+                return self.root / name
+        return self.root / "roster.xlsx"
+
+    @property
+    def state_dir(self) -> Path:
+        """Local state (database, locks); never on a network share."""
+        return self.root / ".state"
+
+    @property
+    def database_url(self) -> str:
+        if self.settings.database_url:
+            return self.settings.database_url
+        return f"sqlite:///{(self.state_dir / 'inspect.db').as_posix()}"
+
+    @property
+    def intake_lock(self) -> Path:
+        return self.state_dir / "intake.lock"
+
+    def archive_dir(self, week: str) -> Path:
+        return self.archive_root / week
+
+    def archived_file(self, week: str, sha256: str, ext: str) -> Path:
+        return self.archive_dir(week) / f"{sha256}{ext}"
+
+    def sidecar(self, week: str, sha256: str, arrival_key: str) -> Path:
+        return self.archive_dir(week) / f"{sha256}.{arrival_key}.json"
+
+    def run_snapshot_dir(self, run_id: str) -> Path:
+        """Roster and config as they were for one run (with the archive, any week can be rebuilt)."""
+        return self.archive_root / "_runs" / run_id
+
+    def receipts_week(self, week: str) -> Path:
+        return self.receipts_root / week
+
+    def receipt(self, week: str, school_folder: str | None, file_name: str) -> Path:
+        folder = safe_name(school_folder) if school_folder else "_未识别学校"
+        return self.receipts_week(week) / folder / safe_name(file_name)
+
+    def intake_manifest(self, week: str) -> Path:
+        return self.receipts_week(week) / "manifest.json"

@@ -1,0 +1,377 @@
+"""Receipts (回执): what a school gets back for each file it sent (outputs.md §1).
+
+- accepted / duplicate: a short `回执` workbook, written with xlsxwriter (thousands a week, ~1–2 ms each);
+- rejected: the school's own workbook with every problem cell filled and commented and a first sheet `问题清单`
+  (openpyxl); for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; when nothing could be read, a small
+  workbook saying why. Annotation problems fall back down that list: a bad school file never raises here.
+
+Text that came from a school is always written as text, never as a live formula, and every receipt is written to
+a temp file beside `out_path` and renamed into place, so it is never half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import os
+import re
+import uuid
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from .issues import Issue
+from .workbook import Workbook
+
+log = logging.getLogger(__name__)
+
+ISSUE_SHEET = "问题清单"
+RECEIPT_SHEET = "回执"
+AUTHOR = "数据校验"
+MARK = f"【{AUTHOR}】"  # starts our part of a comment appended to the school's own
+NO_CELL = "—"
+ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"
+OUTCOME_TEXT = {"accepted": "已受理", "duplicate": "重复报送", "rejected": "未受理"}
+SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
+ISSUE_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "问题", "如何修改", "类别", "代码")
+WARNING_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "提示", "建议", "代码")
+WIDTHS = (6, 14, 9, 18, 20, 40, 40, 8, 18)
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+_XW_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
+
+@dataclass(frozen=True)
+class ReceiptInfo:
+    file_name: str  # original file name as the school sent it
+    received_at: dt.datetime  # tz-aware
+    week: str  # "2023-W47"
+    outcome: str  # accepted | rejected | duplicate
+    school_name: str | None
+    school_code: str | None
+    counts: dict[str, int]  # rows, new, major, open, rectified (accepted only)
+    note: str = ""  # an extra Chinese sentence shown on the receipt
+
+
+# ---------------------------------------------------------------------------------------------------- shared bits
+
+
+def _text(value: object) -> str:
+    """Any value as text that is safe in an XML cell (no control characters, within Excel's 32,767 limit)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))[:32767]
+
+
+def _cell_rc(cell: str | None) -> tuple[int, int] | None:
+    """'G7' → (7, 7); None for a missing or malformed address."""
+    if not cell:
+        return None
+    try:
+        col, row = coordinate_from_string(cell.replace("$", "").strip().upper())
+        col_idx = column_index_from_string(col)
+    except Exception:
+        return None
+    return (row, col_idx) if 1 <= row <= 1_048_576 and 1 <= col_idx <= 16_384 else None
+
+
+def _ordered(issues: Iterable[Issue]) -> list[Issue]:
+    """Errors, then warnings; each by sheet, row, column (issues without a cell first: they are structural)."""
+    return sorted(issues, key=lambda i: (i.severity != "error", i.sheet or "", *(_cell_rc(i.cell) or (0, 0))))
+
+
+def _issue_rows(issues: list[Issue]) -> list[tuple]:
+    """Table rows in ISSUE_HEADERS order."""
+    return [
+        (n, i.sheet or NO_CELL, i.cell or NO_CELL, i.column or "", i.value or "", i.message, i.fix,
+         SEVERITY_TEXT.get(i.severity, i.severity), i.code)
+        for n, i in enumerate(issues, 1)
+    ]
+
+
+def _when(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:
+    """The key/value block of a receipt."""
+    facts: list[tuple[str, object]] = [
+        ("学校", info.school_name or "（未识别）"),
+        ("学校标识码", info.school_code or NO_CELL),
+        ("周次", info.week),
+        ("文件", info.file_name),
+        ("收到时间", _when(info.received_at)),
+        ("结果", OUTCOME_TEXT.get(info.outcome, info.outcome)),
+    ]
+    if info.outcome == "accepted":
+        c = info.counts
+        facts += [("隐患条数", c.get("rows", 0)), ("其中重大", c.get("major", 0)), ("本周新增", c.get("new", 0)),
+                  ("仍未整改", c.get("open", 0)), ("已整改", c.get("rectified", 0))]
+    if info.note:
+        facts.append(("说明", info.note))
+    return facts
+
+
+def _atomic(out_path: Path, write: Callable[[str], None]) -> Path:
+    """Run `write(temp_path)` on a temp file beside out_path, then rename it into place."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        write(str(tmp))
+        os.replace(tmp, out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+# ---------------------------------------------------------------------------------------------------- accepted
+
+
+def write_accepted(info: ReceiptInfo, warnings: list[Issue], out_path: Path) -> Path:
+    """The short `回执` workbook for an accepted (or duplicate) file, with its warnings if any."""
+    import xlsxwriter  # a declared dependency; imported here so the rejected path works without it
+
+    rows = [r[:7] + r[8:] for r in _issue_rows(_ordered(warnings))]
+
+    def write(tmp: str) -> None:
+        wb = xlsxwriter.Workbook(tmp, _XW_OPTIONS)
+        ws = wb.add_worksheet(RECEIPT_SHEET)
+        title = wb.add_format({"bold": True, "font_size": 14})
+        key = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
+        value = wb.add_format({"border": 1, "align": "left", "valign": "top", "text_wrap": True})
+        bold = wb.add_format({"bold": True})
+        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        body = wb.add_format({"border": 1, "valign": "top", "text_wrap": True})
+        for c, w in enumerate(WIDTHS[:7] + WIDTHS[8:]):
+            ws.set_column(c, c, w)
+        ws.write_string(0, 0, "安全隐患周报回执", title)
+        r = 2
+        for k, v in _facts(info):
+            ws.write_string(r, 0, k, key)
+            ws.merge_range(r, 1, r, 6, "", value)
+            _xw_put(ws, r, 1, v, value)
+            r += 1
+        if rows:
+            r += 1
+            ws.write_string(r, 0, f"提示 {len(rows)} 处（不影响受理，请在下次填报时注意）：", bold)
+            ws.write_row(r + 1, 0, WARNING_HEADERS, head)
+            for i, row in enumerate(rows, r + 2):
+                for c, v in enumerate(row):
+                    _xw_put(ws, i, c, v, body)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        wb.close()
+
+    return _atomic(out_path, write)
+
+
+def _xw_put(ws, row: int, col: int, value: object, fmt) -> None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, _text(value), fmt)
+
+
+# ---------------------------------------------------------------------------------------------------- rejected
+
+
+def write_rejected(
+    info: ReceiptInfo,
+    issues: list[Issue],
+    out_path: Path,
+    *,
+    original: Path | None,
+    fmt: str | None,
+    workbook: Workbook | None,
+) -> Path:
+    """The receipt of a rejected file: the annotated original, else a reproduction, else an explanation."""
+    issues = _ordered(issues)
+    builds: list[tuple[str, Callable[[], openpyxl.Workbook]]] = []
+    if original is not None and fmt in ("xlsx", "xlsm"):
+        builds.append(("annotating the original", lambda: _annotated_original(info, issues, Path(original))))
+    if workbook is not None:
+        builds.append(("reproducing the sheets", lambda: _reproduction(info, issues, workbook)))
+    for what, build in builds:
+        try:
+            with warnings.catch_warnings():  # openpyxl warns about every feature it drops from a school's file
+                warnings.simplefilter("ignore")
+                wb = build()
+                return _atomic(out_path, wb.save)
+        except Exception:
+            log.warning("receipt for %r: %s failed, falling back", info.file_name, what, exc_info=True)
+    return _atomic(out_path, _explanation(info, issues).save)
+
+
+def _annotated_original(info: ReceiptInfo, issues: list[Issue], original: Path) -> openpyxl.Workbook:
+    wb = openpyxl.load_workbook(original, keep_vba=False, rich_text=True)
+    if ISSUE_SHEET in wb.sheetnames and all(i.sheet != ISSUE_SHEET for i in issues):
+        del wb[ISSUE_SHEET]  # our list from an earlier receipt, sent back corrected
+    sheets = {ws.title: ws for ws in wb.worksheets}
+    for ws in sheets.values():
+        _clear_old_marks(ws)
+    _mark(sheets, issues)
+    _add_issue_sheet(wb, info, issues, {name: ws.title for name, ws in sheets.items()})
+    return wb
+
+
+def _reproduction(info: ReceiptInfo, issues: list[Issue], book: Workbook) -> openpyxl.Workbook:
+    """A fresh workbook with the same sheets, values at the same coordinates, merges and hidden rows."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    used = {ISSUE_SHEET.casefold()}
+    sheets = {}
+    for sh in book.sheets:
+        ws = wb.create_sheet(_sheet_title(sh.name, used))
+        for i, row in enumerate(sh.rows, 1):
+            for j, v in enumerate(row, 1):
+                if v is not None and v != "":
+                    _put(ws, i, j, v)
+        done: list[tuple[int, int, int, int]] = []
+        for r0, c0, r1, c1 in sh.merged:
+            overlaps = any(r0 <= b[2] and b[0] <= r1 and c0 <= b[3] and b[1] <= c1 for b in done)
+            if (r0, c0) != (r1, c1) and not overlaps:  # Excel calls overlapping merges a corrupt file
+                ws.merge_cells(start_row=r0 + 1, start_column=c0 + 1, end_row=r1 + 1, end_column=c1 + 1)
+                done.append((r0, c0, r1, c1))
+        for r in sh.hidden_rows:
+            ws.row_dimensions[r + 1].hidden = True
+        ws.sheet_state = "visible" if sh.visible else "hidden"
+        sheets.setdefault(sh.name, ws)
+    _mark(sheets, issues)
+    _add_issue_sheet(wb, info, issues, {name: ws.title for name, ws in sheets.items()})
+    return wb
+
+
+def _explanation(info: ReceiptInfo, issues: list[Issue]) -> openpyxl.Workbook:
+    """The receipt for a file that could not be opened: what it is and what to send instead."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    lines = [f"文件“{info.file_name}”未能受理。"]
+    for i in issues:
+        if i.severity == "error":
+            lines += [f"原因：{i.message}", f"请：{i.fix}"]
+    _add_issue_sheet(wb, info, issues, {}, lines)
+    return wb
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unique Excel sheet name close to `name`."""
+    base = _BAD_SHEET_CHARS.sub("_", _text(name)).strip("'")[:31] or "Sheet"
+    title, n = base, 1
+    while title.casefold() in used:
+        n += 1
+        title = f"{base[: 31 - len(str(n)) - 2]}({n})"
+    used.add(title.casefold())
+    return title
+
+
+def _put(ws, row: int, col: int, value: object):
+    """Write one value; strings always as text (a school's '=…' stays text)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.replace(tzinfo=None)
+    elif isinstance(value, float) and not math.isfinite(value):
+        value = str(value)
+    elif not isinstance(value, int | float | dt.date | dt.time):
+        value = _text(value)
+    cell = ws.cell(row, col, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _anchor(ws, row: int, col: int) -> tuple[int, int]:
+    """The top-left cell of the merged range holding (row, col), else the cell itself."""
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row <= row <= rng.max_row and rng.min_col <= col <= rng.max_col:
+            return rng.min_row, rng.min_col
+    return row, col
+
+
+def _clear_old_marks(ws) -> None:
+    """Remove our comments and fills of an earlier receipt (a school often sends our annotated copy back)."""
+    for cell in list(ws._cells.values()):  # only existing cells: iter_rows would create the whole used range
+        comment = cell.comment
+        if comment is None or (MARK not in comment.text and comment.author != AUTHOR):
+            continue
+        own = comment.text.split(MARK)[0].rstrip() if MARK in comment.text else ""
+        cell.comment = Comment(own, comment.author or "", height=comment.height, width=comment.width) if own else None
+        if cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb in (ERROR_RGB, WARNING_RGB):
+            cell.fill = PatternFill()
+
+
+def _mark(sheets: dict[str, object], issues: list[Issue]) -> None:
+    """Fill and comment every cell an issue points at (merged ranges: their top-left cell)."""
+    notes: dict[tuple[str, int, int], list[Issue]] = {}
+    for i in issues:
+        rc = _cell_rc(i.cell)
+        if i.sheet in sheets and rc is not None:
+            notes.setdefault((i.sheet, *_anchor(sheets[i.sheet], *rc)), []).append(i)
+    for (name, row, col), found in notes.items():
+        cell = sheets[name].cell(row, col)
+        rgb = ERROR_RGB if any(i.severity == "error" for i in found) else WARNING_RGB
+        cell.fill = PatternFill(fill_type="solid", start_color=rgb, end_color=rgb)
+        ours = "\n".join(
+            f"• {'' if i.severity == 'error' else '提示：'}{_text(i.message)}；{_text(i.fix)}" for i in found
+        )
+        if cell.comment is not None and cell.comment.text.strip():
+            ours = f"{cell.comment.text.rstrip()}\n\n{MARK}\n{ours}"
+        lines = sum(max(1, math.ceil(len(line) / 18)) for line in ours.splitlines())
+        cell.comment = Comment(ours, AUTHOR, height=min(40 + 18 * lines, 600), width=320)
+
+
+def _add_issue_sheet(
+    wb: openpyxl.Workbook,
+    info: ReceiptInfo,
+    issues: list[Issue],
+    targets: dict[str, str],
+    extra: Iterable[str] = (),
+) -> None:
+    """Insert the first, active sheet `问题清单`: a summary and one row per issue, linked to its cell."""
+    ws = wb.create_sheet(ISSUE_SHEET, 0)
+    n_err = sum(i.severity == "error" for i in issues)
+    _put(ws, 1, 1, "安全隐患周报回执（未受理）").font = Font(bold=True, size=14)
+    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info) if k in ("学校", "学校标识码", "文件", "周次", "收到时间"))
+    _put(ws, 2, 1, facts)
+    verdict = f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。"
+    _put(ws, 3, 1, verdict).font = Font(bold=True, color="FFC00000")
+    r = 4
+    for line in ([info.note] if info.note else []) + list(extra):
+        _put(ws, r, 1, line)
+        r += 1
+    head = r + 1
+    for c, h in enumerate(ISSUE_HEADERS, 1):
+        cell = _put(ws, head, c, h)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill(fill_type="solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), head + 1):
+        for c, v in enumerate(row, 1):
+            _put(ws, r, c, v).alignment = wrap
+        rc = _cell_rc(issue.cell)
+        if issue.sheet in targets and rc is not None:
+            link = ws.cell(r, 3)
+            target = targets[issue.sheet].replace("'", "''")
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{target}'!{get_column_letter(rc[1])}{rc[0]}")
+            link.font = Font(color="FF0563C1", underline="single")
+    for c, w in enumerate(WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+    ws.freeze_panes = ws.cell(head + 1, 1)
+    ws.auto_filter.ref = f"A{head}:{get_column_letter(len(ISSUE_HEADERS))}{max(head + len(issues), head)}"
+    ws.print_title_rows = f"{head}:{head}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    for other in wb.worksheets:
+        other.sheet_view.tabSelected = False
+    ws.sheet_view.tabSelected = True
+    wb.active = 0
+    if wb.views:
+        wb.views[0].firstSheet = 0
