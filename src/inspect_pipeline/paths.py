@@ -12,7 +12,7 @@ from .settings import Settings
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 _UNSAFE = re.compile(r'[\x00-\x1f<>:"/\\|?*]')
-MAX_NAME = 80
+MAX_NAME = 60
 
 
 def safe_name(name: str, fallback: str = "未命名") -> str:
