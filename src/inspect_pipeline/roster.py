@@ -155,6 +155,8 @@ def load_roster(path: Path, settings: Settings) -> Roster:
     if sheet is None:
         raise RosterError(f"学校名单 {path.name} 没有可见的工作表")
     frame, headers = _frame(sheet.rows, path.name, settings)
+    if frame.empty:
+        raise RosterError(f"学校名单 {path} 中还没有学校：请先在表头下逐行填写应报送的学校，再运行")
     try:
         _schema(settings).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

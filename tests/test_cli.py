@@ -1,0 +1,118 @@
+"""The command line: exit codes, one clear line on failure, the lock, the quiet period, a bad roster."""
+
+from __future__ import annotations
+
+import os
+
+import openpyxl
+import pytest
+from filelock import FileLock
+from typer.testing import CliRunner
+
+from inspect_pipeline.archive import Incoming, scan_inbox, settle
+from inspect_pipeline.cli import app
+from support import drop, hazard, make_root, manifest, school_book
+
+runner = CliRunner()
+NOW = "2023-11-23T10:00:00+08:00"
+
+
+@pytest.fixture
+def root(tmp_path):
+    return make_root(tmp_path)
+
+
+def test_init_creates_a_working_data_root(tmp_path):
+    result = runner.invoke(app, ["init", "--data-root", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    for name in ("inbox", "archive", "receipts", "reports", "templates", "config.toml", "roster.xlsx"):
+        assert (tmp_path / "d" / name).exists()
+    headers = [c.value for c in openpyxl.load_workbook(tmp_path / "d" / "roster.xlsx").active[1]]
+    assert headers[:4] == ["学校名称", "学校标识码", "简称", "学段"]
+    # the roster template is empty: intake says so instead of calling every school unknown
+    result = runner.invoke(app, ["intake", "--data-root", str(tmp_path / "d"), "--now", NOW])
+    assert result.exit_code == 3 and "还没有学校" in result.output
+
+
+def test_intake_exit_code_is_zero_whatever_schools_sent(root):
+    drop(root, "a.xlsx", b"")
+    drop(root, "b.xlsx", school_book(rows=[hazard(level="较大")]))
+    result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 0, result.output
+    assert {f["outcome"] for f in manifest(root)["files"]} == {"rejected"}
+
+
+def test_bad_roster_stops_the_run_with_one_line_and_touches_nothing(root):
+    book = openpyxl.load_workbook(root / "roster.xlsx")
+    book.active.append(("丰润区第一实验小学", "2113000009", None, "小学", "一片", "赵局长", "安法科", "钱明"))
+    book.save(root / "roster.xlsx")
+    inbox_file = drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 3
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "第 5 行" in lines[0] and "学校名称" in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert inbox_file.exists() and not any((root / "archive").iterdir()) and not any((root / "receipts").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        (("丰润区第九小学", "21130000", None, "小学", "一片", "赵局长", "安法科", "钱明"), "10 位数字"),
+        (("丰润区第九小学", "2113000001", None, "小学", "一片", "赵局长", "安法科", "钱明"), "重复"),
+        (("丰润区第九小学", None, "一实小", "小学", "一片", "赵局长", "安法科", "钱明"), "简称"),
+        (("丰润区第九小学", None, None, "大学", "一片", "赵局长", "安法科", "钱明"), "学段"),
+        (("丰润区第九小学", None, None, "小学", "一片", "李局长", "安法科", "钱明"), "包片领导"),
+        (("丰润区第九小学", None, None, "小学", "一片", "赵局长", "安法科", None), "包校责任人"),
+    ],
+)
+def test_each_roster_defect_is_named(root, row, needle):
+    book = openpyxl.load_workbook(root / "roster.xlsx")
+    book.active.append(row)
+    book.save(root / "roster.xlsx")
+    result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 3 and "第 5 行" in result.output and needle in result.output, result.output
+
+
+def test_second_intake_waits_then_gives_up_with_a_clear_message(root):
+    config = root / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("lock_timeout_seconds = 300",
+                                                                 "lock_timeout_seconds = 0.2"), encoding="utf-8")
+    (root / ".state").mkdir(exist_ok=True)
+    with FileLock(root / ".state" / "intake.lock"):
+        result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 4 and "另一个 intake 正在运行" in result.output
+
+
+def test_missing_data_root_and_bad_now(tmp_path, root):
+    result = runner.invoke(app, ["intake", "--data-root", str(tmp_path / "nope")])
+    assert result.exit_code == 5 and "init" in result.output
+    result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", "yesterday"])
+    assert result.exit_code == 2 and "--now" in result.output
+
+
+def test_bad_config_is_one_line(root):
+    (root / "config.toml").write_text('cutoff_weekday = 9\n', encoding="utf-8")
+    result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 2 and "cutoff_weekday" in result.output
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path):
+    inbox = tmp_path / "inbox"
+    growing = inbox / "a" / "growing.xlsx"
+    growing.parent.mkdir(parents=True)
+    growing.write_bytes(b"part")
+    quiet = inbox / "b.xlsx"
+    quiet.write_bytes(b"done")
+    os.utime(quiet, (1_600_000_000, 1_600_000_000))
+    files = scan_inbox(inbox)
+
+    def copy_goes_on(seconds):  # the copy into the share continues while we wait
+        with growing.open("ab") as fh:
+            fh.write(b"more")
+
+    taken = settle(files, quiet_seconds=2, sleep=copy_goes_on)
+    assert [f.rel for f in taken] == ["b.xlsx"]
+    assert isinstance(taken[0], Incoming)
+    # nothing changes on the next look: both are taken
+    assert len(settle(scan_inbox(inbox), quiet_seconds=2, sleep=lambda s: None)) == 2
