@@ -161,7 +161,7 @@ def load_roster(path: Path, settings: Settings) -> Roster:
         _schema(settings).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         raise RosterError(_describe(exc.failure_cases, frame, headers, path.name)) from None
-    schools = tuple(_school(row, int(idx)) for idx, row in frame.iterrows())
+    schools = tuple(_school(rec, int(idx)) for idx, rec in zip(frame.index, frame.to_dict("records"), strict=True))
     _check_aliases(schools, path.name)
     return Roster(schools, path, hashlib.sha256(data).hexdigest())
 
@@ -234,7 +234,8 @@ def _describe(cases: pd.DataFrame, frame: pd.DataFrame, headers: dict[str, str],
     return f"学校名单 {file_name} 第 {first['index']} 行：{problem}{tail}。请修改后重新运行。"
 
 
-def _school(row: pd.Series, excel_row: int) -> School:
+def _school(row: dict, excel_row: int) -> School:
+    row = {k: (None if _missing(v) else v) for k, v in row.items()}
     aliases = tuple(a.strip() for a in _ALIAS_SPLIT.split(row["aliases"] or "") if a.strip())
     name = row["school_name"]
     return School(
@@ -255,6 +256,10 @@ def _school(row: pd.Series, excel_row: int) -> School:
         active_to=row["active_to"],
         row=excel_row,
     )
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _check_aliases(schools: tuple[School, ...], file_name: str) -> None:

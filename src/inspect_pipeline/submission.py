@@ -76,15 +76,19 @@ def _order(label: str) -> tuple[int, int]:
     return parse_label(label)
 
 
-def decide_week(layout: SheetLayout | None, sheet_name: str | None, arrival: str) -> tuple[str, Issue | None]:
-    """The submission's week (周次 field, else title, else sheet name, else arrival) and a wrong-week error."""
+def decide_week(
+    layout: SheetLayout | None, sheet_name: str | None, arrival: str, *, field_only: bool = False
+) -> tuple[str, Issue | None]:
+    """The submission's week (周次 field, else title, else sheet name, else arrival) and a wrong-week error.
+    `field_only`: consider the 周次 field alone (how sheets are chosen)."""
     previous = shift(arrival, -1)
     sources: list[tuple[object, str | None]] = []
     if layout is not None:
         if (loc := layout.fields.get("week")) is not None:
             sources.append((loc.value, loc.cell))
-        sources += [(loc.value, loc.cell) for kind, loc in layout.week_mentions if kind == "title"]
-    if sheet_name:
+        if not field_only:
+            sources += [(loc.value, loc.cell) for kind, loc in layout.week_mentions if kind == "title"]
+    if sheet_name and not field_only:
         sources.append((sheet_name, None))
     for value, cell in sources:
         if not isinstance(value, str):
@@ -116,7 +120,7 @@ def choose_sheet(layouts: list[SheetLayout], arrival: str) -> tuple[SheetLayout 
         return None, None
     naming = []
     for lay in with_table:
-        week, _ = decide_week(lay, None, arrival)  # the sheet's 周次 field, else the arrival week
+        week, _ = decide_week(lay, None, arrival, field_only=True)  # the sheet's 周次 field, else arrival
         label, bare = named_week(lay.name)
         if "本周" in lay.name or label == week or (bare is not None and bare == parse_label(week)[1]):
             naming.append(lay)
