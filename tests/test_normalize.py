@@ -140,7 +140,7 @@ def test_excel_number_from_month_dot_day():
     three = parse_date(11.3, dt.date(2023, 11, 24))
     assert three.value == dt.date(2023, 11, 3) and three.ambiguous_as == "11月3日"  # 11.30 → 11.3: warn
     assert parse_date(11.24, dt.date(2023, 11, 24)).ambiguous_as is None
-    assert parse_date(11.4, dt.date(2023, 11, 24)).ambiguous_as is None  # 11.40 is no date: no doubt
+    assert parse_date(10.7, dt.date(2023, 11, 24)).ambiguous_as == "10月7日"  # the shape of a dropped zero
 
 
 @pytest.mark.parametrize("text", ["本周内", "长期", "11月底前", "2023-13-01", "2023-02-30", "下周", True, 11])

@@ -168,8 +168,8 @@ def _date_from_number(value: float, ref: dt.date, direction: str) -> DateRead:
     d = resolve_year(month, day, ref, direction)
     if d is None:
         return DateRead(None, False)
-    # one digit after the point may have been a trailing-zero day (11.30 → 11.3)
-    if len(day_text) == 1 and _safe_date(d.year, month, day * 10) is not None:
+    # one digit after the point: Excel may have dropped a trailing zero (11.30 → 11.3), so say how we read it
+    if len(day_text) == 1:
         return DateRead(d, True, ambiguous_as=f"{month}月{day}日")
     return DateRead(d, True)
 

@@ -1,0 +1,169 @@
+"""A generated district (synth.py) through intake: every file gets the outcome and cells the generator expects;
+two weeks chained; the SIGKILL recovery; two intake runs at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_pipeline import synth
+from inspect_pipeline.db import make_engine, submissions
+from support import intake, make_root, manifest
+
+WEEK = "2023-W47"
+
+
+def _district(tmp_path: Path, units: int = 240, seed: int = 0) -> tuple[Path, dict]:
+    root = make_root(tmp_path)
+    (root / "roster.xlsx").unlink()
+    expected = synth.generate_district(root, units=units, seed=seed, week=WEEK)
+    return root, expected
+
+
+def _key(pair: list) -> tuple:
+    return (pair[0] or "", pair[1])
+
+
+def _shas(root: Path, expected: dict) -> dict[str, str]:
+    """SHA-256 → path below the inbox, read before intake takes the files."""
+    return {hashlib.sha256((root / "inbox" / rel).read_bytes()).hexdigest(): rel for rel in expected["files"]}
+
+
+def _mismatches(root: Path, expected: dict, shas: dict[str, str]) -> list[str]:
+    got: dict[str, dict] = {}
+    for week_dir in (root / "receipts").iterdir():
+        if (week_dir / "manifest.json").exists():
+            for f in manifest(root, week_dir.name)["files"]:
+                got[shas.get(f["sha256"], f["sha256"])] = f
+    problems = []
+    for rel, want in expected["files"].items():
+        exp = want["expected"] if "expected" in want else want
+        entry = got.get(rel)
+        if exp["outcome"] is None:
+            if entry is not None:
+                problems.append(f"{rel}: a temp file was taken")
+            continue
+        if entry is None:
+            problems.append(f"{rel}: missing from the manifest")
+            continue
+        errors = sorted(([i["cell"], i["code"]] for i in entry["issues"] if i["severity"] == "error"), key=_key)
+        warnings = sorted(([i["cell"], i["code"]] for i in entry["issues"] if i["severity"] == "warning"), key=_key)
+        if (entry["outcome"], errors) != (exp["outcome"], sorted(exp["errors"], key=_key)):
+            problems.append(f"{rel}: {entry['outcome']} {errors} != {exp['outcome']} {exp['errors']}")
+        elif warnings != sorted(exp["warnings"], key=_key):
+            problems.append(f"{rel}: warnings {warnings} != {exp['warnings']}")
+        elif "hazards" in exp and entry["hazards"] != exp["hazards"]:
+            problems.append(f"{rel}: hazards {entry['hazards']} != {exp['hazards']}")
+    return problems
+
+
+def test_generated_district_gets_the_expected_outcomes(tmp_path):
+    root, expected = _district(tmp_path)
+    shas = _shas(root, expected)
+    intake(root, dt.datetime.fromisoformat(expected["suggested_now"]))
+    problems = _mismatches(root, expected, shas)
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_two_weeks_carry_hazards_over(tmp_path):
+    root = make_root(tmp_path)
+    roster = synth.make_roster(120, 4, seed=3)
+    synth.write_roster(roster, root / "roster.xlsx")
+    first = synth.make_week(roster, "2023-W47", seed=3)
+    exp1 = synth.write_week(first, root / "inbox")
+    shas = _shas(root, exp1)
+    intake(root, dt.datetime.fromisoformat(exp1["suggested_now"]))
+    assert not _mismatches(root, exp1, shas)
+    second = synth.make_week(roster, "2023-W48", seed=3, prior=synth.next_prior(first))
+    exp2 = synth.write_week(second, root / "inbox")
+    shas = _shas(root, exp2)
+    intake(root, dt.datetime.fromisoformat(exp2["suggested_now"]))
+    problems = _mismatches(root, exp2, shas)
+    assert not problems, "\n".join(problems[:30])
+    carried = [f for f in manifest(root, "2023-W48")["files"] if f["outcome"] == "accepted"]
+    assert sum(f["hazards"]["rows"] - f["hazards"]["new"] for f in carried) > 100  # hazards recognised again
+
+
+# ---------------------------------------------------------------- crash and concurrency
+
+
+def _cli(root: Path, now: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "inspect_pipeline", "intake", "--data-root", str(root), "--now", now],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **kw,
+    )
+
+
+def _state(root: Path) -> list[tuple]:
+    engine = make_engine(f"sqlite:///{(root / '.state' / 'inspect.db').as_posix()}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(submissions.c.inbox_path, submissions.c.sha256, submissions.c.outcome,
+                      submissions.c.receipt_path, submissions.c.receipt_written).order_by(submissions.c.id)
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def _count(folder: Path, pattern: str) -> int:
+    return sum(1 for _ in folder.rglob(pattern)) if folder.exists() else 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.parametrize("stage", ["archive", "record", "receipts"])
+def test_killed_intake_recovers_with_every_file_in_exactly_one_state(tmp_path, stage):
+    root, expected = _district(tmp_path)
+    shas = _shas(root, expected)
+    now = expected["suggested_now"]
+    proc = _cli(root, now)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if stage == "archive" and _count(root / "archive", "*.json") >= 40:
+            break
+        if stage == "record" and _count(root / "archive", "*.json") >= len(shas) - 2:
+            time.sleep(0.3)  # reading and validating: before or during the transaction
+            break
+        if stage == "receipts" and _count(root / "receipts", "*.xlsx") >= 20:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "intake finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+    intake(root, dt.datetime.fromisoformat(now) + dt.timedelta(minutes=10))
+    state = _state(root)
+    taken = [(p, s) for p, s, *_ in state]
+    assert len(taken) == len(set(taken)), "a file was recorded twice"
+    real = {rel for rel, want in expected["files"].items() if (want.get("expected") or want)["outcome"] is not None}
+    assert {p for p, _ in taken} == real, "a file was lost"
+    assert all(written and (root / receipt).is_file() for *_, receipt, written in state)
+    assert not [p for p in (root / "inbox").rglob("*") if p.is_file() and p.relative_to(root / "inbox").as_posix() in real]
+    # every outcome as if nothing had happened (received_at is the first sighting)
+    problems = _mismatches(root, expected, shas)
+    assert not problems, "\n".join(problems[:20])
+    before = (manifest(root, WEEK), state)
+    intake(root, dt.datetime.fromisoformat(now) + dt.timedelta(minutes=20))
+    assert (manifest(root, WEEK), _state(root)) == before  # running again changes nothing
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses the POSIX process group")
+def test_two_intake_runs_at_once_process_every_file_once(tmp_path):
+    root, expected = _district(tmp_path, units=120, seed=5)
+    shas = _shas(root, expected)
+    now = expected["suggested_now"]
+    runs = [_cli(root, now), _cli(root, now)]
+    outputs = [p.communicate(timeout=300) for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outputs
+    taken = [(p, s) for p, s, *_ in _state(root)]
+    assert len(taken) == len(set(taken))
+    assert not _mismatches(root, expected, shas)
