@@ -117,8 +117,6 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
         st = f.path.stat()
         if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
             tmp.unlink(missing_ok=True)
@@ -141,7 +139,7 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
         "sha256": sha,
         "received_at": received_at.isoformat(),
     }
-    write_json_atomic(paths.sidecar(week, sha, f.arrival_key), sidecar)
+    write_json_atomic(paths.sidecar(week, sha, f.arrival_key), sidecar, durable=False)
     return Archived(f, sha, target, received_at)
 
 
@@ -159,16 +157,29 @@ def _earlier_sighting(f: Incoming, paths: Paths, week: str, sha: str) -> dt.date
     return None
 
 
-def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON (UTF-8, Chinese as is) so that readers see the old or the new file, never half of one."""
+def write_json_atomic(path: Path, data: object, *, durable: bool = True) -> None:
+    """Write JSON (UTF-8, Chinese as is) so that readers see the old or the new file, never half of one.
+    `durable=False` leaves flushing to a later `flush_to_disk`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def flush_to_disk(files: list[Path]) -> None:
+    """Make archived files durable before their inbox copies are removed: one system-wide sync where the OS has
+    it (thousands of fsyncs cost seconds), else an fsync per file."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for path in files:
+        with path.open("rb+") as fh:
+            os.fsync(fh.fileno())

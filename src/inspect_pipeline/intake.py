@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
 from . import receipts as receipt_writer
-from .archive import Archived, archive_file, scan_inbox, settle
+from .archive import Archived, archive_file, flush_to_disk, scan_inbox, settle
 from .db import hazards, make_engine, migrate, observations, runs, submissions
 from .errors import LockBusy
 from .issues import Issue, has_errors
 from .ledger import SchoolLedger, load_ledgers, match_rows
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
-from .parallel import pmap, worker_count
+from .parallel import pmap, pmap_isolated, worker_count
 from .paths import Paths
 from .roster import Roster, School, load_roster, resolve_unit
 from .settings import Settings
@@ -117,11 +117,12 @@ class _Run:
         jobs = [
             (str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings) for a in archived
         ]
-        parsed = pmap(_parse_job, jobs, self.workers)
+        parsed = pmap_isolated(_parse_job, jobs, self.workers, on_crash=_reader_crashed)
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
+        flush_to_disk([a.path for a in [*archived, *leftovers]])  # the archive is durable before the inbox goes
         for a in [*archived, *leftovers]:
             a.incoming.path.unlink(missing_ok=True)
         t = self._timed("clear-inbox", t)
@@ -369,6 +370,16 @@ def _parse_job(job: tuple) -> ParsedFile:
     if size > settings.limits.max_file_bytes:
         return _oversized(size, arrival, settings)
     return parse_file(Path(path).read_bytes(), name, arrival, settings)
+
+
+def _reader_crashed(job: tuple) -> ParsedFile:
+    """The file made the reader's process die: it is damaged in a way no reader should be exposed to again."""
+    from .issues import make_issue
+
+    _, _, arrival, settings = job
+    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
+    parsed.issues.append(make_issue("unreadable-file", detail="文件已损坏，读取时出错"))
+    return parsed
 
 
 def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:

@@ -1,10 +1,16 @@
-"""Per-file work spread over worker processes (both cores), in order; small batches stay in-process."""
+"""Per-file work spread over worker processes (both cores), results in input order.
+
+Reading untrusted workbooks goes through `pmap_isolated`: the native reader can abort its process on some damaged
+files, so reading always happens in workers, and an item whose worker dies is retried alone and, if it kills its
+worker again, answered by `on_crash(item)` instead of taking the run down.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,6 +28,41 @@ def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
     items = list(items)
     if workers <= 1 or len(items) < MIN_BATCH_FOR_WORKERS:
         return [fn(x) for x in items]
-    chunk = max(1, len(items) // (workers * 8))
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items, chunksize=chunk))
+        return list(pool.map(fn, items, chunksize=_chunk(len(items), workers)))
+
+
+def _chunk(n: int, workers: int) -> int:
+    return max(1, min(64, n // (workers * 8)))
+
+
+def _apply(fn: Callable[[T], R], batch: list[T]) -> list[R]:
+    return [fn(x) for x in batch]
+
+
+def pmap_isolated(fn: Callable[[T], R], items: Iterable[T], workers: int, on_crash: Callable[[T], R]) -> list[R]:
+    """Like `pmap`, but always in worker processes, surviving workers that die."""
+    items = list(items)
+    results: dict[int, R] = {}
+    if not items:
+        return []
+    size = _chunk(len(items), max(workers, 1))
+    batches = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
+    try:
+        with ProcessPoolExecutor(max_workers=max(workers, 1)) as pool:
+            futures = [(b, pool.submit(_apply, fn, [items[i] for i in b])) for b in batches]
+            for batch, future in futures:
+                try:
+                    results.update(zip(batch, future.result(), strict=True))
+                except BrokenProcessPool:
+                    continue  # the rest of this pool's work is redone below
+    except BrokenProcessPool:
+        pass
+    failed = [i for i in range(len(items)) if i not in results]
+    for i in failed:  # one at a time, each in a fresh worker, to find the file that kills it
+        try:
+            with ProcessPoolExecutor(max_workers=1) as pool:
+                results[i] = pool.submit(fn, items[i]).result()
+        except BrokenProcessPool:
+            results[i] = on_crash(items[i])
+    return [results[i] for i in range(len(items))]

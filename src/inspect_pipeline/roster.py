@@ -6,7 +6,7 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -60,37 +60,33 @@ class Roster:
     source: Path
     sha256: str
 
-    @property
+    @cached_property
     def by_code(self) -> dict[str, School]:
-        return _index(self)[0]
+        return {s.code: s for s in self.schools if s.code}
 
-    @property
+    @cached_property
     def by_key(self) -> dict[str, School]:
         return {s.key: s for s in self.schools}
 
+    @cached_property
+    def _by_name(self) -> dict[str, School]:
+        """Squashed full names, then aliases (validated to name one school each)."""
+        by_name = {squash(s.name): s for s in self.schools}
+        for s in self.schools:
+            for a in s.aliases:
+                by_name.setdefault(squash(a), s)
+        return by_name
+
     def resolve_name(self, text: str) -> School | None:
         """The school named by full name or alias (white space and width ignored)."""
-        return _index(self)[1].get(squash(text))
+        return self._by_name.get(squash(text))
 
     def closest(self, text: str, n: int = 3) -> list[str]:
-        names = list(_index(self)[1])
-        hits = difflib.get_close_matches(squash(text), names, n=n, cutoff=0.5)
-        return list(dict.fromkeys(_index(self)[1][h].name for h in hits))
+        hits = difflib.get_close_matches(squash(text), list(self._by_name), n=n, cutoff=0.5)
+        return list(dict.fromkeys(self._by_name[h].name for h in hits))
 
     def due(self, cutoff_day: dt.date) -> list[School]:
         return [s for s in self.schools if s.active_on(cutoff_day)]
-
-
-@cache
-def _index(roster: Roster) -> tuple[dict[str, School], dict[str, School]]:
-    by_code = {s.code: s for s in roster.schools if s.code}
-    by_name: dict[str, School] = {}
-    for s in roster.schools:
-        by_name[squash(s.name)] = s
-    for s in roster.schools:
-        for a in s.aliases:
-            by_name.setdefault(squash(a), s)
-    return by_code, by_name
 
 
 # ---------------------------------------------------------------- loading
