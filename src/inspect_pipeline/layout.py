@@ -365,8 +365,10 @@ def read_layout(sheet: Sheet) -> SheetLayout:
     layout.fields, others = read_header_block(grid, top)
     layout.week_mentions = [(kind, loc) for kind, loc in others if isinstance(loc.value, str)]
     layout.rows, zero_row, first_hidden = read_rows(grid, bottom + 1, layout.columns)
-    layout.zero_statement = zero_row or any(
-        mentions_zero(t) for row in grid.rows for t in (as_text(v) for v in row) if t is not None
+    # a statement anywhere in the sheet only matters when the table holds no hazard
+    layout.zero_statement = zero_row or (
+        not layout.rows
+        and any(mentions_zero(t) for row in grid.rows for t in (as_text(v) for v in row) if t is not None)
     )
     if first_hidden is not None:
         hidden_data_rows = sum(1 for r, _ in layout.rows if r - 1 in sheet.hidden_rows)

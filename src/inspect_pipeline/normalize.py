@@ -9,7 +9,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from .contracts import EnumSpec, row_rules
 
@@ -21,6 +21,7 @@ _SPACES = re.compile(r"\s+")
 _TRAILING_BRACKET = re.compile(r"\s*[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]\s*$")
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Trimmed text with full-width forms folded, all white space collapsed to single spaces and a leading
     apostrophe dropped."""
