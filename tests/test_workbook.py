@@ -16,7 +16,8 @@ import pytest
 
 from inspect_pipeline.settings import Limits
 from inspect_pipeline.sniff import detect_format
-from inspect_pipeline.workbook import DAMAGED, FileRefused, read_workbook
+from inspect_pipeline.grid import DAMAGED, FileRefused
+from inspect_pipeline.workbook import read_workbook
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 LIMITS = Limits()

@@ -413,7 +413,8 @@ def _receipt_job(job: tuple) -> str:
         fmt = row["format"]
         workbook = None
         if fmt in ("xls", "ods", "csv"):
-            from .workbook import FileRefused, read_workbook
+            from .grid import FileRefused
+            from .workbook import read_workbook
 
             try:
                 workbook = read_workbook(original.read_bytes(), row["file_name"], Settings().limits)

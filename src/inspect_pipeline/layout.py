@@ -12,7 +12,7 @@ from openpyxl.utils.cell import get_column_letter
 from .contracts import header_block_fields, row_rules, submission_columns
 from .issues import Issue, make_issue
 from .normalize import as_text, fold, squash, strip_bracket_tail
-from .workbook import CellValue, Sheet
+from .grid import CellValue, Sheet
 
 MIN_HEADER_MATCHES = 4
 

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 
 from .db import hazards, observations, submissions
 from .issues import Issue, make_issue
-from .layout import cell_address
 from .submission import ParsedFile
 from .validate import DONE, OPEN, identity
 from .weeks import compact
@@ -135,16 +134,7 @@ def match_rows(
         seen.add(known.id)
         before = known.state_before(week)
         if before is not None and before[0] in DONE and rec["status"] in OPEN:
-            column = parsed.columns["description"]
-            issues.append(
-                make_issue(
-                    "hazard-reopened",
-                    sheet=parsed.sheet,
-                    cell=cell_address(rec["_row"] - 1, column.index),
-                    column=column.header,
-                    value=rec["description"],
-                )
-            )
+            issues.append(parsed.cell_issue("hazard-reopened", rec, "description"))
         matches.append(Match(known, rec, is_new=known.first_week == week))
     for known in ledger.by_code.values():
         if known.id in seen:

@@ -30,7 +30,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .issues import Issue
-from .workbook import Workbook
+from .grid import Workbook
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ import pandera.pandas as pa
 from .contracts import enums, load_toml, roster_columns
 from .errors import RosterError
 from .normalize import as_text, match_enum, parse_date, squash
-from .workbook import FileRefused, read_workbook
+from .grid import FileRefused
+from .workbook import read_workbook
 from .settings import Settings
 
 _ALIAS_SPLIT = re.compile(r"[、;；,，/]")

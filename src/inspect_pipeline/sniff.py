@@ -14,7 +14,7 @@ from pathlib import PurePath
 import olefile
 
 from inspect_pipeline.settings import Limits
-from inspect_pipeline.workbook import DAMAGED, FileRefused
+from .grid import DAMAGED, FileRefused
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from .contracts import enums, submission_columns
 from .issues import Issue, make_issue
-from .layout import Column, Located, SheetLayout, read_layout
+from .layout import Column, Located, SheetLayout, cell_address, read_layout
 from .normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
 from .settings import Settings
 from .weeks import cutoff, is_valid_week, parse_label, shift, week_label
-from . import workbook as wb_reader
-from .workbook import FileRefused, Workbook
+from .workbook import read_workbook
+from .grid import FileRefused, Workbook
 
 NOT_A_DATE = "__not_a_date__"
 
@@ -36,6 +36,18 @@ class ParsedFile:
     zero_statement: bool = False
     issues: list[Issue] = field(default_factory=list)
     readable: bool = True
+
+    def cell_issue(self, code: str, rec: dict, column_id: str, **kw) -> Issue:
+        """An issue at the cell of `column_id` in the row of `rec`, quoting the value as the school wrote it."""
+        column = self.columns[column_id]
+        return make_issue(
+            code,
+            sheet=self.sheet,
+            cell=cell_address(rec["_row"] - 1, column.index),
+            column=column.header,
+            value=rec["_raw"].get(column_id),
+            **kw,
+        )
 
     def field_text(self, fid: str) -> str | None:
         loc = self.fields.get(fid)
@@ -204,7 +216,7 @@ def parse_file(data: bytes, file_name: str, arrival: str, settings: Settings) ->
     """Read and understand one file. Never raises for anything a school could send."""
     parsed = ParsedFile(week=arrival)
     try:
-        workbook = wb_reader.read_workbook(data, file_name, settings.limits)
+        workbook = read_workbook(data, file_name, settings.limits)
     except FileRefused as refused:
         parsed.readable = False
         parsed.issues.append(make_issue(refused.code, detail=refused.detail))

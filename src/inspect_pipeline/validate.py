@@ -215,30 +215,11 @@ def _row_warnings(parsed: ParsedFile) -> list[Issue]:
     cutoff_date = parsed.cutoff.date() if parsed.cutoff else None
     for rec in parsed.records:
         for target, read_as in rec["_notes"]["ambiguous"].items():
-            column = parsed.columns.get(target)
-            if column is not None:
-                issues.append(
-                    make_issue(
-                        "ambiguous-date",
-                        sheet=parsed.sheet,
-                        cell=cell_address(rec["_row"] - 1, column.index),
-                        column=column.header,
-                        value=rec["_raw"].get(target),
-                        detail=read_as,
-                    )
-                )
+            if target in parsed.columns:
+                issues.append(parsed.cell_issue("ambiguous-date", rec, target, detail=read_as))
         found = rec["found_date"]
         if cutoff_date and isinstance(found, dt.date) and (cutoff_date - found).days > 365:
-            column = parsed.columns["found_date"]
-            issues.append(
-                make_issue(
-                    "old-hazard",
-                    sheet=parsed.sheet,
-                    cell=cell_address(rec["_row"] - 1, column.index),
-                    column=column.header,
-                    value=rec["_raw"].get("found_date"),
-                )
-            )
+            issues.append(parsed.cell_issue("old-hazard", rec, "found_date"))
     return issues
 
 

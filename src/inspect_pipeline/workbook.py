@@ -1,67 +1,27 @@
-"""A received file as a grid of cells with true Excel coordinates, whatever its format.
-
-INTERFACE (implemented by the reader): `read_workbook(data, file_name, limits) -> Workbook`, raising
-`FileRefused(code, detail)` for files that cannot be read as a workbook.
-"""
+"""Reading a received file into a grid of cells with true Excel coordinates: `read_workbook(data, name, limits)`
+returns a `Workbook` or raises `FileRefused(code, detail)` for files that cannot be read as a workbook."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import html
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass, field
+from pathlib import PurePath
+from xml.etree.ElementTree import Element, ParseError, iterparse
 
-CellValue = str | int | float | bool | dt.date | dt.datetime | dt.time | None
+import olefile
+import python_calamine
 
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    """One sheet. rows[i][j] is Excel cell (row i+1, column j+1); rows may be ragged (missing = None)."""
-
-    name: str
-    visible: bool
-    rows: list[list[CellValue]]
-    # merged ranges, 0-based inclusive: (first_row, first_col, last_row, last_col)
-    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
-    # 0-based indexes of rows the workbook marks hidden (xlsx/xlsm; empty where the format does not say)
-    hidden_rows: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class Workbook:
-    """Every sheet of a file, in workbook order."""
-
-    format: str  # xlsx | xlsm | xls | ods | csv
-    sheets: list[Sheet]
-
-
-class FileRefused(Exception):
-    """The file cannot be read as a workbook. `code` is one of unreadable-file, unsupported-format,
-    password-protected; `detail` is a short Chinese phrase saying what the file is (shown on the receipt)."""
-
-    def __init__(self, code: str, detail: str):
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
-
-
-DAMAGED = "文件已损坏或不完整"
-
-# imported below FileRefused and DAMAGED, and as a module: sniff imports those two from here
-import csv  # noqa: E402
-import html  # noqa: E402
-import io  # noqa: E402
-import posixpath  # noqa: E402
-import re  # noqa: E402
-import struct  # noqa: E402
-import zipfile  # noqa: E402
-import zlib  # noqa: E402
-from pathlib import PurePath  # noqa: E402
-from xml.etree.ElementTree import Element, ParseError, iterparse  # noqa: E402
-
-import olefile  # noqa: E402
-import python_calamine  # noqa: E402
-
-from inspect_pipeline import sniff  # noqa: E402
-from inspect_pipeline.settings import Limits  # noqa: E402
+from . import sniff
+from .grid import DAMAGED, CellValue, FileRefused, Sheet, Workbook
+from .settings import Limits
 
 # what a damaged file makes calamine, zipfile, olefile and our own parsing raise (KeyError: a missing zip member;
 # RuntimeError: a zip member flagged encrypted)
