@@ -116,3 +116,12 @@ def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path):
     assert isinstance(taken[0], Incoming)
     # nothing changes on the next look: both are taken
     assert len(settle(scan_inbox(inbox), quiet_seconds=2, sleep=lambda s: None)) == 2
+
+
+def test_files_lists_the_state_of_every_file(root):
+    drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    drop(root, "b.xlsx", b"")
+    runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    result = runner.invoke(app, ["files", "--data-root", str(root), "--week", "2023-W47"])
+    assert result.exit_code == 0, result.output
+    assert "已受理" in result.output and "退回重报" in result.output and "共 2 个文件" in result.output

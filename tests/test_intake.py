@@ -160,3 +160,31 @@ def test_school_text_never_becomes_a_formula(root):
     book = openpyxl.load_workbook(receipt)
     issues = book["问题清单"]
     assert all(c.data_type != "f" for row in issues.iter_rows() for c in row)
+
+
+def test_a_receipt_that_cannot_be_written_is_retried_by_the_next_run(root, monkeypatch):
+    import inspect_pipeline.receipts as receipts
+
+    drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    real = receipts.write_accepted
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(receipts, "write_accepted", disk_full)
+    assert intake(root).outcomes == {"accepted": 1}  # the run completes, the file is recorded
+    assert not list((root / "receipts").rglob("*回执.xlsx"))
+    monkeypatch.setattr(receipts, "write_accepted", real)
+    intake(root, NOW + dt.timedelta(minutes=10))
+    assert len(list((root / "receipts").rglob("*回执.xlsx"))) == 1
+    assert [f["outcome"] for f in manifest(root)["files"]] == ["accepted"]
+
+
+def test_roster_in_another_format_saved_after_the_template_is_used(root):
+    (root / "roster.csv").write_text(
+        "学校名称,学校标识码,学段,片区,包片领导,包校科室,包校责任人\n丰润区第九小学,2113000009,小学,三片,冯局长,安法科,陈静\n",
+        encoding="utf-8",
+    )
+    drop(root, "a.xlsx", school_book(unit="丰润区第九小学", rows=[hazard()]))
+    intake(root)
+    assert manifest(root)["files"][0]["school_code"] == "2113000009"

@@ -123,15 +123,48 @@ def _print_result(result) -> None:
     table = Table(title="本次收件", show_header=True)
     table.add_column("结果")
     table.add_column("文件数", justify="right")
-    names = {"accepted": "已受理", "rejected": "退回重报", "duplicate": "重复报送", "superseded": "被替换"}
     for outcome, count in sorted(result.outcomes.items()):
-        table.add_row(names.get(outcome, outcome), str(count))
+        table.add_row(_OUTCOMES.get(outcome, outcome), str(count))
     if result.outcomes:
         console.print(table)
     if result.left_for_next_run:
         console.print(f"{result.left_for_next_run} 个文件仍在写入，留待下次处理。")
     if result.weeks:
         console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in result.weeks))
+
+
+@app.command()
+def files(
+    data_root: DataRoot = Path("data"),
+    week: Annotated[str | None, typer.Option("--week", help="Only this week, e.g. 2023-W47.")] = None,
+    school: Annotated[str | None, typer.Option("--school", help="Only schools whose name or code contains this.")] = None,
+    debug: Debug = False,
+) -> None:
+    """The state of every file received (received → accepted | rejected | duplicate | superseded)."""
+    from .records import received_files
+
+    try:
+        if not data_root.is_dir():
+            raise DataRootError(f"数据目录 {data_root} 不存在：请先运行 inspect-pipeline init --data-root {data_root}")
+        rows = received_files(data_root, _settings(data_root), week=week, school=school)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    table = Table(title=f"收到的文件（{week or '全部周次'}）")
+    for title in ("收到时间", "周次", "学校", "文件"):
+        table.add_column(title, overflow="fold")
+    for title in ("结果", "按时", "错误", "提示"):
+        table.add_column(title, no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r["received_at"].replace("T", " ")[:16], r["week"], r["school_name"] or "（未识别）", r["file_name"],
+            _OUTCOMES.get(r["outcome"], r["outcome"]), "是" if r["on_time"] else "迟报",
+            str(r["errors"]), str(r["warnings"]),
+        )
+    console.print(table)
+    console.print(f"共 {len(rows)} 个文件；回执在 {data_root / 'receipts'} 下按周次和学校存放。")
+
+
+_OUTCOMES = {"accepted": "已受理", "rejected": "退回重报", "duplicate": "重复报送", "superseded": "被替换"}
 
 
 @app.command()

@@ -7,6 +7,7 @@ only after it commits; receipts and manifests are written after it and redone by
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -321,11 +322,11 @@ class _Run:
         """Write every receipt not yet written (this run's and any a crash left behind); their weeks."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
-        jobs = [(dict(r), str(self.paths.root)) for r in rows]
+        jobs = [(dict(r), str(self.paths.root), self.settings.limits) for r in rows]
         done = pmap(_receipt_job, jobs, self.workers)
         self.progress("receipts", len(done), len(done))
         with self.engine.begin() as conn:
-            ids = [r["id"] for r in rows]
+            ids = [r["id"] for r, written in zip(rows, done, strict=True) if written is not None]
             for i in range(0, len(ids), 500):
                 conn.execute(
                     submissions.update().where(submissions.c.id.in_(ids[i : i + 500])).values(receipt_written=True)
@@ -393,9 +394,17 @@ def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:
     return parsed
 
 
-def _receipt_job(job: tuple) -> str:
-    row, root = job
-    root = Path(root)
+def _receipt_job(job: tuple) -> str | None:
+    """Worker: write one receipt; None if even the fallbacks failed (the next run tries again)."""
+    try:
+        return _write_receipt(*job)
+    except Exception:  # noqa: BLE001 - one receipt must not stop the others
+        logging.getLogger(__name__).exception("receipt for %s could not be written", job[0]["file_name"])
+        return None
+
+
+def _write_receipt(row: dict, root_dir: str, limits) -> str:
+    root = Path(root_dir)
     info = receipt_writer.ReceiptInfo(
         file_name=row["file_name"],
         received_at=dt.datetime.fromisoformat(row["received_at"]),
@@ -417,7 +426,7 @@ def _receipt_job(job: tuple) -> str:
             from .workbook import read_workbook
 
             try:
-                workbook = read_workbook(original.read_bytes(), row["file_name"], Settings().limits)
+                workbook = read_workbook(original.read_bytes(), row["file_name"], limits)
             except FileRefused:
                 workbook = None
         receipt_writer.write_rejected(

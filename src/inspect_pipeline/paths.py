@@ -73,10 +73,9 @@ class Paths:
     def roster_file(self) -> Path:
         if self.settings.roster_file is not None:
             return self.settings.roster_file
-        for name in ("roster.xlsx", "roster.xls", "roster.ods", "roster.csv"):
-            if (self.root / name).exists():
-                return self.root / name
-        return self.root / "roster.xlsx"
+        # the one the clerk saved last, if several formats lie there (e.g. a roster.csv beside the template)
+        found = [p for p in (self.root / f"roster{ext}" for ext in (".xlsx", ".xls", ".ods", ".csv")) if p.is_file()]
+        return max(found, key=lambda p: p.stat().st_mtime_ns) if found else self.root / "roster.xlsx"
 
     @property
     def state_dir(self) -> Path:

@@ -1,0 +1,35 @@
+"""Reading the record for people: the state of every file received."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .db import make_engine, submissions
+from .paths import Paths
+from .settings import Settings
+
+
+def received_files(root: Path, settings: Settings, *, week: str | None = None, school: str | None = None) -> list[dict]:
+    """Every received file (optionally of one week / matching school), oldest first, with its issue counts."""
+    paths = Paths.at(root, settings)
+    query = sa.select(submissions).order_by(submissions.c.id)
+    if week:
+        query = query.where(submissions.c.week == week)
+    if school:
+        like = f"%{school}%"
+        query = query.where(sa.or_(submissions.c.school_name.like(like), submissions.c.school_code.like(like)))
+    engine = make_engine(paths.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    engine.dispose()
+    return [
+        {
+            **{k: r[k] for k in ("received_at", "week", "school_code", "school_name", "file_name", "outcome",
+                                 "on_time", "receipt_path")},
+            "errors": sum(1 for i in r["issues"] if i["severity"] == "error"),
+            "warnings": sum(1 for i in r["issues"] if i["severity"] == "warning"),
+        }
+        for r in rows
+    ]
