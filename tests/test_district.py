@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,3 +168,36 @@ def test_two_intake_runs_at_once_process_every_file_once(tmp_path):
     taken = [(p, s) for p, s, *_ in _state(root)]
     assert len(taken) == len(set(taken))
     assert not _mismatches(root, expected, shas)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice")
+@pytest.mark.parametrize("fmt", ["xls", "ods", "xlsx"])
+def test_generated_files_resaved_by_libreoffice_get_the_same_outcomes(tmp_path, fmt):
+    """The generated workbooks re-saved by a real office program (another writer than ours): same outcomes, cells."""
+    roster = synth.make_roster(40, 3, seed=11)
+    week = synth.make_week(roster, WEEK, seed=11)
+    expected = synth.write_week(week, tmp_path / "stage")
+    chosen = [rel for rel, want in expected["files"].items()
+              if rel.endswith(".xlsx") and (want.get("expected") or want)["outcome"] == "accepted"
+              or rel.endswith(".xlsx") and want["kind"] == "invalid"]
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i, rel in enumerate(chosen):
+        shutil.copy(tmp_path / "stage" / rel, flat / f"f{i:03d}.xlsx")
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--convert-to", fmt,
+         "--outdir", str(tmp_path / fmt), *sorted(str(p) for p in flat.glob("*.xlsx"))],
+        check=True, capture_output=True, timeout=600,
+    )
+    root = make_root(tmp_path)
+    synth.write_roster(roster, root / "roster.xlsx")
+    resaved = {}
+    for i, rel in enumerate(chosen):
+        data = (tmp_path / fmt / f"f{i:03d}.{fmt}").read_bytes()
+        (root / "inbox" / f"f{i:03d}.{fmt}").write_bytes(data)
+        resaved[hashlib.sha256(data).hexdigest()] = rel
+    intake(root, dt.datetime.fromisoformat(expected["suggested_now"]))
+    subset = {"files": {rel: expected["files"][rel] for rel in chosen}}
+    problems = _mismatches(root, subset, resaved)
+    assert len(chosen) > 20 and not problems, "\n".join(problems[:20])
