@@ -1,0 +1,42 @@
+"""The same intake on PostgreSQL (database_url in config.toml): outcomes, cross-week identity, idempotency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from inspect_pipeline.db import make_engine, metadata
+from support import NOW, cells, drop, hazard, intake, make_root, manifest, outcomes, school_book
+
+
+@pytest.fixture
+def root(tmp_path, postgres_url):
+    engine = make_engine(postgres_url)
+    with engine.begin() as conn:  # each test starts from an empty database
+        metadata.drop_all(conn)
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    root = make_root(tmp_path)
+    config = root / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8") + f'\ndatabase_url = "{postgres_url}"\n', encoding="utf-8")
+    return root
+
+
+def test_intake_on_postgres(root):
+    d = dt.datetime(2023, 11, 13)
+    drop(root, "w46.xlsx", school_book(rows=[hazard(found=d), hazard("插座松动", found=d)], week="2023年第46周"))
+    intake(root, dt.datetime.fromisoformat("2023-11-16T10:00:00+08:00"))
+    drop(root, "a/1.xlsx", school_book(rows=[hazard(found=d, status="已整改", 完成日期=dt.datetime(2023, 11, 22))]))
+    drop(root, "a/2.xlsx", school_book(rows=[hazard(found=d, status="已整改", 完成日期=dt.datetime(2023, 11, 22)),
+                                             hazard("插座松动", found=d)]))
+    drop(root, "b.xlsx", school_book(unit="三幼", rows=[hazard(level="较大")]))
+    intake(root)
+    assert outcomes(root) == {"1.xlsx": "superseded", "2.xlsx": "accepted", "b.xlsx": "rejected"}
+    files = {f["file"]: f for f in manifest(root)["files"]}
+    assert cells(files["1.xlsx"]) == [(None, "hazard-dropped")]
+    assert files["2.xlsx"]["hazards"] == {"rows": 2, "new": 0, "major": 0, "open": 1, "rectified": 1}
+    before = manifest(root)
+    assert intake(root, NOW + dt.timedelta(hours=1)).files == 0
+    assert manifest(root) == before
