@@ -188,3 +188,11 @@ def test_roster_in_another_format_saved_after_the_template_is_used(root):
     drop(root, "a.xlsx", school_book(unit="丰润区第九小学", rows=[hazard()]))
     intake(root)
     assert manifest(root)["files"][0]["school_code"] == "2113000009"
+
+
+def test_each_run_keeps_the_roster_and_config_it_used(root):
+    drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    intake(root)
+    kept = sorted(p.name.split("-")[0] for p in (root / "archive" / "_inputs").iterdir())
+    assert kept == ["config", "roster"]
+    assert any(p.read_bytes() == (root / "roster.xlsx").read_bytes() for p in (root / "archive" / "_inputs").iterdir())

@@ -183,3 +183,19 @@ def flush_to_disk(files: list[Path]) -> None:
     for path in files:
         with path.open("rb+") as fh:
             os.fsync(fh.fileno())
+
+
+def snapshot_inputs(paths: Paths, roster_file: Path) -> None:
+    """Keep the roster and config a run used (named by content), so any week can be rebuilt as it was."""
+    folder = paths.archive_root / "_inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source, kind in ((roster_file, "roster"), (paths.config_file, "config")):
+        if not source.is_file():
+            continue
+        data = source.read_bytes()
+        target = folder / f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}{source.suffix.lower()}"
+        if not target.exists():
+            fd, tmp = tempfile.mkstemp(prefix=".snapshot-", dir=folder)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, target)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from filelock import FileLock, Timeout
 
 from . import receipts as receipt_writer
-from .archive import Archived, archive_file, flush_to_disk, scan_inbox, settle
+from .archive import Archived, archive_file, flush_to_disk, scan_inbox, settle, snapshot_inputs
 from .db import hazards, make_engine, migrate, observations, runs, submissions
 from .errors import LockBusy
 from .issues import Issue, has_errors
@@ -99,14 +99,14 @@ class _Run:
 
     def execute(self) -> IntakeResult:
         t = time.perf_counter()
-        incoming = settle(scan_inbox(self.paths.inbox), self.settings.quiet_seconds)
-        found = len(scan_inbox(self.paths.inbox))
+        found = scan_inbox(self.paths.inbox)
+        incoming = settle(found, self.settings.quiet_seconds)
         t = self._timed("scan", t)
         committed = self._committed_drops([f.rel for f in incoming])
         archived, leftovers = [], []
+        arrival = week_of(self.now, self.settings)
         for i, f in enumerate(incoming):
-            week = week_of(self.now, self.settings)
-            a = archive_file(f, self.paths, week, self.now)
+            a = archive_file(f, self.paths, arrival, self.now)
             if a is None:
                 continue
             if (f.rel, f.size, f.mtime_ns, a.sha256) in committed:
@@ -121,6 +121,8 @@ class _Run:
         parsed = pmap_isolated(_parse_job, jobs, self.workers, on_crash=_reader_crashed)
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
+        if archived:
+            snapshot_inputs(self.paths, self.roster.source)
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
         flush_to_disk([a.path for a in [*archived, *leftovers]])  # the archive is durable before the inbox goes
@@ -141,7 +143,7 @@ class _Run:
             run_id=run_id,
             outcomes=outcomes,
             weeks=sorted(weeks),
-            left_for_next_run=found - len(archived) - len(leftovers),
+            left_for_next_run=len(found) - len(archived) - len(leftovers),
             recovered=len(leftovers),
             timings=self.timings,
         )
