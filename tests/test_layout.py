@@ -136,3 +136,13 @@ def test_status_with_date_inside():
     parsed = understand(Workbook("xlsx", [sheet([HEADERS, row])]), "2023-W47", Settings())
     rec = parsed.records[0]
     assert rec["status"] == "已整改" and rec["done_date"] == dt.date(2023, 11, 24)
+
+
+def test_a_header_and_its_cells_merged_across_two_columns_are_one_column():
+    headers = ["序号", "排查日期", "隐患部位", "隐患类别", "隐患描述", None, "隐患等级", "整改措施", "整改责任人",
+               "整改时限", "整改状态"]
+    row = [1, dt.datetime(2023, 11, 20), "教学楼", "消防", "灭火器过期", None, "一般", "更换", "李四",
+           dt.datetime(2023, 11, 30), "整改中"]
+    lay = read_layout(sheet([headers, row], merged=[(0, 4, 0, 5), (1, 4, 1, 5)]))  # E1:F1 and E2:F2
+    assert lay.issues == [] and lay.columns["description"].index == 4
+    assert lay.columns["level"].index == 6 and lay.rows[0][1]["level"] == "一般"

@@ -63,15 +63,17 @@ class SheetLayout:
 
 
 class Grid:
-    """A sheet with merged ranges filled from their top-left cell, plus which cells are merge followers."""
+    """A sheet with vertically merged cells filled down from their top cell, plus which cells are merge followers.
+
+    Only the anchor's own column is filled: a header or a description merged across two columns is one column,
+    not two copies of it.
+    """
 
     def __init__(self, sheet: Sheet):
         self.sheet = sheet
         self.rows = [list(r) for r in sheet.rows]
-        self.width = max((len(r) for r in self.rows), default=0)
         self.anchor: dict[tuple[int, int], tuple[int, int]] = {}
-        self.wide: set[int] = set()  # rows holding a cell merged across several columns
-        self.wide_spans: dict[int, list[tuple[int, int]]] = {}
+        self.wide_spans: dict[int, list[tuple[int, int]]] = {}  # row → (first, last) column of wide merges
         for r0, c0, r1, c1 in sheet.merged:
             top = self.get(r0, c0)
             if c1 > c0:
@@ -80,7 +82,8 @@ class Grid:
                 for c in range(c0, c1 + 1):
                     if (r, c) != (r0, c0):
                         self.anchor[(r, c)] = (r0, c0)
-                        self._set(r, c, top)
+                        if c == c0:
+                            self._set(r, c, top)
 
     def _set(self, r: int, c: int, value: CellValue) -> None:
         if r >= len(self.rows):
