@@ -49,7 +49,8 @@ def hazard(desc="灭火器过期", found=dt.datetime(2023, 11, 20), status="整�
     return row
 
 
-def school_book(unit="丰润区第一实验小学", rows=(), week="2023年第47周", code=None, zero=False) -> bytes:
+def school_book(unit="丰润区第一实验小学", rows=(), week="2023年第47周", code=None, zero=False, checks=None,
+                person_times=None) -> bytes:
     """A school's weekly workbook laid out like the official template."""
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -57,7 +58,9 @@ def school_book(unit="丰润区第一实验小学", rows=(), week="2023年第47�
     ws.append([f"{unit}安全隐患排查整治台账"])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
     ws.append([f"填报单位：{unit}", None, None, None, "学校标识码", code])
-    ws.append([f"周次：{week}" if week else None, None, None, None, "填报人：张三"])
+    ws.append([f"周次：{week}" if week else None, None, None, None, "填报人：张三", None,
+               f"本周排查次数：{checks}" if checks is not None else None, None,
+               f"检查人次：{person_times}" if person_times is not None else None])
     ws.append(HEADERS)
     for i, r in enumerate(rows, start=1):
         ws.append([i, *[r.get(h) for h in HEADERS[1:]]])

@@ -1,0 +1,263 @@
+"""The weekly figures (outputs.md §2, §6), computed once here and used by every workbook and the manifest.
+
+Definitions, in short:
+- a school's *counted* submission of a week is its accepted (latest accepted) file; a hazard's state at a week is
+  its latest observation in counted submissions of that week or earlier;
+- the 本周 set is the hazards first recorded in this week's counted submissions; the 累计 set those first recorded
+  from the campaign's first week up to this one; found = rectified + in_progress + not_rectified over the set;
+- reporting figures count due units (active at the cutoff; none in a no-report week), their counted submissions,
+  and on-time by the school's first accepted file of the week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .db import hazards, observations, submissions
+from .roster import Roster
+from .settings import Settings
+from .weeks import cutoff, shift, week_of, week_start
+
+DONE = ("已整改", "已销号")
+FIGURE_KEYS = (
+    "due", "received", "on_time", "late", "missing", "report_rate", "schools_checked", "checks",
+    "check_person_times", "found", "found_general", "found_major", "rectified", "rectified_general",
+    "rectified_major", "in_progress", "not_rectified", "overdue", "rectification_rate", "major_rectification_rate",
+    "funds_wan", "closed_this_week",
+)
+STAGES = ("幼儿园", "小学", "初中", "高中", "中职", "特教")
+
+
+@dataclass
+class WeekFigures:
+    """Everything the reports of one week show."""
+
+    week: str
+    cutoff: dt.datetime
+    first_week: str
+    totals: dict
+    by_zone: list[dict]
+    by_stage: list[dict]
+    missing_units: list[dict]
+    hazards: pd.DataFrame = field(repr=False)  # the 累计 set with its state at the cutoff, one row per hazard
+    reporting: pd.DataFrame = field(repr=False)  # one row per due school and week of the campaign
+
+
+def campaign_first_week(conn: Connection, settings: Settings) -> str | None:
+    """The week holding the campaign start (config), else the earliest week any file was received for."""
+    if settings.campaign_start is not None:
+        moment = dt.datetime.combine(settings.campaign_start, dt.time(0), tzinfo=settings.tz)
+        return week_of(moment, settings)
+    return conn.execute(sa.select(sa.func.min(submissions.c.week))).scalar()
+
+
+def weeks_between(first: str, last: str) -> list[str]:
+    out, week = [], first
+    while week <= last:
+        out.append(week)
+        week = shift(week, 1)
+    return out
+
+
+# ---------------------------------------------------------------- hazards
+
+
+def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
+    """Every hazard first recorded (in counted submissions) from `first` to `week`, with its state at the week's
+    cutoff (latest counted observation) and its state before the week."""
+    counted = (
+        sa.select(
+            observations.c.hazard_id,
+            submissions.c.week,
+            submissions.c.school_key,
+            observations.c.status,
+            observations.c.level,
+            observations.c.mode,
+            observations.c.deadline,
+            observations.c.funds_wan,
+            observations.c.location,
+            observations.c.description,
+            observations.c.measures,
+            observations.c.owner,
+            observations.c.interim_control,
+            observations.c.done_date,
+            observations.c.verifier,
+            observations.c.category,
+            sa.func.row_number()
+            .over(partition_by=observations.c.hazard_id, order_by=submissions.c.week.desc())
+            .label("rn"),
+            sa.func.min(submissions.c.week).over(partition_by=observations.c.hazard_id).label("first_week"),
+        )
+        .join(submissions, submissions.c.id == observations.c.submission_id)
+        .where(submissions.c.outcome == "accepted", submissions.c.week <= week)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(counted, hazards.c.code, hazards.c.found_date)
+        .join(hazards, hazards.c.id == counted.c.hazard_id)
+        .where(counted.c.rn <= 2, counted.c.first_week >= first)
+    ).mappings().all()
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["hazard_id", "school_key", "first_week", "status", "level", "mode", "deadline",
+                                     "funds_wan", "found_date", "code", "prev_status", "seen_this_week"])
+    latest = frame[frame["rn"] == 1].set_index("hazard_id")
+    second = frame[frame["rn"] == 2].set_index("hazard_id")["status"]
+    seen_now = latest["week"] == week
+    # the state before this week: the latest observation if it is older, else the one before it
+    prev = latest["status"].where(~seen_now, second.reindex(latest.index))
+    return latest.assign(prev_status=prev, seen_this_week=seen_now).reset_index()
+
+
+def hazard_figures(h: pd.DataFrame, cutoff_date: dt.date) -> dict:
+    """Hazard figures over a set of hazards at the cutoff."""
+    done = h["status"].isin(DONE)
+    major = h["level"] == "重大"
+    open_ = ~done
+    # a 立即整改 hazard's deadline is its found date
+    deadline = pd.to_datetime(h["deadline"].where(h["mode"] != "立即整改", h["found_date"]), errors="coerce")
+    overdue = open_ & (deadline < pd.Timestamp(cutoff_date))
+    found, found_major = len(h), int(major.sum())
+    rectified, rectified_major = int(done.sum()), int((done & major).sum())
+    return {
+        "found": found,
+        "found_general": found - found_major,
+        "found_major": found_major,
+        "rectified": rectified,
+        "rectified_general": rectified - rectified_major,
+        "rectified_major": rectified_major,
+        "in_progress": int((h["status"] == "整改中").sum()),
+        "not_rectified": int((h["status"] == "未整改").sum()),
+        "overdue": int(overdue.sum()),
+        "rectification_rate": _rate(rectified, found),
+        "major_rectification_rate": _rate(rectified_major, found_major),
+        "funds_wan": round(float(pd.to_numeric(h["funds_wan"], errors="coerce").fillna(0).sum()), 4),
+        "closed_this_week": int((done & h["seen_this_week"] & ~h["prev_status"].isin(DONE)).sum()),
+    }
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+# ---------------------------------------------------------------- reporting
+
+
+def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks: list[str]) -> pd.DataFrame:
+    """One row per (due school, week): received, on time, checks and check person-times."""
+    rows = conn.execute(
+        sa.select(
+            submissions.c.school_key, submissions.c.week, submissions.c.outcome, submissions.c.received_at,
+            submissions.c.checks, submissions.c.check_person_times,
+        ).where(
+            submissions.c.week.in_(weeks),
+            submissions.c.school_key.is_not(None),
+            submissions.c.outcome.in_(("accepted", "superseded")),
+        )
+    ).all()
+    subs = pd.DataFrame(rows, columns=["school_key", "week", "outcome", "received_at", "checks", "check_person_times"])
+    counted = subs[subs["outcome"] == "accepted"].set_index(["school_key", "week"])
+    first_received = subs.groupby(["school_key", "week"])["received_at"].min()
+    out = []
+    for week in weeks:
+        if week in settings.no_report_weeks:
+            continue
+        week_cutoff = cutoff(week, settings)
+        for school in roster.due(week_cutoff.date()):
+            key = (school.key, week)
+            received = key in counted.index
+            first = first_received.get(key)
+            out.append(
+                {
+                    "school_key": school.key,
+                    "week": week,
+                    "received": received,
+                    "on_time": bool(received and dt.datetime.fromisoformat(first) < week_cutoff),
+                    "checks": int(counted.at[key, "checks"]) if received and pd.notna(counted.at[key, "checks"]) else 0,
+                    "check_person_times": (
+                        int(counted.at[key, "check_person_times"])
+                        if received and pd.notna(counted.at[key, "check_person_times"]) else 0
+                    ),
+                }
+            )
+    return pd.DataFrame(out, columns=["school_key", "week", "received", "on_time", "checks", "check_person_times"])
+
+
+def reporting_figures(r: pd.DataFrame) -> dict:
+    due, received = len(r), int(r["received"].sum())
+    on_time = int(r["on_time"].sum())
+    return {
+        "due": due,
+        "received": received,
+        "on_time": on_time,
+        "late": received - on_time,
+        "missing": due - received,
+        "report_rate": _rate(received, due),
+        "schools_checked": received,
+        "checks": int(r["checks"].sum()),
+        "check_person_times": int(r["check_person_times"].sum()),
+    }
+
+
+# ---------------------------------------------------------------- the week
+
+
+def _block(h: pd.DataFrame, r: pd.DataFrame, cutoff_date: dt.date) -> dict:
+    figures = {**reporting_figures(r), **hazard_figures(h, cutoff_date)}
+    return {k: figures[k] for k in FIGURE_KEYS}
+
+
+def _pair(h: pd.DataFrame, r: pd.DataFrame, week: str, cutoff_date: dt.date) -> dict:
+    """The 本周 and 累计 blocks; closed_this_week is counted over the 累计 set and shown in both."""
+    week_block = _block(h[h["first_week"] == week], r[r["week"] == week], cutoff_date)
+    cumulative = _block(h, r, cutoff_date)
+    week_block["closed_this_week"] = cumulative["closed_this_week"]
+    return {"week": week_block, "cumulative": cumulative}
+
+
+def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str) -> WeekFigures:
+    """All figures of a week."""
+    week_cutoff = cutoff(week, settings)
+    first = campaign_first_week(conn, settings) or week
+    first = min(first, week)
+    weeks = weeks_between(first, week)
+    h = hazard_states(conn, week, first)
+    r = reporting_frame(conn, roster, settings, weeks)
+    schools = roster.by_key
+    h = h[h["school_key"].isin(schools)]  # hazards of schools the roster still lists
+    h = h.assign(zone=h["school_key"].map(lambda k: schools[k].zone),
+                 stage=h["school_key"].map(lambda k: schools[k].stage))
+    r = r.assign(zone=r["school_key"].map(lambda k: schools[k].zone),
+                 stage=r["school_key"].map(lambda k: schools[k].stage))
+    cutoff_date = week_cutoff.date()
+    zones = list(dict.fromkeys(s.zone for s in roster.schools))
+    leaders = {s.zone: s.zone_leader for s in roster.schools}
+    by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(h[h["zone"] == z], r[r["zone"] == z], week, cutoff_date)}
+               for z in zones]
+    by_stage = [{"stage": s, **_pair(h[h["stage"] == s], r[r["stage"] == s], week, cutoff_date)} for s in STAGES]
+    this_week = r[r["week"] == week]
+    missing = [
+        {"school_code": schools[k].code, "school_name": schools[k].name, "zone": schools[k].zone,
+         "section_owner": schools[k].section_owner}
+        for k in this_week.loc[~this_week["received"], "school_key"]
+    ]
+    return WeekFigures(
+        week=week,
+        cutoff=week_cutoff,
+        first_week=first,
+        totals=_pair(h, r, week, cutoff_date),
+        by_zone=by_zone,
+        by_stage=by_stage,
+        missing_units=missing,
+        hazards=h,
+        reporting=r,
+    )
+
+
+def campaign_start_day(first_week: str, settings: Settings) -> dt.date:
+    return settings.campaign_start or week_start(first_week, settings)
