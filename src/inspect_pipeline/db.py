@@ -106,6 +106,19 @@ observations = sa.Table(
 )
 
 
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("week", sa.String(8), nullable=False, index=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("generated_at", sa.String(40), nullable=False),
+    sa.Column("path", sa.String(400), nullable=False),  # the revision's folder, relative to the data root
+    sa.Column("last_submission_id", sa.Integer, nullable=False),  # newer files of weeks ≤ this one make it stale
+    sa.UniqueConstraint("week", "revision", name="uq_report_revision"),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the record (SQLite: parent folder created, foreign keys on)."""
     if url.startswith("sqlite:///"):

@@ -114,14 +114,22 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     return latest.assign(prev_status=prev, seen_this_week=seen_now).reset_index()
 
 
-def hazard_figures(h: pd.DataFrame, cutoff_date: dt.date) -> dict:
-    """Hazard figures over a set of hazards at the cutoff."""
+def with_flags(h: pd.DataFrame, cutoff_date: dt.date) -> pd.DataFrame:
+    """The hazards with `done`, `major`, `overdue` and `closed_now` (became 已整改/已销号 this week) columns."""
     done = h["status"].isin(DONE)
-    major = h["level"] == "重大"
-    open_ = ~done
     # a 立即整改 hazard's deadline is its found date
     deadline = pd.to_datetime(h["deadline"].where(h["mode"] != "立即整改", h["found_date"]), errors="coerce")
-    overdue = open_ & (deadline < pd.Timestamp(cutoff_date))
+    return h.assign(
+        done=done,
+        major=h["level"] == "重大",
+        overdue=~done & (deadline < pd.Timestamp(cutoff_date)),
+        closed_now=done & h["seen_this_week"].astype(bool) & ~h["prev_status"].isin(DONE),
+    )
+
+
+def hazard_figures(h: pd.DataFrame) -> dict:
+    """Hazard figures over a set of hazards (with `with_flags` columns) at the cutoff."""
+    done, major = h["done"], h["major"]
     found, found_major = len(h), int(major.sum())
     rectified, rectified_major = int(done.sum()), int((done & major).sum())
     return {
@@ -133,11 +141,11 @@ def hazard_figures(h: pd.DataFrame, cutoff_date: dt.date) -> dict:
         "rectified_major": rectified_major,
         "in_progress": int((h["status"] == "整改中").sum()),
         "not_rectified": int((h["status"] == "未整改").sum()),
-        "overdue": int(overdue.sum()),
+        "overdue": int(h["overdue"].sum()),
         "rectification_rate": _rate(rectified, found),
         "major_rectification_rate": _rate(rectified_major, found_major),
         "funds_wan": round(float(pd.to_numeric(h["funds_wan"], errors="coerce").fillna(0).sum()), 4),
-        "closed_this_week": int((done & h["seen_this_week"] & ~h["prev_status"].isin(DONE)).sum()),
+        "closed_this_week": int(h["closed_now"].sum()),
     }
 
 
@@ -207,15 +215,15 @@ def reporting_figures(r: pd.DataFrame) -> dict:
 # ---------------------------------------------------------------- the week
 
 
-def _block(h: pd.DataFrame, r: pd.DataFrame, cutoff_date: dt.date) -> dict:
-    figures = {**reporting_figures(r), **hazard_figures(h, cutoff_date)}
+def _block(h: pd.DataFrame, r: pd.DataFrame) -> dict:
+    figures = {**reporting_figures(r), **hazard_figures(h)}
     return {k: figures[k] for k in FIGURE_KEYS}
 
 
-def _pair(h: pd.DataFrame, r: pd.DataFrame, week: str, cutoff_date: dt.date) -> dict:
+def _pair(h: pd.DataFrame, r: pd.DataFrame, week: str) -> dict:
     """The 本周 and 累计 blocks; closed_this_week is counted over the 累计 set and shown in both."""
-    week_block = _block(h[h["first_week"] == week], r[r["week"] == week], cutoff_date)
-    cumulative = _block(h, r, cutoff_date)
+    week_block = _block(h[h["first_week"] == week], r[r["week"] == week])
+    cumulative = _block(h, r)
     week_block["closed_this_week"] = cumulative["closed_this_week"]
     return {"week": week_block, "cumulative": cumulative}
 
@@ -230,16 +238,18 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
     r = reporting_frame(conn, roster, settings, weeks)
     schools = roster.by_key
     h = h[h["school_key"].isin(schools)]  # hazards of schools the roster still lists
-    h = h.assign(zone=h["school_key"].map(lambda k: schools[k].zone),
-                 stage=h["school_key"].map(lambda k: schools[k].stage))
+    h = with_flags(h, week_cutoff.date()).assign(
+        zone=h["school_key"].map(lambda k: schools[k].zone),
+        stage=h["school_key"].map(lambda k: schools[k].stage),
+        school_name=h["school_key"].map(lambda k: schools[k].name),
+    )
     r = r.assign(zone=r["school_key"].map(lambda k: schools[k].zone),
                  stage=r["school_key"].map(lambda k: schools[k].stage))
-    cutoff_date = week_cutoff.date()
     zones = list(dict.fromkeys(s.zone for s in roster.schools))
     leaders = {s.zone: s.zone_leader for s in roster.schools}
-    by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(h[h["zone"] == z], r[r["zone"] == z], week, cutoff_date)}
+    by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(h[h["zone"] == z], r[r["zone"] == z], week)}
                for z in zones]
-    by_stage = [{"stage": s, **_pair(h[h["stage"] == s], r[r["stage"] == s], week, cutoff_date)} for s in STAGES]
+    by_stage = [{"stage": s, **_pair(h[h["stage"] == s], r[r["stage"] == s], week)} for s in STAGES]
     this_week = r[r["week"] == week]
     missing = [
         {"school_code": schools[k].code, "school_name": schools[k].name, "zone": schools[k].zone,
@@ -250,7 +260,7 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
         week=week,
         cutoff=week_cutoff,
         first_week=first,
-        totals=_pair(h, r, week, cutoff_date),
+        totals=_pair(h, r, week),
         by_zone=by_zone,
         by_stage=by_stage,
         missing_units=missing,

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INSPECT_PIPELINE_", env_nested_delimiter="__", extra="forbid")
 
+    bureau_name: str = Field("区教育局", description="填报单位 shown on every report, e.g. 唐山市丰润区教育局.")
     timezone: str = Field("Asia/Shanghai", description="Time zone of the cutoff and of every time stamp written.")
     cutoff_weekday: int = Field(5, ge=1, le=7, description="ISO weekday of the weekly cutoff (1 = Monday, 5 = Friday).")
     cutoff_time: dt.time = Field(dt.time(12, 0), description="Local time of the weekly cutoff.")
@@ -107,6 +108,7 @@ DEFAULT_CONFIG = """\
 # inspect-pipeline configuration. Every key is optional; environment variables INSPECT_PIPELINE_<KEY>
 # (nested: INSPECT_PIPELINE_LIMITS__MAX_FILE_MB) override this file.
 
+bureau_name = "区教育局"        # 填报单位 on every report, e.g. "唐山市丰润区教育局"
 timezone = "Asia/Shanghai"     # time zone of the cutoff and all time stamps
 cutoff_weekday = 5             # ISO weekday of the weekly cutoff: 5 = Friday
 cutoff_time = 12:00:00         # local time of the cutoff

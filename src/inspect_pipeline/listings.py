@@ -1,0 +1,137 @@
+"""The rows behind the report workbooks' lists, derived from the week's figures (figures.py): per-school status
+for the zone report, the open major / overdue hazard lists, and the units that did not report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .db import submissions
+from .figures import WeekFigures, hazard_states, with_flags
+from .roster import Roster
+from .settings import Settings
+from .weeks import cutoff, shift
+
+REPORT_STATUS = {"on_time": "按时", "late": "迟报", "missing": "未报", "rejected": "退回未重报", "not_due": "不需报送"}
+
+
+def week_status(wf: WeekFigures, conn: Connection, week: str) -> dict[str, str]:
+    """School key → 按时 / 迟报 / 未报 / 退回未重报 for a week of the campaign (due schools only)."""
+    r = wf.reporting[wf.reporting["week"] == week]
+    rejected = {
+        k for (k,) in conn.execute(
+            sa.select(submissions.c.school_key).where(submissions.c.week == week, submissions.c.outcome == "rejected")
+        )
+    }
+    out = {}
+    for key, received, on_time in zip(r["school_key"], r["received"], r["on_time"], strict=True):
+        if received:
+            out[key] = REPORT_STATUS["on_time" if on_time else "late"]
+        else:
+            out[key] = REPORT_STATUS["rejected" if key in rejected else "missing"]
+    return out
+
+
+def first_received(conn: Connection, week: str) -> dict[str, str]:
+    """School key → received time of its first accepted file of the week."""
+    rows = conn.execute(
+        sa.select(submissions.c.school_key, sa.func.min(submissions.c.received_at))
+        .where(submissions.c.week == week, submissions.c.outcome.in_(("accepted", "superseded")))
+        .group_by(submissions.c.school_key)
+    )
+    return {k: v for k, v in rows if k}
+
+
+def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]:
+    """One row per school due this week, in roster order: status, time and its hazard counts."""
+    status = week_status(wf, conn, wf.week)
+    times = first_received(conn, wf.week)
+    h = wf.hazards
+    groups = {k: g for k, g in h.groupby("school_key")} if not h.empty else {}
+    rows = []
+    for school in roster.due(wf.cutoff.date()):
+        g = groups.get(school.key, h.iloc[0:0])
+        new = g[g["first_week"] == wf.week]
+        rows.append(
+            {
+                "school_key": school.key,
+                "school_name": school.name,
+                "stage": school.stage,
+                "zone": school.zone,
+                "zone_leader": school.zone_leader,
+                "section": school.section,
+                "section_owner": school.section_owner,
+                "report_status": status.get(school.key, REPORT_STATUS["not_due"]),
+                "received_at": times.get(school.key, "")[:16].replace("T", " "),
+                "new": len(new),
+                "new_major": int(new["major"].sum()),
+                "closed": int(g["closed_now"].sum()),
+                "open": int((~g["done"]).sum()),
+                "overdue": int(g["overdue"].sum()),
+                "not_closed": int((g["status"] != "已销号").sum()),
+            }
+        )
+    return rows
+
+
+def hazard_list(wf: WeekFigures, *, overdue_too: bool) -> list[dict]:
+    """Open 重大 hazards (and, for the city bureau, open overdue ones), by zone, school and found date."""
+    h = wf.hazards
+    if h.empty:
+        return []
+    keep = ~h["done"] & (h["major"] | (h["overdue"] if overdue_too else False))
+    chosen = h[keep].sort_values(["zone", "school_name", "found_date", "code"])
+    rows = chosen.to_dict("records")
+    for row in rows:
+        row["overdue"] = "是" if row["overdue"] else "否"
+        row["funds_wan"] = None if pd.isna(row["funds_wan"]) else row["funds_wan"]
+    return rows
+
+
+def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Settings) -> list[dict]:
+    """Units due and not received, with their status this week and last week."""
+    now = week_status(wf, conn, wf.week)
+    last_week = shift(wf.week, -1)
+    before = week_status(wf, conn, last_week) if last_week >= wf.first_week else {}
+    schools = roster.by_key
+    rows = []
+    for unit in wf.missing_units:
+        key = unit["school_code"] or unit["school_name"]
+        school = schools[key]
+        rows.append(
+            {
+                **unit,
+                "section": school.section,
+                "status": now.get(key, REPORT_STATUS["missing"]),
+                "last_week": before.get(key, REPORT_STATUS["not_due"] if before else "—"),
+            }
+        )
+    return rows
+
+
+def rate_trend(conn: Connection, roster: Roster, settings: Settings, wf: WeekFigures, weeks: int = 8) -> list[dict]:
+    """The cumulative rectification rate at each of the last `weeks` cutoffs (campaign weeks only)."""
+    out = []
+    keys = set(roster.by_key)
+    for k in range(weeks - 1, -1, -1):
+        week = shift(wf.week, -k)
+        if week < wf.first_week:
+            continue
+        h = hazard_states(conn, week, wf.first_week)
+        h = with_flags(h[h["school_key"].isin(keys)], cutoff(week, settings).date()) if not h.empty else h
+        found = len(h)
+        rectified = int(h["done"].sum()) if found else 0
+        out.append({"week": week, "found": found, "rectified": rectified,
+                    "rate": rectified / found if found else None})
+    return out
+
+
+def fmt_day(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)

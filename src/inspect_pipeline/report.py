@@ -1,0 +1,149 @@
+"""`report --week W`: the week's workbooks and manifest, as a new revision folder that appears complete or not at
+all (`reports/<week>/r<N>/`); an earlier revision is never overwritten."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from filelock import FileLock, Timeout
+
+from . import __version__
+from .archive import write_json_atomic
+from .db import make_engine, migrate, reports, submissions
+from .errors import LockBusy
+from .figures import compute_week
+from .listings import hazard_list, missing_list, rate_trend, school_rows
+from .manifest import week_files
+from .paths import Paths, safe_name
+from .roster import load_roster
+from .settings import Settings
+from .weeks import parse_label
+from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report
+
+CONTENT_KEYS = ("week", "cutoff", "files", "totals", "by_zone", "by_stage", "missing_units")
+
+
+@dataclass
+class ReportResult:
+    week: str
+    revision: int
+    folder: Path
+    manifest: dict
+    written: bool  # False: nothing changed since the latest revision, which is returned
+
+
+def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) -> ReportResult:
+    """Write the week's reports as a new revision, unless nothing changed since the latest one."""
+    parse_label(week)
+    roster = load_roster(paths.roster_file, settings)
+    paths.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(paths.intake_lock, timeout=settings.lock_timeout_seconds)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockBusy(f"intake 正在运行（锁文件 {paths.intake_lock}），请稍后再生成报表。") from None
+    try:
+        engine = make_engine(paths.database_url)
+        migrate(engine)
+        with engine.connect() as conn:
+            wf = compute_week(conn, roster, settings, week)
+            content = {
+                "week": week,
+                "cutoff": wf.cutoff.isoformat(),
+                "files": week_files(conn, week),
+                "totals": wf.totals,
+                "by_zone": wf.by_zone,
+                "by_stage": wf.by_stage,
+                "missing_units": wf.missing_units,
+            }
+            latest = _latest(paths, week)
+            if latest is not None and _same(latest[1], content):
+                return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False)
+            lists = {
+                "majors": hazard_list(wf, overdue_too=False),
+                "city": hazard_list(wf, overdue_too=True),
+                "missing": missing_list(wf, roster, conn, settings),
+                "schools": school_rows(wf, roster, conn),
+                "trend": rate_trend(conn, roster, settings, wf),
+            }
+            last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
+        revision = (latest[1]["revision"] if latest else 0) + 1
+        generated_at = now.astimezone(settings.tz)
+        folder, manifest = _write(paths, settings, content, lists, wf, revision, generated_at)
+        with engine.begin() as conn:
+            conn.execute(reports.insert().values(
+                week=week, revision=revision, generated_at=manifest["generated_at"],
+                path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id,
+            ))
+        engine.dispose()
+        return ReportResult(week, revision, folder, manifest, written=True)
+    finally:
+        lock.release()
+
+
+def _latest(paths: Paths, week: str) -> tuple[Path, dict] | None:
+    folder = paths.reports_root / week
+    revisions = sorted((int(p.name[1:]), p) for p in folder.glob("r*") if p.name[1:].isdigit()) if folder.is_dir() else []
+    if not revisions:
+        return None
+    _, path = revisions[-1]
+    manifest = path / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {"revision": revisions[-1][0]}
+    return path, data
+
+
+def _same(previous: dict, content: dict) -> bool:
+    normal = json.loads(json.dumps(content, ensure_ascii=False, default=str))
+    return all(previous.get(k) == normal[k] for k in CONTENT_KEYS)
+
+
+def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, revision: int,
+           generated_at: dt.datetime) -> tuple[Path, dict]:
+    week = content["week"]
+    week_dir = paths.reports_root / week
+    week_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".building-r{revision}-", dir=week_dir))
+    try:
+        meta = Meta(settings.bureau_name, week, wf.cutoff, revision, generated_at, __version__, content["files"])
+        spec = layout()
+        final = week_dir / f"r{revision}"
+        names = {
+            "safety_committee": spec["safety_committee"]["file"].format(week=week),
+            "city_bureau": spec["city_bureau"]["file"].format(week=week),
+            "zone_report": spec["zone_report"]["file"].format(week=week),
+        }
+        write_safety_committee(tmp / names["safety_committee"], meta, wf, lists["majors"], lists["missing"],
+                               lists["trend"])
+        write_city_bureau(tmp / names["city_bureau"], meta, wf, lists["city"], lists["missing"])
+        write_zone_report(tmp / names["zone_report"], meta, lists["schools"], wf.by_zone)
+        extracts = {}
+        for zone in wf.by_zone:
+            name = safe_name(spec["zone_report"]["extract_file"].format(zone=zone["zone"], week=week))
+            write_zone_report(tmp / name, meta, lists["schools"], [zone])
+            extracts[zone["zone"]] = name
+        rel = lambda name: (final / name).relative_to(paths.root).as_posix()  # noqa: E731
+        manifest = {
+            "week": week,
+            "cutoff": content["cutoff"],
+            "revision": revision,
+            "generated_at": generated_at.isoformat(timespec="seconds"),
+            "software_version": __version__,
+            "outputs": {
+                **{k: rel(v) for k, v in names.items()},
+                "zone_extracts": {z: rel(n) for z, n in extracts.items()},
+            },
+            **{k: content[k] for k in ("files", "totals", "by_zone", "by_stage", "missing_units")},
+        }
+        write_json_atomic(tmp / "manifest.json", manifest)
+        os.replace(tmp, final)  # the revision appears complete, or not at all
+        return final, manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
