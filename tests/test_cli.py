@@ -125,3 +125,25 @@ def test_files_lists_the_state_of_every_file(root):
     result = runner.invoke(app, ["files", "--data-root", str(root), "--week", "2023-W47"])
     assert result.exit_code == 0, result.output
     assert "已受理" in result.output and "退回重报" in result.output and "共 2 个文件" in result.output
+
+
+def test_report_and_status_commands(tmp_path):
+    from test_figures import build
+
+    root = build(tmp_path)
+    result = runner.invoke(app, ["report", "--data-root", str(root), "--week", "2023-W47",
+                                 "--now", "2023-11-24T16:00:00+08:00"])
+    assert result.exit_code == 0, result.output
+    assert "第 1 版" in result.output and "区安委办" in result.output
+    assert (root / "reports" / "2023-W47" / "r1" / "manifest.json").is_file()
+    result = runner.invoke(app, ["status", "--data-root", str(root), "--week", "2023-W47"])
+    assert result.exit_code == 0 and "一片" in result.output and "合计" in result.output, result.output
+    # a late file for W47 makes the report stale
+    drop(root, "银中/补.xlsx", school_book(unit="银中", rows=[hazard("食堂排烟罩油污")]))
+    runner.invoke(app, ["intake", "--data-root", str(root), "--now", "2023-11-24T18:00:00+08:00"])
+    result = runner.invoke(app, ["status", "--data-root", str(root), "--week", "2023-W47"])
+    assert "第 1 版报表之后又收到 1 个文件" in result.output, result.output
+    result = runner.invoke(app, ["report", "--data-root", str(root), "--now", "2023-11-24T19:00:00+08:00"])
+    assert result.exit_code == 0 and "2023-W47 报表第 2 版" in result.output, result.output  # default: last closed week
+    result = runner.invoke(app, ["report", "--data-root", str(root), "--week", "W47"])
+    assert result.exit_code == 2 and "--week" in result.output

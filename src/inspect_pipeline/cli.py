@@ -133,6 +133,83 @@ def _print_result(result) -> None:
         console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in result.weeks))
 
 
+Week = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: the last closed week.")]
+
+
+def _week(week: str | None, moment: dt.datetime, settings) -> str:
+    from .weeks import parse_label, shift, week_of
+
+    if week is None:
+        return shift(week_of(moment, settings), -1)  # the last week whose cutoff has passed
+    try:
+        parse_label(week)
+    except ValueError:
+        raise ConfigError(f"--week “{week}” 不是周次（例如 2023-W47）") from None
+    return week
+
+
+def _ready(data_root: Path):
+    if not data_root.is_dir():
+        raise DataRootError(f"数据目录 {data_root} 不存在：请先运行 inspect-pipeline init --data-root {data_root}")
+    from .paths import Paths
+
+    settings = _settings(data_root)
+    return settings, Paths.at(data_root, settings)
+
+
+@app.command()
+def report(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
+    """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/."""
+    from .report import build_report
+
+    try:
+        settings, paths = _ready(data_root)
+        moment = _clock(now, settings.tz)
+        result = build_report(paths, settings, _week(week, moment, settings), moment)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    outputs = result.manifest["outputs"]
+    if not result.written:
+        console.print(f"{result.week} 的报表没有变化，仍是第 {result.revision} 版：")
+    else:
+        console.print(f"{result.week} 报表第 {result.revision} 版已生成：")
+    for key in ("safety_committee", "city_bureau", "zone_report"):
+        console.print(f"  {paths.root / outputs[key]}")
+    for zone, path in outputs["zone_extracts"].items():
+        console.print(f"  {paths.root / path}")
+    console.print(f"  {result.folder / 'manifest.json'}")
+
+
+@app.command()
+def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
+    """Who has reported this week, per zone; and which reports are stale."""
+    from .status import stale_reports, week_status_by_zone
+
+    try:
+        settings, paths = _ready(data_root)
+        chosen = _week(week, _clock(now, settings.tz), settings) if week or now else _current(settings)
+        rows = week_status_by_zone(paths, settings, chosen)
+        stale = stale_reports(paths, settings)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    table = Table(title=f"{chosen} 报送情况")
+    for title in ("片区", "应报", "已报", "按时", "迟报", "未报", "退回未重报"):
+        table.add_column(title, justify="left" if title == "片区" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r["zone"], *(str(r[k]) for k in ("due", "received", "on_time", "late", "missing", "rejected")),
+                      style="bold" if r["zone"] == "合计" else None)
+    console.print(table)
+    for s in stale:
+        console.print(f"[yellow]{s['week']} 第 {s['revision']} 版报表之后又收到 {s['newer_files']} 个文件："
+                      f"请运行 inspect-pipeline report --week {s['week']} 生成新版本[/]")
+
+
+def _current(settings) -> str:
+    from .weeks import week_of
+
+    return week_of(dt.datetime.now(settings.tz), settings)
+
+
 @app.command()
 def files(
     data_root: DataRoot = Path("data"),

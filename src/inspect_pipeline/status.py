@@ -1,0 +1,61 @@
+"""`status --week W`: who has reported, per zone, and which report revisions are stale."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .db import make_engine, migrate, reports, submissions
+from .figures import compute_week
+from .listings import week_status
+from .paths import Paths
+from .roster import load_roster
+from .settings import Settings
+
+
+def week_status_by_zone(paths: Paths, settings: Settings, week: str) -> list[dict]:
+    """Per zone: due, received, on time, late, missing, rejected and not resubmitted (plus a 合计 row)."""
+    roster = load_roster(paths.roster_file, settings)
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    with engine.connect() as conn:
+        wf = compute_week(conn, roster, settings, week)
+        status = week_status(wf, conn, week)
+    engine.dispose()
+    schools = roster.by_key
+    rows = []
+    for zone in [*(z["zone"] for z in wf.by_zone), None]:
+        mine = [s for k, s in status.items() if zone is None or schools[k].zone == zone]
+        block = wf.totals["week"] if zone is None else next(z["week"] for z in wf.by_zone if z["zone"] == zone)
+        rows.append({
+            "zone": zone or "合计",
+            "due": block["due"],
+            "received": block["received"],
+            "on_time": block["on_time"],
+            "late": block["late"],
+            "missing": block["missing"],
+            "rejected": sum(1 for s in mine if s == "退回未重报"),
+        })
+    return rows
+
+
+def stale_reports(paths: Paths, settings: Settings) -> list[dict]:
+    """Weeks whose latest report revision predates a file received since for that week or an earlier one."""
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    out = []
+    with engine.connect() as conn:
+        latest = conn.execute(
+            sa.select(reports.c.week, sa.func.max(reports.c.revision)).group_by(reports.c.week)
+        ).all()
+        for week, revision in latest:
+            last_id = conn.execute(
+                sa.select(reports.c.last_submission_id).where(reports.c.week == week, reports.c.revision == revision)
+            ).scalar()
+            newer = conn.execute(
+                sa.select(sa.func.count()).select_from(submissions)
+                .where(submissions.c.week <= week, submissions.c.id > last_id)
+            ).scalar()
+            if newer:
+                out.append({"week": week, "revision": revision, "newer_files": newer})
+    engine.dispose()
+    return out
