@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -147,3 +148,21 @@ def test_report_and_status_commands(tmp_path):
     assert result.exit_code == 0 and "2023-W47 报表第 2 版" in result.output, result.output  # default: last closed week
     result = runner.invoke(app, ["report", "--data-root", str(root), "--week", "W47"])
     assert result.exit_code == 2 and "--week" in result.output
+
+
+def test_demo_runs_two_weeks_and_ends_with_the_workbook_paths(tmp_path):
+    folder = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--data-root", str(folder), "--units", "60"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("清单：") and "2023-W48" in lines[-1]
+    paths = [line.strip() for line in lines if line.startswith("  ") and line.strip().endswith(".xlsx")]
+    assert len(paths) == 6 and all(Path(p).is_file() for p in paths)
+    assert "截止后补报" in result.output  # late files in the second week
+    # running it again replaces the earlier demo; a folder with other data is refused
+    assert runner.invoke(app, ["demo", "--data-root", str(folder), "--units", "20"]).exit_code == 0
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "keep.txt").write_text("x", encoding="utf-8")
+    result = runner.invoke(app, ["demo", "--data-root", str(other)])
+    assert result.exit_code == 5 and (other / "keep.txt").exists()

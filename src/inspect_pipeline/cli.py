@@ -245,6 +245,29 @@ _OUTCOMES = {"accepted": "已受理", "rejected": "退回重报", "duplicate": "
 
 
 @app.command()
+def demo(
+    data_root: Annotated[Path, typer.Option("--data-root", help="Folder for the demo (created; an earlier demo's is replaced).")] = Path("demo-data"),
+    units: Annotated[int, typer.Option("--units", help="Schools in the generated district.")] = 240,
+    debug: Debug = False,
+) -> None:
+    """Generate a district, run intake and report for two weeks, and print where the workbooks are."""
+    from .demo import run_demo
+
+    try:
+        results = run_demo(data_root, units=units, say=console.print)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    last = results[-1]
+    console.print("\n[bold]报表已生成：[/]")
+    for r in results:
+        outputs = r.manifest["outputs"]
+        for key in ("safety_committee", "city_bureau", "zone_report"):
+            console.print(f"  {(data_root / outputs[key]).resolve()}", soft_wrap=True)
+    console.print(f"回执：{(data_root / 'receipts').resolve()}", soft_wrap=True)
+    console.print(f"清单：{(last.folder / 'manifest.json').resolve()}", soft_wrap=True)
+
+
+@app.command()
 def version() -> None:
     """Print the software version."""
     console.print(__version__)

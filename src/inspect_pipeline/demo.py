@@ -1,0 +1,85 @@
+"""`demo`: a generated district through two consecutive weeks — intake and report with the clock set for each
+step — so carry-over, rectification, rejected and late files are all visible in the workbooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from . import synth
+from .errors import DataRootError
+from .intake import run_intake
+from .paths import Paths
+from .report import ReportResult, build_report
+from .settings import load_settings
+from .setup import init_data_root
+from .weeks import cutoff
+
+WEEKS = ("2023-W47", "2023-W48")
+MARKER = ".inspect-pipeline-demo"
+LATE_SHARE = 0.06
+
+
+def run_demo(root: Path, units: int = 240, seed: int = 2023, say: Callable[[str], None] = print) -> list[ReportResult]:
+    """Build the demo under `root` (a fresh folder, or one an earlier demo made) and return both weeks' reports."""
+    _fresh(root)
+    init_data_root(root)
+    (root / MARKER).write_text("made by inspect-pipeline demo; `demo` may delete this folder\n", encoding="utf-8")
+    config = root / "config.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        .replace('bureau_name = "区教育局"', 'bureau_name = "演示区教育局"')
+        .replace("quiet_seconds = 2", "quiet_seconds = 0         # demo: files are written just before each run"),
+        encoding="utf-8",
+    )
+    settings = load_settings(root)
+    paths = Paths.at(root, settings)
+    roster = synth.make_roster(units, 6, seed=seed)
+    synth.write_roster(roster, paths.roster_file)
+    say(f"演示学区：{len(roster)} 所学校，6 个片区 → {paths.roster_file}")
+    prior, results = None, []
+    rng = random.Random(f"demo-late-{seed}")
+    for week in WEEKS:
+        files = synth.make_week(roster, week, seed=seed, prior=prior)
+        stage = root / ".demo-stage"
+        expected = synth.write_week(files, stage)
+        on_time_now = dt.datetime.fromisoformat(expected["suggested_now"])
+        week_cutoff = cutoff(week, settings)
+        late = set() if prior is None else {p for p in expected["files"] if rng.random() < LATE_SHARE}
+        _move(stage, paths.inbox, exclude=late)
+        _intake(paths, settings, on_time_now, say)
+        if late:
+            _move(stage, paths.inbox)
+            _intake(paths, settings, week_cutoff + dt.timedelta(hours=3), say, label="截止后补报")
+        shutil.rmtree(stage, ignore_errors=True)
+        result = build_report(paths, settings, week, week_cutoff + dt.timedelta(hours=4))
+        say(f"{week} 报表第 {result.revision} 版 → {result.folder}")
+        results.append(result)
+        prior = synth.next_prior(files, prior)
+    return results
+
+
+def _fresh(root: Path) -> None:
+    if root.exists() and any(root.iterdir()):
+        if not (root / MARKER).exists():
+            raise DataRootError(f"{root} 不是空目录，也不是演示目录：请换一个目录（--data-root）以免覆盖数据")
+        shutil.rmtree(root)
+
+
+def _move(stage: Path, inbox: Path, exclude: set[str] = frozenset()) -> None:
+    for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+        rel = path.relative_to(stage).as_posix()
+        if rel in exclude:
+            continue
+        target = inbox / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+
+
+def _intake(paths: Paths, settings, now: dt.datetime, say, label: str = "收件") -> None:
+    result = run_intake(paths, settings, now)
+    counts = "，".join(f"{k} {v}" for k, v in sorted(result.outcomes.items()))
+    say(f"{now:%Y-%m-%d %H:%M} {label}：{result.files} 个文件（{counts}）")
