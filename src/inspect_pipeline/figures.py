@@ -169,31 +169,26 @@ def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks:
         )
     ).all()
     subs = pd.DataFrame(rows, columns=["school_key", "week", "outcome", "received_at", "checks", "check_person_times"])
-    counted = subs[subs["outcome"] == "accepted"].set_index(["school_key", "week"])
-    first_received = subs.groupby(["school_key", "week"])["received_at"].min()
-    out = []
-    for week in weeks:
-        if week in settings.no_report_weeks:
-            continue
-        week_cutoff = cutoff(week, settings)
-        for school in roster.due(week_cutoff.date()):
-            key = (school.key, week)
-            received = key in counted.index
-            first = first_received.get(key)
-            out.append(
-                {
-                    "school_key": school.key,
-                    "week": week,
-                    "received": received,
-                    "on_time": bool(received and dt.datetime.fromisoformat(first) < week_cutoff),
-                    "checks": int(counted.at[key, "checks"]) if received and pd.notna(counted.at[key, "checks"]) else 0,
-                    "check_person_times": (
-                        int(counted.at[key, "check_person_times"])
-                        if received and pd.notna(counted.at[key, "check_person_times"]) else 0
-                    ),
-                }
-            )
-    return pd.DataFrame(out, columns=["school_key", "week", "received", "on_time", "checks", "check_person_times"])
+    counted = subs[subs["outcome"] == "accepted"].drop(columns=["outcome", "received_at"]).assign(received=True)
+    first = subs.groupby(["school_key", "week"], as_index=False)["received_at"].min()
+    due = pd.DataFrame(
+        [(school.key, week, cutoff(week, settings).isoformat())
+         for week in weeks if week not in settings.no_report_weeks
+         for school in roster.due(cutoff(week, settings).date())],
+        columns=["school_key", "week", "cutoff"],
+    )
+    frame = due.merge(counted, on=["school_key", "week"], how="left").merge(first, on=["school_key", "week"], how="left")
+    received = frame["received"].eq(True)
+    on_time = received & (pd.to_datetime(frame["received_at"], utc=True) < pd.to_datetime(frame["cutoff"], utc=True))
+    return pd.DataFrame({
+        "school_key": frame["school_key"],
+        "week": frame["week"],
+        "received": received,
+        "on_time": on_time,
+        "checks": pd.to_numeric(frame["checks"].where(received), errors="coerce").fillna(0).astype(int),
+        "check_person_times": pd.to_numeric(frame["check_person_times"].where(received),
+                                            errors="coerce").fillna(0).astype(int),
+    })
 
 
 def reporting_figures(r: pd.DataFrame) -> dict:

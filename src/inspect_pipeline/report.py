@@ -74,7 +74,9 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) 
                 "trend": rate_trend(conn, roster, settings, wf),
             }
             last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
-        revision = (latest[1]["revision"] if latest else 0) + 1
+            recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
+        # never reuse a number: neither a folder's nor one the record knows (a folder may have been moved away)
+        revision = max(latest[1]["revision"] if latest else 0, recorded or 0) + 1
         generated_at = now.astimezone(settings.tz)
         folder, manifest = _write(paths, settings, content, lists, wf, revision, generated_at)
         with engine.begin() as conn:
