@@ -148,3 +148,11 @@ def test_every_kind_of_workbook_opens_in_libreoffice(district, first, tmp_path):
         pdf = (tmp_path / "pdf" / path.name).with_suffix(".pdf")
         pages = re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes())
         assert len(pages) >= 1, path.name
+
+
+def test_the_trend_ends_at_the_cumulative_rate(district, first):
+    chart = values(district / first.manifest["outputs"]["safety_committee"], "图表")
+    points = [(r[12], r[13]) for r in chart[3:] if len(r) > 13 and r[12]]
+    assert [w for w, _ in points] == ["2023-W46", "2023-W47"]
+    assert points[0][1] == pytest.approx(1 / 4)  # W46: C rectified of A B C G
+    assert points[-1][1] == pytest.approx(first.manifest["totals"]["cumulative"]["rectification_rate"])

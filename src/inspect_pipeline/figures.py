@@ -67,51 +67,95 @@ def weeks_between(first: str, last: str) -> list[str]:
 # ---------------------------------------------------------------- hazards
 
 
+def _counted(week: str):
+    """Observations of counted (accepted) submissions up to `week`."""
+    return (
+        sa.select(observations.c.hazard_id, submissions.c.week, submissions.c.school_key)
+        .join(submissions, submissions.c.id == observations.c.submission_id)
+        .where(submissions.c.outcome == "accepted", submissions.c.week <= week)
+    )
+
+
 def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     """Every hazard first recorded (in counted submissions) from `first` to `week`, with its state at the week's
-    cutoff (latest counted observation) and its state before the week."""
-    counted = (
-        sa.select(
-            observations.c.hazard_id,
-            submissions.c.week,
-            submissions.c.school_key,
+    cutoff (its latest counted observation) and its status before the week — one window query, one row each."""
+    by_hazard = {"partition_by": observations.c.hazard_id, "order_by": submissions.c.week.desc()}
+    latest = (
+        _counted(week)
+        .add_columns(
             observations.c.status,
             observations.c.level,
             observations.c.mode,
             observations.c.deadline,
             observations.c.funds_wan,
-            observations.c.location,
-            observations.c.description,
-            observations.c.measures,
-            observations.c.owner,
-            observations.c.interim_control,
-            observations.c.done_date,
-            observations.c.verifier,
-            observations.c.category,
-            sa.func.row_number()
-            .over(partition_by=observations.c.hazard_id, order_by=submissions.c.week.desc())
-            .label("rn"),
+            sa.func.row_number().over(**by_hazard).label("rn"),
+            sa.func.lead(observations.c.status).over(**by_hazard).label("before"),
             sa.func.min(submissions.c.week).over(partition_by=observations.c.hazard_id).label("first_week"),
         )
-        .join(submissions, submissions.c.id == observations.c.submission_id)
-        .where(submissions.c.outcome == "accepted", submissions.c.week <= week)
         .subquery()
     )
     rows = conn.execute(
-        sa.select(counted, hazards.c.code, hazards.c.found_date)
-        .join(hazards, hazards.c.id == counted.c.hazard_id)
-        .where(counted.c.rn <= 2, counted.c.first_week >= first)
-    ).mappings().all()
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=["hazard_id", "school_key", "first_week", "status", "level", "mode", "deadline",
-                                     "funds_wan", "found_date", "code", "prev_status", "seen_this_week"])
-    latest = frame[frame["rn"] == 1].set_index("hazard_id")
-    second = frame[frame["rn"] == 2].set_index("hazard_id")["status"]
-    seen_now = latest["week"] == week
-    # the state before this week: the latest observation if it is older, else the one before it
-    prev = latest["status"].where(~seen_now, second.reindex(latest.index))
-    return latest.assign(prev_status=prev, seen_this_week=seen_now).reset_index()
+        sa.select(
+            latest.c.hazard_id, latest.c.school_key, latest.c.week, latest.c.first_week, latest.c.status,
+            latest.c.before, latest.c.level, latest.c.mode, latest.c.deadline, latest.c.funds_wan, hazards.c.code,
+            hazards.c.found_date,
+        )
+        .join(hazards, hazards.c.id == latest.c.hazard_id)
+        .where(latest.c.rn == 1, latest.c.first_week >= first)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["hazard_id", "school_key", "week", "first_week", "status", "before", "level",
+                                        "mode", "deadline", "funds_wan", "code", "found_date"])
+    seen_now = frame["week"] == week
+    # the status before this week: the latest one if it is older, else the one before it
+    return frame.assign(prev_status=frame["status"].where(~seen_now, frame["before"]), seen_this_week=seen_now)
+
+
+def rate_points(conn: Connection, week: str, first: str) -> dict[str, tuple[int, int]]:
+    """Week → (found, rectified) of the 累计 set at each week's cutoff up to `week`, from one pass over the
+    counted observations: each hazard adds to `found` in its first week and moves `rectified` when its status
+    turns done (or back)."""
+    done = sa.case((observations.c.status.in_(DONE), 1), else_=0)
+    seq = (
+        _counted(week)
+        .add_columns(
+            done.label("done"),
+            sa.func.lag(done).over(partition_by=observations.c.hazard_id, order_by=submissions.c.week).label("prev"),
+            sa.func.min(submissions.c.week).over(partition_by=observations.c.hazard_id).label("first_week"),
+        )
+        .subquery()
+    )
+    delta = sa.case((sa.and_(seq.c.done == 1, sa.func.coalesce(seq.c.prev, 0) == 0), 1),
+                    (sa.and_(seq.c.done == 0, seq.c.prev == 1), -1), else_=0)
+    rows = conn.execute(
+        sa.select(seq.c.week, sa.func.sum(sa.case((seq.c.prev.is_(None), 1), else_=0)), sa.func.sum(delta))
+        .where(seq.c.first_week >= first)
+        .group_by(seq.c.week)
+        .order_by(seq.c.week)
+    ).all()
+    out, found, rectified = {}, 0, 0
+    for w, new, moved in rows:
+        found, rectified = found + int(new), rectified + int(moved)
+        out[w] = (found, rectified)
+    return out
+
+
+def hazard_details(conn: Connection, week: str, hazard_ids: list[int]) -> pd.DataFrame:
+    """The text of the listed hazards (部位, 描述, 五落实 …) as of their latest counted observation."""
+    cols = ["hazard_id", "week", "location", "description", "measures", "owner", "interim_control", "category"]
+    if not hazard_ids:
+        return pd.DataFrame(columns=cols)
+    parts = []
+    for i in range(0, len(hazard_ids), 500):
+        parts += conn.execute(
+            sa.select(observations.c.hazard_id, submissions.c.week, observations.c.location,
+                      observations.c.description, observations.c.measures, observations.c.owner,
+                      observations.c.interim_control, observations.c.category)
+            .join(submissions, submissions.c.id == observations.c.submission_id)
+            .where(submissions.c.outcome == "accepted", submissions.c.week <= week,
+                   observations.c.hazard_id.in_(hazard_ids[i:i + 500]))
+        ).all()
+    frame = pd.DataFrame(parts, columns=cols)
+    return frame.sort_values("week").drop_duplicates("hazard_id", keep="last").drop(columns="week")
 
 
 def with_flags(h: pd.DataFrame, cutoff_date: dt.date) -> pd.DataFrame:

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import submissions
-from .figures import WeekFigures, hazard_states, with_flags
+from .figures import WeekFigures, hazard_details, rate_points
 from .roster import Roster
 from .settings import Settings
-from .weeks import cutoff, shift
+from .weeks import shift
 
 REPORT_STATUS = {"on_time": "按时", "late": "迟报", "missing": "未报", "rejected": "退回未重报", "not_due": "不需报送"}
 
@@ -77,14 +77,15 @@ def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
     return rows
 
 
-def hazard_list(wf: WeekFigures, *, overdue_too: bool) -> list[dict]:
+def hazard_list(wf: WeekFigures, conn: Connection, *, overdue_too: bool) -> list[dict]:
     """Open 重大 hazards (and, for the city bureau, open overdue ones), by zone, school and found date."""
     h = wf.hazards
     if h.empty:
         return []
     keep = ~h["done"] & (h["major"] | (h["overdue"] if overdue_too else False))
-    chosen = h[keep].sort_values(["zone", "school_name", "found_date", "code"])
-    rows = chosen.to_dict("records")
+    chosen = h[keep]
+    chosen = chosen.merge(hazard_details(conn, wf.week, [int(i) for i in chosen["hazard_id"]]), on="hazard_id")
+    rows = chosen.sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records")
     for row in rows:
         row["overdue"] = "是" if row["overdue"] else "否"
         row["funds_wan"] = None if pd.isna(row["funds_wan"]) else row["funds_wan"]
@@ -112,20 +113,17 @@ def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Se
     return rows
 
 
-def rate_trend(conn: Connection, roster: Roster, settings: Settings, wf: WeekFigures, weeks: int = 8) -> list[dict]:
+def rate_trend(conn: Connection, wf: WeekFigures, weeks: int = 8) -> list[dict]:
     """The cumulative rectification rate at each of the last `weeks` cutoffs (campaign weeks only)."""
-    out = []
-    keys = set(roster.by_key)
+    points = rate_points(conn, wf.week, wf.first_week)
+    out, last = [], (0, 0)
     for k in range(weeks - 1, -1, -1):
         week = shift(wf.week, -k)
         if week < wf.first_week:
             continue
-        h = hazard_states(conn, week, wf.first_week)
-        h = with_flags(h[h["school_key"].isin(keys)], cutoff(week, settings).date()) if not h.empty else h
-        found = len(h)
-        rectified = int(h["done"].sum()) if found else 0
-        out.append({"week": week, "found": found, "rectified": rectified,
-                    "rate": rectified / found if found else None})
+        found, rectified = points.get(week, last)
+        last = (found, rectified)
+        out.append({"week": week, "found": found, "rectified": rectified, "rate": rectified / found if found else None})
     return out
 
 

@@ -67,11 +67,11 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) 
             if latest is not None and _same(latest[1], content):
                 return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False)
             lists = {
-                "majors": hazard_list(wf, overdue_too=False),
-                "city": hazard_list(wf, overdue_too=True),
+                "majors": hazard_list(wf, conn, overdue_too=False),
+                "city": hazard_list(wf, conn, overdue_too=True),
                 "missing": missing_list(wf, roster, conn, settings),
                 "schools": school_rows(wf, roster, conn),
-                "trend": rate_trend(conn, roster, settings, wf),
+                "trend": rate_trend(conn, wf),
             }
             last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
             recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
