@@ -88,6 +88,8 @@ observations = sa.Table(
     sa.Column("week", sa.String(8), nullable=False),
     sa.Column("row", sa.Integer, nullable=False),
     sa.Column("is_new", sa.Boolean, nullable=False),
+    # True while its submission is the school's counted (accepted) file of the week; False once superseded
+    sa.Column("counted", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("source", sa.String(40)),
     sa.Column("location", sa.String(1000)),
     sa.Column("category", sa.String(40)),
@@ -103,6 +105,22 @@ observations = sa.Table(
     sa.Column("done_date", sa.Date),
     sa.Column("verifier", sa.String(200)),
     sa.Column("remarks", sa.String(4000)),
+    # the state of a hazard at a past week: its latest counted observation up to that week, read from the index
+    sa.Index("ix_observations_state", "hazard_id", "week", "status", "counted"),
+)
+
+# The ledger's current page: each hazard's latest counted observation, kept up to date by every intake run
+# (ledger.refresh_state), so a week's report reads one row per hazard instead of the whole history.
+hazard_state = sa.Table(
+    "hazard_state",
+    metadata,
+    sa.Column("hazard_id", sa.Integer, sa.ForeignKey("hazards.id"), primary_key=True),
+    sa.Column("school_key", sa.String(200), nullable=False),
+    sa.Column("first_week", sa.String(8), nullable=False, index=True),  # first week it was counted
+    sa.Column("week", sa.String(8), nullable=False),  # week of its latest counted observation
+    sa.Column("observation_id", sa.Integer, sa.ForeignKey("observations.id"), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("prev_status", sa.String(8)),  # status of the counted observation before the latest
 )
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .db import hazards, observations, submissions
+from .db import hazard_state, hazards, observations, submissions
 from .roster import Roster
 from .settings import Settings
 from .weeks import cutoff, shift, week_of, week_start
@@ -67,63 +67,78 @@ def weeks_between(first: str, last: str) -> list[str]:
 # ---------------------------------------------------------------- hazards
 
 
-def _counted(week: str):
-    """Observations of counted (accepted) submissions up to `week`."""
+def _counted(week: str, *columns):
+    """Counted observations (of accepted files) up to `week`, read along the state index."""
+    o = observations.c
+    return sa.select(o.hazard_id, o.week, *columns).where(o.counted.is_(True), o.week <= week)
+
+
+STATE_COLUMNS = ["hazard_id", "school_key", "week", "first_week", "status", "before", "observation_id", "level",
+                 "mode", "deadline", "funds_wan", "code", "found_date"]
+
+
+def _with_facts(query, observation_id):
+    """Add the facts of the hazard's state observation (level, mode, deadline, funds) and its number."""
+    o = observations.c
     return (
-        sa.select(observations.c.hazard_id, submissions.c.week, submissions.c.school_key)
-        .join(submissions, submissions.c.id == observations.c.submission_id)
-        .where(submissions.c.outcome == "accepted", submissions.c.week <= week)
+        query.add_columns(o.id, o.level, o.mode, o.deadline, o.funds_wan, hazards.c.code, hazards.c.found_date)
+        .join(observations, o.id == observation_id)
+        .join(hazards, hazards.c.id == o.hazard_id)
     )
 
 
 def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     """Every hazard first recorded (in counted submissions) from `first` to `week`, with its state at the week's
-    cutoff (its latest counted observation) and its status before the week — one window query, one row each."""
-    by_hazard = {"partition_by": observations.c.hazard_id, "order_by": submissions.c.week.desc()}
-    latest = (
-        _counted(week)
-        .add_columns(
-            observations.c.status,
-            observations.c.level,
-            observations.c.mode,
-            observations.c.deadline,
-            observations.c.funds_wan,
-            sa.func.row_number().over(**by_hazard).label("rn"),
-            sa.func.lead(observations.c.status).over(**by_hazard).label("before"),
-            sa.func.min(submissions.c.week).over(partition_by=observations.c.hazard_id).label("first_week"),
-        )
-        .subquery()
+    cutoff (its latest counted observation up to the week) and its status before the week.
+
+    The ledger's current page (`hazard_state`) answers for every hazard not observed after the week; the few that
+    were are read from their history."""
+    s = hazard_state.c
+    query = sa.select(s.hazard_id, s.school_key, s.week, s.first_week, s.status, s.prev_status)
+    current = pd.DataFrame(
+        conn.execute(
+            _with_facts(query, s.observation_id).where(s.first_week >= first, s.first_week <= week)
+        ).all(),
+        columns=STATE_COLUMNS,
     )
-    rows = conn.execute(
-        sa.select(
-            latest.c.hazard_id, latest.c.school_key, latest.c.week, latest.c.first_week, latest.c.status,
-            latest.c.before, latest.c.level, latest.c.mode, latest.c.deadline, latest.c.funds_wan, hazards.c.code,
-            hazards.c.found_date,
-        )
-        .join(hazards, hazards.c.id == latest.c.hazard_id)
-        .where(latest.c.rn == 1, latest.c.first_week >= first)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["hazard_id", "school_key", "week", "first_week", "status", "before", "level",
-                                        "mode", "deadline", "funds_wan", "code", "found_date"])
+    later = current["week"] > week
+    frame = pd.concat([current[~later], _states_at(conn, week, [int(i) for i in current.loc[later, "hazard_id"]])],
+                      ignore_index=True)
     seen_now = frame["week"] == week
     # the status before this week: the latest one if it is older, else the one before it
     return frame.assign(prev_status=frame["status"].where(~seen_now, frame["before"]), seen_this_week=seen_now)
+
+
+def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
+    """The state at `week` of hazards observed after it, from their counted history."""
+    o = observations.c
+    by_hazard = {"partition_by": o.hazard_id, "order_by": o.week.desc()}
+    rows = []
+    for i in range(0, len(ids), 500):
+        ranked = sa.select(
+            o.hazard_id, o.id.label("observation_id"), o.week, o.status,
+            sa.func.row_number().over(**by_hazard).label("rn"),
+            sa.func.lead(o.status).over(**by_hazard).label("before"),
+            sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
+        ).where(o.counted == sa.true(), o.week <= week, o.hazard_id.in_(ids[i : i + 500])).subquery()
+        query = sa.select(ranked.c.hazard_id, hazards.c.school_key, ranked.c.week, ranked.c.first_week,
+                          ranked.c.status, ranked.c.before)
+        rows += conn.execute(_with_facts(query, ranked.c.observation_id).where(ranked.c.rn == 1)).all()
+    return pd.DataFrame(rows, columns=STATE_COLUMNS)
 
 
 def rate_points(conn: Connection, week: str, first: str) -> dict[str, tuple[int, int]]:
     """Week → (found, rectified) of the 累计 set at each week's cutoff up to `week`, from one pass over the
     counted observations: each hazard adds to `found` in its first week and moves `rectified` when its status
     turns done (or back)."""
-    done = sa.case((observations.c.status.in_(DONE), 1), else_=0)
-    seq = (
-        _counted(week)
-        .add_columns(
-            done.label("done"),
-            sa.func.lag(done).over(partition_by=observations.c.hazard_id, order_by=submissions.c.week).label("prev"),
-            sa.func.min(submissions.c.week).over(partition_by=observations.c.hazard_id).label("first_week"),
-        )
-        .subquery()
-    )
+    o = observations.c
+    done = sa.case((o.status.in_(DONE), 1), else_=0)
+    seq = _counted(
+        week,
+        done.label("done"),
+        sa.func.lag(done).over(partition_by=o.hazard_id, order_by=o.week).label("prev"),
+        sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
+    ).subquery()
     delta = sa.case((sa.and_(seq.c.done == 1, sa.func.coalesce(seq.c.prev, 0) == 0), 1),
                     (sa.and_(seq.c.done == 0, seq.c.prev == 1), -1), else_=0)
     rows = conn.execute(
@@ -139,23 +154,17 @@ def rate_points(conn: Connection, week: str, first: str) -> dict[str, tuple[int,
     return out
 
 
-def hazard_details(conn: Connection, week: str, hazard_ids: list[int]) -> pd.DataFrame:
-    """The text of the listed hazards (部位, 描述, 五落实 …) as of their latest counted observation."""
-    cols = ["hazard_id", "week", "location", "description", "measures", "owner", "interim_control", "category"]
-    if not hazard_ids:
-        return pd.DataFrame(columns=cols)
-    parts = []
-    for i in range(0, len(hazard_ids), 500):
-        parts += conn.execute(
-            sa.select(observations.c.hazard_id, submissions.c.week, observations.c.location,
-                      observations.c.description, observations.c.measures, observations.c.owner,
-                      observations.c.interim_control, observations.c.category)
-            .join(submissions, submissions.c.id == observations.c.submission_id)
-            .where(submissions.c.outcome == "accepted", submissions.c.week <= week,
-                   observations.c.hazard_id.in_(hazard_ids[i:i + 500]))
+def hazard_details(conn: Connection, observation_ids: list[int]) -> pd.DataFrame:
+    """The text of listed hazards (部位, 描述, 五落实 …) from their latest counted observations."""
+    o = observations.c
+    cols = ["observation_id", "location", "description", "measures", "owner", "interim_control", "category"]
+    rows = []
+    for i in range(0, len(observation_ids), 500):
+        rows += conn.execute(
+            sa.select(o.id, o.location, o.description, o.measures, o.owner, o.interim_control, o.category)
+            .where(o.id.in_(observation_ids[i : i + 500]))
         ).all()
-    frame = pd.DataFrame(parts, columns=cols)
-    return frame.sort_values("week").drop_duplicates("hazard_id", keep="last").drop(columns="week")
+    return pd.DataFrame(rows, columns=cols)
 
 
 def with_flags(h: pd.DataFrame, cutoff_date: dt.date) -> pd.DataFrame:
@@ -215,10 +224,10 @@ def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks:
     subs = pd.DataFrame(rows, columns=["school_key", "week", "outcome", "received_at", "checks", "check_person_times"])
     counted = subs[subs["outcome"] == "accepted"].drop(columns=["outcome", "received_at"]).assign(received=True)
     first = subs.groupby(["school_key", "week"], as_index=False)["received_at"].min()
+    cutoffs = {week: cutoff(week, settings) for week in weeks if week not in settings.no_report_weeks}
     due = pd.DataFrame(
-        [(school.key, week, cutoff(week, settings).isoformat())
-         for week in weeks if week not in settings.no_report_weeks
-         for school in roster.due(cutoff(week, settings).date())],
+        [(school.key, week, moment.isoformat()) for week, moment in cutoffs.items()
+         for school in roster.due(moment.date())],
         columns=["school_key", "week", "cutoff"],
     )
     frame = due.merge(counted, on=["school_key", "week"], how="left").merge(first, on=["school_key", "week"], how="left")

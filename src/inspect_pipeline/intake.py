@@ -21,7 +21,7 @@ from .archive import Archived, archive_file, flush_to_disk, scan_inbox, settle, 
 from .db import hazards, make_engine, migrate, observations, runs, submissions
 from .errors import LockBusy
 from .issues import Issue, has_errors
-from .ledger import SchoolLedger, load_ledgers, match_rows
+from .ledger import SchoolLedger, load_ledgers, match_rows, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
 from .parallel import pmap, pmap_isolated, worker_count
@@ -246,14 +246,20 @@ class _Run:
                             "first_submission_id": d.submission_id,
                         }
                     )
-                obs_rows.append(_observation_row(m, d))
+                obs_rows.append(_observation_row(m, d, state.superseded))
         conn.execute(submissions.insert(), sub_rows)
         if hazard_rows:
             conn.execute(hazards.insert(), hazard_rows)
         if obs_rows:
             conn.execute(observations.insert(), obs_rows)
+        touched = {m.known.id for d in decided for m in d.matches}
         for sid in state.superseded:
             conn.execute(submissions.update().where(submissions.c.id == sid).values(outcome="superseded"))
+            conn.execute(observations.update().where(observations.c.submission_id == sid).values(counted=False))
+            touched |= set(conn.execute(
+                sa.select(observations.c.hazard_id).where(observations.c.submission_id == sid)
+            ).scalars())
+        refresh_state(conn, touched)
         # a late file for an earlier week moves first_week back
         for d in decided:
             for m in d.matches:
@@ -452,7 +458,7 @@ def _issue_json(issue: Issue) -> dict:
     }
 
 
-def _observation_row(m, d: _Decided) -> dict:
+def _observation_row(m, d: _Decided, superseded: set[int]) -> dict:
     r = m.record
     return {
         "hazard_id": m.known.id,
@@ -460,6 +466,7 @@ def _observation_row(m, d: _Decided) -> dict:
         "week": d.parsed.week,
         "row": r["_row"],
         "is_new": m.is_new,
+        "counted": d.outcome == "accepted" and d.submission_id not in superseded,
         **{c: r[c] for c in ("source", "location", "category", "description", "level", "mode", "measures", "owner",
                              "deadline", "funds_wan", "interim_control", "status", "done_date", "verifier", "remarks")},
     }

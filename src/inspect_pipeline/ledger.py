@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .db import hazards, observations, submissions
+from .db import hazard_state, hazards, observations, submissions
 from .issues import Issue, make_issue
 from .submission import ParsedFile
 from .validate import DONE, OPEN, identity
@@ -159,3 +159,41 @@ def _new_code(ledger: SchoolLedger, school_key: str, week: str) -> str:
     prefix = f"{school_key}-{compact(week)}-"
     taken = [int(c.rsplit("-", 1)[1]) for c in ledger.by_code if c.startswith(prefix)]
     return f"{prefix}{max(taken, default=0) + 1:03d}"
+
+
+# ---------------------------------------------------------------- the ledger's current page
+
+
+def _latest_select(ids: list[int] | None):
+    """Each hazard's latest counted observation (optionally of some hazards only), ready to insert."""
+    o = observations.c
+    by_hazard = {"partition_by": o.hazard_id, "order_by": o.week.desc()}
+    ranked = sa.select(
+        o.hazard_id,
+        o.week,
+        o.id.label("observation_id"),
+        o.status,
+        sa.func.row_number().over(**by_hazard).label("rn"),
+        sa.func.lead(o.status).over(**by_hazard).label("prev_status"),
+        sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
+    ).where(o.counted == sa.true())
+    if ids is not None:
+        ranked = ranked.where(o.hazard_id.in_(ids))
+    ranked = ranked.subquery()
+    return sa.select(
+        ranked.c.hazard_id, hazards.c.school_key, ranked.c.first_week, ranked.c.week, ranked.c.observation_id,
+        ranked.c.status, ranked.c.prev_status,
+    ).join(hazards, hazards.c.id == ranked.c.hazard_id).where(ranked.c.rn == 1)
+
+
+_STATE_COLUMNS = ["hazard_id", "school_key", "first_week", "week", "observation_id", "status", "prev_status"]
+
+
+def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
+    """Recompute the current state of these hazards (after new, superseded or late files touched them)."""
+    ids = sorted(hazard_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        conn.execute(hazard_state.delete().where(hazard_state.c.hazard_id.in_(chunk)))
+        conn.execute(hazard_state.insert().from_select(_STATE_COLUMNS, _latest_select(chunk)))
+

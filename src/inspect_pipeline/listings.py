@@ -45,36 +45,39 @@ def first_received(conn: Connection, week: str) -> dict[str, str]:
     return {k: v for k, v in rows if k}
 
 
+COUNT_KEYS = ("new", "new_major", "closed", "open", "overdue", "not_closed")
+
+
 def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]:
     """One row per school due this week, in roster order: status, time and its hazard counts."""
     status = week_status(wf, conn, wf.week)
     times = first_received(conn, wf.week)
     h = wf.hazards
-    groups = {k: g for k, g in h.groupby("school_key")} if not h.empty else {}
-    rows = []
-    for school in roster.due(wf.cutoff.date()):
-        g = groups.get(school.key, h.iloc[0:0])
-        new = g[g["first_week"] == wf.week]
-        rows.append(
-            {
-                "school_key": school.key,
-                "school_name": school.name,
-                "stage": school.stage,
-                "zone": school.zone,
-                "zone_leader": school.zone_leader,
-                "section": school.section,
-                "section_owner": school.section_owner,
-                "report_status": status.get(school.key, REPORT_STATUS["not_due"]),
-                "received_at": times.get(school.key, "")[:16].replace("T", " "),
-                "new": len(new),
-                "new_major": int(new["major"].sum()),
-                "closed": int(g["closed_now"].sum()),
-                "open": int((~g["done"]).sum()),
-                "overdue": int(g["overdue"].sum()),
-                "not_closed": int((g["status"] != "已销号").sum()),
-            }
-        )
-    return rows
+    new = h["first_week"] == wf.week
+    counts = (
+        pd.DataFrame({
+            "school_key": h["school_key"], "new": new, "new_major": new & h["major"], "closed": h["closed_now"],
+            "open": ~h["done"], "overdue": h["overdue"], "not_closed": h["status"] != "已销号",
+        })
+        .groupby("school_key")[list(COUNT_KEYS)].sum()
+        .to_dict("index")
+    )
+    zero = dict.fromkeys(COUNT_KEYS, 0)
+    return [
+        {
+            "school_key": school.key,
+            "school_name": school.name,
+            "stage": school.stage,
+            "zone": school.zone,
+            "zone_leader": school.zone_leader,
+            "section": school.section,
+            "section_owner": school.section_owner,
+            "report_status": status.get(school.key, REPORT_STATUS["not_due"]),
+            "received_at": times.get(school.key, "")[:16].replace("T", " "),
+            **{k: int(v) for k, v in counts.get(school.key, zero).items()},
+        }
+        for school in roster.due(wf.cutoff.date())
+    ]
 
 
 def hazard_list(wf: WeekFigures, conn: Connection, *, overdue_too: bool) -> list[dict]:
@@ -84,7 +87,7 @@ def hazard_list(wf: WeekFigures, conn: Connection, *, overdue_too: bool) -> list
         return []
     keep = ~h["done"] & (h["major"] | (h["overdue"] if overdue_too else False))
     chosen = h[keep]
-    chosen = chosen.merge(hazard_details(conn, wf.week, [int(i) for i in chosen["hazard_id"]]), on="hazard_id")
+    chosen = chosen.merge(hazard_details(conn, [int(i) for i in chosen["observation_id"]]), on="observation_id")
     rows = chosen.sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records")
     for row in rows:
         row["overdue"] = "是" if row["overdue"] else "否"
