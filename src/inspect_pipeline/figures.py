@@ -48,6 +48,11 @@ class WeekFigures:
     reporting: pd.DataFrame = field(repr=False)  # one row per due school and week of the campaign
 
 
+def rows_frame(rows, columns: list[str]) -> pd.DataFrame:
+    """A frame from result rows (plain tuples: pandas probes Row objects slowly)."""
+    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+
+
 def campaign_first_week(conn: Connection, settings: Settings) -> str | None:
     """The week holding the campaign start (config), else the earliest week any file was received for."""
     if settings.campaign_start is not None:
@@ -95,11 +100,9 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     were are read from their history."""
     s = hazard_state.c
     query = sa.select(s.hazard_id, s.school_key, s.week, s.first_week, s.status, s.prev_status)
-    current = pd.DataFrame(
-        conn.execute(
-            _with_facts(query, s.observation_id).where(s.first_week >= first, s.first_week <= week)
-        ).all(),
-        columns=STATE_COLUMNS,
+    current = rows_frame(
+        conn.execute(_with_facts(query, s.observation_id).where(s.first_week >= first, s.first_week <= week)),
+        STATE_COLUMNS,
     )
     later = current["week"] > week
     frame = pd.concat([current[~later], _states_at(conn, week, [int(i) for i in current.loc[later, "hazard_id"]])],
@@ -124,33 +127,40 @@ def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
         query = sa.select(ranked.c.hazard_id, hazards.c.school_key, ranked.c.week, ranked.c.first_week,
                           ranked.c.status, ranked.c.before)
         rows += conn.execute(_with_facts(query, ranked.c.observation_id).where(ranked.c.rn == 1)).all()
-    return pd.DataFrame(rows, columns=STATE_COLUMNS)
+    return rows_frame(rows, STATE_COLUMNS)
 
 
-def rate_points(conn: Connection, week: str, first: str) -> dict[str, tuple[int, int]]:
-    """Week → (found, rectified) of the 累计 set at each week's cutoff up to `week`, from one pass over the
-    counted observations: each hazard adds to `found` in its first week and moves `rectified` when its status
-    turns done (or back)."""
-    o = observations.c
-    done = sa.case((o.status.in_(DONE), 1), else_=0)
-    seq = _counted(
-        week,
-        done.label("done"),
-        sa.func.lag(done).over(partition_by=o.hazard_id, order_by=o.week).label("prev"),
-        sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
-    ).subquery()
-    delta = sa.case((sa.and_(seq.c.done == 1, sa.func.coalesce(seq.c.prev, 0) == 0), 1),
-                    (sa.and_(seq.c.done == 0, seq.c.prev == 1), -1), else_=0)
-    rows = conn.execute(
-        sa.select(seq.c.week, sa.func.sum(sa.case((seq.c.prev.is_(None), 1), else_=0)), sa.func.sum(delta))
-        .where(seq.c.first_week >= first)
-        .group_by(seq.c.week)
-        .order_by(seq.c.week)
-    ).all()
-    out, found, rectified = {}, 0, 0
-    for w, new, moved in rows:
-        found, rectified = found + int(new), rectified + int(moved)
-        out[w] = (found, rectified)
+def rate_points(conn: Connection, weeks: list[str], first: str) -> dict[str, tuple[int, int]]:
+    """Week → (found, rectified) of the 累计 set at each of these weeks' cutoffs. Hazards not observed after a week
+    keep their current state; only those observed later are read from their history."""
+    s, o = hazard_state.c, observations.c
+    last = weeks[-1]
+    base = rows_frame(
+        conn.execute(sa.select(s.hazard_id, s.first_week, s.week, s.status)
+                     .where(s.first_week >= first, s.first_week <= last)),
+        ["hazard_id", "first_week", "week", "status"],
+    )
+    # the observations of the trend's weeks, plus, for hazards older than the trend and not listed in its first
+    # week, their state just before it
+    recent = rows_frame(
+        conn.execute(sa.select(o.hazard_id, o.week, o.status)
+                     .where(o.counted == sa.true(), o.week >= weeks[0], o.week <= last)),
+        ["hazard_id", "week", "status"],
+    )
+    moving = base[base["week"] > weeks[0]]
+    listed_first = set(recent.loc[recent["week"] == weeks[0], "hazard_id"])
+    need_prior = [int(i) for i in moving.loc[moving["first_week"] < weeks[0], "hazard_id"] if i not in listed_first]
+    prior = _states_at(conn, shift(weeks[0], -1), need_prior)[["hazard_id", "week", "status"]]
+    history = pd.concat([prior, recent], ignore_index=True).sort_values("week")
+    out = {}
+    for week in weeks:
+        members = base[base["first_week"] <= week]
+        settled = members[members["week"] <= week]
+        later = set(members.loc[members["week"] > week, "hazard_id"])
+        then = history[(history["week"] <= week) & history["hazard_id"].isin(later)]
+        then = then.drop_duplicates("hazard_id", keep="last")
+        rectified = int(settled["status"].isin(DONE).sum()) + int(then["status"].isin(DONE).sum())
+        out[week] = (len(members), rectified)
     return out
 
 
@@ -210,29 +220,30 @@ def _rate(numerator: int, denominator: int) -> float | None:
 
 
 def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks: list[str]) -> pd.DataFrame:
-    """One row per (due school, week): received, on time, checks and check person-times."""
-    rows = conn.execute(
-        sa.select(
-            submissions.c.school_key, submissions.c.week, submissions.c.outcome, submissions.c.received_at,
-            submissions.c.checks, submissions.c.check_person_times,
-        ).where(
-            submissions.c.week.in_(weeks),
-            submissions.c.school_key.is_not(None),
-            submissions.c.outcome.in_(("accepted", "superseded")),
-        )
-    ).all()
-    subs = pd.DataFrame(rows, columns=["school_key", "week", "outcome", "received_at", "checks", "check_person_times"])
-    counted = subs[subs["outcome"] == "accepted"].drop(columns=["outcome", "received_at"]).assign(received=True)
-    first = subs.groupby(["school_key", "week"], as_index=False)["received_at"].min()
+    """One row per (due school, week): received, on time (by its first accepted file), checks, person-times."""
+    sub = submissions.c
+    in_weeks = sa.and_(sub.week >= weeks[0], sub.week <= weeks[-1], sub.school_key.is_not(None))
+    counted = rows_frame(
+        conn.execute(sa.select(sub.school_key, sub.week, sub.checks, sub.check_person_times)
+                     .where(in_weeks, sub.outcome == "accepted")).all(),
+        ["school_key", "week", "checks", "check_person_times"],
+    ).assign(received=True)
+    first = rows_frame(
+        conn.execute(sa.select(sub.school_key, sub.week, sa.func.min(sub.received_at))
+                     .where(in_weeks, sub.outcome.in_(("accepted", "superseded")))
+                     .group_by(sub.school_key, sub.week)).all(),
+        ["school_key", "week", "received_at"],
+    )
     cutoffs = {week: cutoff(week, settings) for week in weeks if week not in settings.no_report_weeks}
     due = pd.DataFrame(
-        [(school.key, week, moment.isoformat()) for week, moment in cutoffs.items()
-         for school in roster.due(moment.date())],
-        columns=["school_key", "week", "cutoff"],
+        [(school.key, week) for week, moment in cutoffs.items() for school in roster.due(moment.date())],
+        columns=["school_key", "week"],
     )
     frame = due.merge(counted, on=["school_key", "week"], how="left").merge(first, on=["school_key", "week"], how="left")
     received = frame["received"].eq(True)
-    on_time = received & (pd.to_datetime(frame["received_at"], utc=True) < pd.to_datetime(frame["cutoff"], utc=True))
+    week_cutoff = pd.to_datetime(frame["week"].map({w: m.isoformat() for w, m in cutoffs.items()}), utc=True,
+                                 format="ISO8601")
+    on_time = received & (pd.to_datetime(frame["received_at"], utc=True, format="ISO8601") < week_cutoff)
     return pd.DataFrame({
         "school_key": frame["school_key"],
         "week": frame["week"],

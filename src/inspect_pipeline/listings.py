@@ -118,16 +118,12 @@ def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Se
 
 def rate_trend(conn: Connection, wf: WeekFigures, weeks: int = 8) -> list[dict]:
     """The cumulative rectification rate at each of the last `weeks` cutoffs (campaign weeks only)."""
-    points = rate_points(conn, wf.week, wf.first_week)
-    out, last = [], (0, 0)
-    for k in range(weeks - 1, -1, -1):
-        week = shift(wf.week, -k)
-        if week < wf.first_week:
-            continue
-        found, rectified = points.get(week, last)
-        last = (found, rectified)
-        out.append({"week": week, "found": found, "rectified": rectified, "rate": rectified / found if found else None})
-    return out
+    chosen = [w for w in (shift(wf.week, -k) for k in range(weeks - 1, -1, -1)) if w >= wf.first_week]
+    points = rate_points(conn, chosen, wf.first_week)
+    return [
+        {"week": w, "found": found, "rectified": rectified, "rate": rectified / found if found else None}
+        for w, (found, rectified) in points.items()
+    ]
 
 
 def fmt_day(value: object) -> str:
