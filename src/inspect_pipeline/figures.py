@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -85,8 +86,10 @@ STATE_COLUMNS = ["hazard_id", "school_key", "week", "first_week", "status", "bef
 def _with_facts(query, observation_id):
     """Add the facts of the hazard's state observation (level, mode, deadline, funds) and its number."""
     o = observations.c
+    # dates as ISO text: parsed once per column by pandas, not once per row by the driver
     return (
-        query.add_columns(o.id, o.level, o.mode, o.deadline, o.funds_wan, hazards.c.code, hazards.c.found_date)
+        query.add_columns(o.id, o.level, o.mode, sa.cast(o.deadline, sa.String), o.funds_wan, hazards.c.code,
+                          sa.cast(hazards.c.found_date, sa.String))
         .join(observations, o.id == observation_id)
         .join(hazards, hazards.c.id == o.hazard_id)
     )
@@ -109,7 +112,19 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
                       ignore_index=True)
     seen_now = frame["week"] == week
     # the status before this week: the latest one if it is older, else the one before it
-    return frame.assign(prev_status=frame["status"].where(~seen_now, frame["before"]), seen_this_week=seen_now)
+    return frame.assign(
+        hazard_id=frame["hazard_id"].astype("int64"),
+        observation_id=frame["observation_id"].astype("int64"),
+        prev_status=frame["status"].where(~seen_now, frame["before"]),
+        seen_this_week=seen_now,
+        deadline=_day(frame["deadline"]),
+        found_date=_day(frame["found_date"]),
+    )
+
+
+def _day(text: pd.Series) -> pd.Series:
+    """ISO date text → Timestamps (NaT where empty)."""
+    return pd.to_datetime(text.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
 
 
 def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
@@ -130,37 +145,41 @@ def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
     return rows_frame(rows, STATE_COLUMNS)
 
 
-def rate_points(conn: Connection, weeks: list[str], first: str) -> dict[str, tuple[int, int]]:
-    """Week → (found, rectified) of the 累计 set at each of these weeks' cutoffs. Hazards not observed after a week
-    keep their current state; only those observed later are read from their history."""
-    s, o = hazard_state.c, observations.c
-    last = weeks[-1]
-    base = rows_frame(
-        conn.execute(sa.select(s.hazard_id, s.first_week, s.week, s.status)
-                     .where(s.first_week >= first, s.first_week <= last)),
-        ["hazard_id", "first_week", "week", "status"],
-    )
-    # the observations of the trend's weeks, plus, for hazards older than the trend and not listed in its first
-    # week, their state just before it
+def rate_points(conn: Connection, weeks: list[str], states: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Week → (found, rectified) of the 累计 set at each of these weeks' cutoffs, given the set's `states` at the
+    last of them (hazard_states). Hazards not observed after a week keep that state; those observed later are
+    read from the trend weeks' observations (and, if not listed at its start, their state just before it)."""
+    o = observations.c
+    first, last = weeks[0], weeks[-1]
     recent = rows_frame(
         conn.execute(sa.select(o.hazard_id, o.week, o.status)
-                     .where(o.counted == sa.true(), o.week >= weeks[0], o.week <= last)),
+                     .where(o.counted == sa.true(), o.week >= first, o.week <= last)),
         ["hazard_id", "week", "status"],
     )
-    moving = base[base["week"] > weeks[0]]
-    listed_first = set(recent.loc[recent["week"] == weeks[0], "hazard_id"])
-    need_prior = [int(i) for i in moving.loc[moving["first_week"] < weeks[0], "hazard_id"] if i not in listed_first]
-    prior = _states_at(conn, shift(weeks[0], -1), need_prior)[["hazard_id", "week", "status"]]
-    history = pd.concat([prior, recent], ignore_index=True).sort_values("week")
+    listed_first = set(recent.loc[recent["week"] == first, "hazard_id"])
+    older = states[(states["week"] > first) & (states["first_week"] < first)]
+    need_prior = [int(i) for i in older["hazard_id"] if i not in listed_first]
+    prior = _states_at(conn, shift(first, -1), need_prior)[["hazard_id", "week", "status"]]
+    history = pd.concat([prior, recent], ignore_index=True).sort_values("week", kind="stable")
+    rank = {w: k for k, w in enumerate(sorted(set(history["week"]) | set(states["week"]) | set(states["first_week"])
+                                            | set(weeks)))}
+    s_id = states["hazard_id"].to_numpy(dtype="int64")
+    s_first = states["first_week"].map(rank).to_numpy()
+    s_week = states["week"].map(rank).to_numpy()
+    s_done = states["status"].isin(DONE).to_numpy()
+    h_id = history["hazard_id"].to_numpy(dtype="int64")
+    h_week = history["week"].map(rank).to_numpy()
+    h_done = history["status"].isin(DONE).to_numpy()
     out = {}
     for week in weeks:
-        members = base[base["first_week"] <= week]
-        settled = members[members["week"] <= week]
-        later = set(members.loc[members["week"] > week, "hazard_id"])
-        then = history[(history["week"] <= week) & history["hazard_id"].isin(later)]
-        then = then.drop_duplicates("hazard_id", keep="last")
-        rectified = int(settled["status"].isin(DONE).sum()) + int(then["status"].isin(DONE).sum())
-        out[week] = (len(members), rectified)
+        w = rank[week]
+        member = s_first <= w
+        later = member & (s_week > w)
+        rectified = int((member & ~later & s_done).sum())
+        pick = (h_week <= w) & np.isin(h_id, s_id[later])
+        ids, done = h_id[pick][::-1], h_done[pick][::-1]  # newest first
+        _, first_seen = np.unique(ids, return_index=True)  # each hazard's latest observation up to the week
+        out[week] = (int(member.sum()), rectified + int(done[first_seen].sum()))
     return out
 
 
@@ -297,13 +316,14 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
     r = reporting_frame(conn, roster, settings, weeks)
     schools = roster.by_key
     h = h[h["school_key"].isin(schools)]  # hazards of schools the roster still lists
+    zone_of = {k: s.zone for k, s in schools.items()}
+    stage_of = {k: s.stage for k, s in schools.items()}
     h = with_flags(h, week_cutoff.date()).assign(
-        zone=h["school_key"].map(lambda k: schools[k].zone),
-        stage=h["school_key"].map(lambda k: schools[k].stage),
-        school_name=h["school_key"].map(lambda k: schools[k].name),
+        zone=h["school_key"].map(zone_of),
+        stage=h["school_key"].map(stage_of),
+        school_name=h["school_key"].map({k: s.name for k, s in schools.items()}),
     )
-    r = r.assign(zone=r["school_key"].map(lambda k: schools[k].zone),
-                 stage=r["school_key"].map(lambda k: schools[k].stage))
+    r = r.assign(zone=r["school_key"].map(zone_of), stage=r["school_key"].map(stage_of))
     zones = list(dict.fromkeys(s.zone for s in roster.schools))
     leaders = {s.zone: s.zone_leader for s in roster.schools}
     by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(h[h["zone"] == z], r[r["zone"] == z], week)}

@@ -119,7 +119,8 @@ def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Se
 def rate_trend(conn: Connection, wf: WeekFigures, weeks: int = 8) -> list[dict]:
     """The cumulative rectification rate at each of the last `weeks` cutoffs (campaign weeks only)."""
     chosen = [w for w in (shift(wf.week, -k) for k in range(weeks - 1, -1, -1)) if w >= wf.first_week]
-    points = rate_points(conn, chosen, wf.first_week)
+    states = wf.hazards[["hazard_id", "first_week", "week", "status"]]
+    points = rate_points(conn, chosen, states)
     return [
         {"week": w, "found": found, "rectified": rectified, "rate": rectified / found if found else None}
         for w, (found, rectified) in points.items()

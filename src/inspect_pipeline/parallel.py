@@ -23,12 +23,12 @@ def worker_count(configured: int) -> int:
     return configured if configured > 0 else (os.cpu_count() or 1)
 
 
-def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int, min_batch: int = MIN_BATCH_FOR_WORKERS) -> list[R]:
     """`[fn(x) for x in items]`, computed by `workers` processes when the batch is big enough to pay for them."""
     items = list(items)
-    if workers <= 1 or len(items) < MIN_BATCH_FOR_WORKERS:
+    if workers <= 1 or len(items) < min_batch:
         return [fn(x) for x in items]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(fn, items, chunksize=_chunk(len(items), workers)))
 
 

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from .errors import LockBusy
 from .figures import compute_week
 from .listings import hazard_list, missing_list, rate_trend, school_rows
 from .manifest import week_files
+from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .roster import load_roster
 from .settings import Settings
@@ -90,6 +91,11 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) 
         lock.release()
 
 
+def _call(job: tuple) -> Path:
+    fn, *args = job
+    return fn(*args)
+
+
 def _latest(paths: Paths, week: str) -> tuple[Path, dict] | None:
     folder = paths.reports_root / week
     revisions = sorted((int(p.name[1:]), p) for p in folder.glob("r*") if p.name[1:].isdigit()) if folder.is_dir() else []
@@ -121,15 +127,17 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
             "city_bureau": spec["city_bureau"]["file"].format(week=week),
             "zone_report": spec["zone_report"]["file"].format(week=week),
         }
-        write_safety_committee(tmp / names["safety_committee"], meta, wf, lists["majors"], lists["missing"],
-                               lists["trend"])
-        write_city_bureau(tmp / names["city_bureau"], meta, wf, lists["city"], lists["missing"])
-        write_zone_report(tmp / names["zone_report"], meta, lists["schools"], wf.by_zone)
-        extracts = {}
-        for zone in wf.by_zone:
-            name = safe_name(spec["zone_report"]["extract_file"].format(zone=zone["zone"], week=week))
-            write_zone_report(tmp / name, meta, lists["schools"], [zone])
-            extracts[zone["zone"]] = name
+        slim = replace(wf, hazards=wf.hazards.iloc[0:0], reporting=wf.reporting.iloc[0:0])  # what writers read
+        extracts = {z["zone"]: safe_name(spec["zone_report"]["extract_file"].format(zone=z["zone"], week=week))
+                    for z in wf.by_zone}
+        jobs = [
+            (write_city_bureau, tmp / names["city_bureau"], meta, slim, lists["city"], lists["missing"]),
+            (write_safety_committee, tmp / names["safety_committee"], meta, slim, lists["majors"], lists["missing"],
+             lists["trend"]),
+            (write_zone_report, tmp / names["zone_report"], meta, lists["schools"], wf.by_zone),
+            *((write_zone_report, tmp / extracts[z["zone"]], meta, lists["schools"], [z]) for z in wf.by_zone),
+        ]
+        pmap(_call, jobs, worker_count(settings.workers), min_batch=2)
         rel = lambda name: (final / name).relative_to(paths.root).as_posix()  # noqa: E731
         manifest = {
             "week": week,
