@@ -166,3 +166,15 @@ def test_demo_runs_two_weeks_and_ends_with_the_workbook_paths(tmp_path):
     (other / "keep.txt").write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["demo", "--data-root", str(other)])
     assert result.exit_code == 5 and (other / "keep.txt").exists()
+
+
+def test_template_command(tmp_path):
+    from test_figures import build
+
+    root = build(tmp_path)
+    result = runner.invoke(app, ["template", "--data-root", str(root), "--week", "2023-W48"])
+    assert result.exit_code == 0, result.output
+    folder = root / "templates" / "2023-W48"
+    assert (folder / "空白模板_2023-W48.xlsx").is_file() and len(list(folder.glob("*.xlsx"))) == 4  # blank + 3
+    result = runner.invoke(app, ["template", "--data-root", str(root), "--week", "2023-W48", "--school", "9999"])
+    assert result.exit_code == 2 and "9999" in result.output

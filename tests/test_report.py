@@ -15,6 +15,7 @@ from inspect_pipeline.figures import STAGES
 from inspect_pipeline.paths import Paths
 from inspect_pipeline.report import build_report
 from inspect_pipeline.settings import load_settings
+from inspect_pipeline.templates import write_templates
 from inspect_pipeline.workbooks import layout
 from support import drop, hazard, intake, school_book
 from test_figures import build
@@ -138,7 +139,9 @@ def test_every_kind_of_workbook_opens_in_libreoffice(district, first, tmp_path):
     m = first.manifest
     kinds = [district / m["outputs"][k] for k in ("safety_committee", "city_bureau", "zone_report")]
     kinds.append(district / next(iter(m["outputs"]["zone_extracts"].values())))
-    kinds += [next((district / "receipts").rglob(pattern)) for pattern in ("*回执.xlsx",)]
+    kinds += [next((district / "receipts").rglob("*回执.xlsx"))]
+    settings = load_settings(district)
+    kinds += write_templates(Paths.at(district, settings), settings, "2023-W48", "2113000001")  # pre-filled
     subprocess.run(
         ["soffice", "--headless", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--convert-to", "pdf",
          "--outdir", str(tmp_path / "pdf"), *map(str, kinds)],

@@ -211,6 +211,33 @@ def _current(settings) -> str:
 
 
 @app.command()
+def template(
+    data_root: DataRoot = Path("data"),
+    week: Annotated[str | None, typer.Option("--week", help="The week the templates are for; default: this week.")] = None,
+    school: Annotated[str | None, typer.Option("--school", help="Only this school (code or full name).")] = None,
+    now: Now = None,
+    debug: Debug = False,
+) -> None:
+    """Write templates/<week>/: the blank template and a pre-filled one per school (open hazards and their numbers)."""
+    from .templates import write_templates
+
+    try:
+        settings, paths = _ready(data_root)
+        moment = _clock(now, settings.tz)
+        chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
+        written = write_templates(paths, settings, chosen, school)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    console.print(f"{chosen} 模板 {len(written)} 个 → {written[0].parent}", soft_wrap=True)
+
+
+def _current_at(moment: dt.datetime, settings) -> str:
+    from .weeks import week_of
+
+    return week_of(moment, settings)
+
+
+@app.command()
 def files(
     data_root: DataRoot = Path("data"),
     week: Annotated[str | None, typer.Option("--week", help="Only this week, e.g. 2023-W47.")] = None,

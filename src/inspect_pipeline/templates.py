@@ -1,0 +1,188 @@
+"""Templates for schools (outputs.md §5): the blank official template, and a pre-filled one per school with every
+hazard not yet 已销号 and its 隐患编号, so the school only updates statuses and adds new rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+import xlsxwriter
+from sqlalchemy.engine import Connection
+
+from .contracts import enums, submission_columns
+from .db import hazard_state, hazards, make_engine, migrate, observations
+from .paths import Paths, safe_name
+from .roster import School, load_roster
+from .settings import Settings
+from .weeks import cutoff, parse_label
+
+TEMPLATE_ROWS = 200  # input rows carrying the drop-downs and date checks
+GUIDE = [
+    ("填报单位", "填写学校全称（与教育局名单一致），或填写 10 位学校标识码。"),
+    ("周次", "本周周次，如“2023年第47周”，每周五 12:00 前报送。"),
+    ("隐患编号", "系统生成的编号，请勿修改；新发现的隐患留空即可。"),
+    ("排查日期", "发现隐患的日期，如 2023-11-20；不能晚于本周截止日。"),
+    ("隐患类别 / 隐患等级 / 排查来源 / 整改方式 / 整改状态", "请从下拉列表中选择。隐患等级只填“一般”或“重大”，不要填风险等级。"),
+    ("整改措施 / 整改时限", "未整改完成的隐患必须填写；立即整改的隐患可不填整改时限。"),
+    ("临时管控措施", "未整改完成的重大隐患必须填写。"),
+    ("完成日期", "状态为已整改或已销号时必须填写，不能早于排查日期。"),
+    ("验收人", "状态为已销号时必须填写。"),
+    ("整改资金", "单位：万元。"),
+    ("本周无隐患", "本周没有发现隐患、也没有未销号的隐患时，在隐患描述中填写“本周无隐患”。"),
+    ("每周报送", "请保留所有未销号的隐患并更新其整改状态；不要删除或隐藏行，不要改动表头。"),
+]
+
+
+def week_title(week: str) -> str:
+    year, number = parse_label(week)
+    return f"{year}年第{number}周"
+
+
+def write_template(path: Path, week: str, settings: Settings, school: School | None = None,
+                   rows: list[dict] | None = None) -> Path:
+    """The official template for `week` (blank, or pre-filled for one school), written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".template-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        _write(Path(tmp), week, settings, school, rows or [])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write(path: Path, week: str, settings: Settings, school: School | None, rows: list[dict]) -> None:
+    columns = submission_columns()
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                          "strings_to_numbers": False})
+    base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
+    f = {
+        "title": book.add_format({"font_name": "黑体", "font_size": 15, "bold": True, "align": "center",
+                                  "valign": "vcenter", "locked": True}),
+        "label": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2", "locked": True}),
+        "value": book.add_format({**base, "locked": False, "bg_color": "#FFFFF0"}),
+        "head": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7",
+                                 "locked": True}),
+        "cell": book.add_format({**base, "locked": False, "text_wrap": True}),
+        "date": book.add_format({**base, "locked": False, "num_format": "yyyy-mm-dd"}),
+        "id": book.add_format({**base, "locked": False, "font_color": "#7F7F7F"}),
+    }
+    ws = book.add_worksheet("隐患排查")
+    last_col = len(columns) - 1
+    ws.merge_range(0, 0, 0, last_col, f"学校安全隐患排查整治周报表（{week_title(week)}）", f["title"])
+    ws.set_row(0, 26)
+    block = [
+        (1, 0, "填报单位", school.name if school else ""), (1, 4, "学校标识码", school.code if school and school.code else ""),
+        (1, 7, "周次", week_title(week)),
+        (2, 0, "填报人", ""), (2, 4, "联系电话", ""), (2, 7, "本周排查次数", ""), (2, 10, "检查人次", ""),
+    ]
+    for r, c, label, value in block:
+        ws.write_string(r, c, label, f["label"])
+        ws.merge_range(r, c + 1, r, c + 2, value, f["value"])
+    header_row = 3
+    for c, col in enumerate(columns):
+        ws.write_string(header_row, c, col.header, f["head"])
+        ws.set_column(c, c, _WIDTHS.get(col.id, 11), f["cell"])
+    ws.set_row(header_row, 30)
+    first, last = header_row + 1, header_row + max(TEMPLATE_ROWS, len(rows) + 50)
+    for i, row in enumerate(rows):
+        for c, col in enumerate(columns):
+            value = row.get(col.id)
+            if col.id == "seq":
+                ws.write_number(first + i, c, i + 1, f["cell"])
+            elif value is None or (isinstance(value, float) and pd.isna(value)):
+                continue
+            elif col.type == "date":
+                ws.write_datetime(first + i, c, dt.datetime.combine(value, dt.time()), f["date"])
+            elif col.type == "decimal":
+                ws.write_number(first + i, c, float(value), f["cell"])
+            else:
+                ws.write_string(first + i, c, str(value), f["id"] if col.id == "hazard_id" else f["cell"])
+    for c, col in enumerate(columns):
+        if col.type == "enum":
+            ws.data_validation(first, c, last, c, {
+                "validate": "list", "source": list(enums()[col.enum].values),
+                "error_title": "请从下拉列表中选择", "error_message": f"“{col.header}”只能填写下拉列表中的选项",
+                "input_title": col.header, "input_message": "请从下拉列表中选择",
+            })
+        elif col.type == "date":
+            ws.data_validation(first, c, last, c, {
+                "validate": "date", "criteria": "between",
+                "minimum": dt.date(2000, 1, 1), "maximum": dt.date(2099, 12, 31),
+                "error_title": "日期格式不对", "error_message": "请填写日期，如 2023-11-24",
+            })
+            ws.set_column(c, c, _WIDTHS.get(col.id, 11), f["date"])
+    ws.freeze_panes(header_row + 1, 2)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    # the header block labels and the table header are locked; everything a school fills is not
+    ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True, "insert_rows": True,
+                    "delete_rows": True, "sort": True, "autofilter": True})
+    guide = book.add_worksheet("填表说明")
+    guide.set_column(0, 0, 30)
+    guide.set_column(1, 1, 90)
+    guide.write_string(0, 0, "填表说明", f["title"])
+    for r, (item, text) in enumerate(GUIDE, start=2):
+        guide.write_string(r, 0, item, f["label"])
+        guide.write_string(r, 1, text, book.add_format({**base, "text_wrap": True}))
+    allowed = [(col.header, "、".join(enums()[col.enum].values)) for col in columns if col.type == "enum"]
+    for r, (item, text) in enumerate(allowed, start=len(GUIDE) + 3):
+        guide.write_string(r, 0, f"{item}可选", f["label"])
+        guide.write_string(r, 1, text, book.add_format({**base, "text_wrap": True}))
+    book.close()
+
+
+_WIDTHS = {"seq": 5, "hazard_id": 24, "location": 14, "description": 30, "measures": 22, "interim_control": 20,
+           "remarks": 14, "category": 11}
+
+
+def open_hazards(conn: Connection, school_key: str | None = None) -> dict[str, list[dict]]:
+    """School key → its hazards not yet 已销号, as of their latest counted observation, oldest first."""
+    o, s = observations.c, hazard_state.c
+    query = (
+        sa.select(s.school_key, hazards.c.code, hazards.c.found_date, o.source, o.location, o.category,
+                  o.description, o.level, o.mode, o.measures, o.owner, o.deadline, o.funds_wan, o.interim_control,
+                  o.status, o.done_date, o.verifier, o.remarks)
+        .join(observations, o.id == s.observation_id)
+        .join(hazards, hazards.c.id == s.hazard_id)
+        .where(s.status != "已销号")
+        .order_by(s.school_key, hazards.c.found_date, hazards.c.code)
+    )
+    if school_key:
+        query = query.where(s.school_key == school_key)
+    out: dict[str, list[dict]] = {}
+    for row in conn.execute(query).mappings():
+        rec = dict(row)
+        rec["hazard_id"] = rec.pop("code")
+        out.setdefault(rec.pop("school_key"), []).append(rec)
+    return out
+
+
+def write_templates(paths: Paths, settings: Settings, week: str, school_code: str | None = None) -> list[Path]:
+    """templates/<week>/: the blank template and one pre-filled template per school (or for one school)."""
+    roster = load_roster(paths.roster_file, settings)
+    folder = paths.templates_root / week
+    schools = roster.due(cutoff(week, settings).date())
+    if school_code:
+        schools = [s for s in schools if school_code in (s.code, s.name)]
+        if not schools:
+            from .errors import ConfigError
+
+            raise ConfigError(f"名单中没有学校 “{school_code}”（请填写学校标识码或全称）")
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    with engine.connect() as conn:
+        ledger = open_hazards(conn, schools[0].key if school_code else None)
+    engine.dispose()
+    written = [write_template(folder / f"空白模板_{week}.xlsx", week, settings)] if not school_code else []
+    for school in schools:
+        name = safe_name(f"{school.folder}_{week}.xlsx")
+        written.append(write_template(folder / name, week, settings, school, ledger.get(school.key, [])))
+    return written
