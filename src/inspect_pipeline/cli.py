@@ -238,6 +238,28 @@ def _current_at(moment: dt.datetime, settings) -> str:
 
 
 @app.command()
+def rebuild(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
+    """Recompute a week from the archive into a fresh database and check it gives the record's figures."""
+    from .rebuild import rebuild_week
+
+    try:
+        settings, paths = _ready(data_root)
+        chosen = _week(week, _clock(now, settings.tz), settings)
+        result = rebuild_week(paths, settings, chosen)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    totals = result.rebuilt["totals"]["cumulative"]
+    console.print(f"{chosen}：从归档重放 {result.files} 个文件（{result.runs} 次收件），"
+                  f"累计发现隐患 {totals['found']}，已整改 {totals['rectified']}。")
+    if result.same:
+        console.print("重算结果与记录一致。")
+        return
+    differing = [k for k in result.rebuilt if result.rebuilt[k] != result.recorded[k]]
+    err_console.print(f"[bold red]错误[/]：重算结果与记录不一致（{'、'.join(differing)}）；请用 --debug 运行并报告。")
+    raise typer.Exit(6)
+
+
+@app.command()
 def files(
     data_root: DataRoot = Path("data"),
     week: Annotated[str | None, typer.Option("--week", help="Only this week, e.g. 2023-W47.")] = None,

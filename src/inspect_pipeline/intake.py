@@ -51,8 +51,11 @@ class IntakeResult:
         return sum(self.outcomes.values())
 
 
-def run_intake(paths: Paths, settings: Settings, now: dt.datetime, progress: Progress | None = None) -> IntakeResult:
-    """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself."""
+def run_intake(
+    paths: Paths, settings: Settings, now: dt.datetime, progress: Progress | None = None, *, receipts: bool = True
+) -> IntakeResult:
+    """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself.
+    `receipts=False` (rebuilds) records everything but writes no receipts."""
     roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
     paths.state_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -66,7 +69,9 @@ def run_intake(paths: Paths, settings: Settings, now: dt.datetime, progress: Pro
     try:
         engine = make_engine(paths.database_url)
         migrate(engine)
-        return _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress).execute()
+        run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress)
+        run.receipts = receipts
+        return run.execute()
     finally:
         lock.release()
 
@@ -91,6 +96,7 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self.workers = worker_count(settings.workers)
         self.timings: dict[str, float] = {}
+        self.receipts = True
 
     def _timed(self, stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -129,7 +135,7 @@ class _Run:
         for a in [*archived, *leftovers]:
             a.incoming.path.unlink(missing_ok=True)
         t = self._timed("clear-inbox", t)
-        weeks = self._write_receipts()
+        weeks = self._write_receipts() if self.receipts else set()
         t = self._timed("receipts", t)
         weeks |= {d.parsed.week for d in decided}
         with self.engine.connect() as conn:
