@@ -123,6 +123,21 @@ def measure_report(root: Path) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def measure_templates(root: Path) -> dict:
+    import resource
+
+    from inspect_pipeline.paths import Paths
+    from inspect_pipeline.settings import load_settings
+    from inspect_pipeline.templates import write_templates
+    from inspect_pipeline.weeks import shift
+
+    settings = load_settings(root)
+    started = time.perf_counter()
+    written = write_templates(Paths.at(root, settings), settings, shift(LAST_WEEK, 1))
+    return {"wall_s": time.perf_counter() - started, "files": len(written),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def in_fresh_process(kind: str, root: Path) -> dict:
     out = subprocess.run([sys.executable, __file__, "--_measure", kind, str(root)], capture_output=True, text=True,
                          encoding="utf-8", check=True)
@@ -137,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     if args._measure:
         kind, root = args._measure
-        print(json.dumps({"report": measure_report}[kind](Path(root))))
+        print(json.dumps({"report": measure_report, "templates": measure_templates}[kind](Path(root))))
         return
     root = OUT / f"city-{args.units}-{args.weeks}"
     seeded = seed(root, args.units, args.weeks)
@@ -146,6 +161,9 @@ def main() -> None:
     run = in_fresh_process("report", root)
     print(f"report {LAST_WEEK}: {run['wall_s']:.1f} s, peak memory {run['peak_rss_mb']:.0f} MB "
           f"({run['found']} hazards in the 累计 set)")
+    run = in_fresh_process("templates", root)
+    print(f"templates for the next week: {run['files']} files in {run['wall_s']:.1f} s "
+          f"({run['files'] / run['wall_s']:.0f} files/s), peak memory {run['peak_rss_mb']:.0f} MB")
 
 
 if __name__ == "__main__":
