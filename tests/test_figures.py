@@ -152,3 +152,14 @@ def test_zone_and_stage_rows_sum_to_the_totals(district):
                 for key in FIGURE_KEYS:
                     if not key.endswith("rate"):
                         assert _sum([r[block] for r in rows], key) == pytest.approx(w.totals[block][key]), key
+
+
+def test_a_week_in_which_no_one_is_due(tmp_path):
+    root = build(tmp_path)
+    config = root / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("no_report_weeks = []",
+                                                                 'no_report_weeks = ["2023-W46"]'), encoding="utf-8")
+    w46, w47 = figures_of(root, "2023-W46"), figures_of(root, "2023-W47")
+    assert w46.totals["week"]["due"] == 0 and w46.totals["week"]["report_rate"] is None and w46.missing_units == []
+    assert w46.totals["week"]["found"] == 4  # hazards sent anyway are still counted
+    assert w47.totals["cumulative"]["due"] == 3 and w47.totals["cumulative"]["received"] == 3
