@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from .contracts import enums, submission_columns
 from .db import hazard_state, hazards, make_engine, migrate, observations
+from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .roster import School, load_roster
 from .settings import Settings
@@ -181,8 +182,11 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
     with engine.connect() as conn:
         ledger = open_hazards(conn, schools[0].key if school_code else None)
     engine.dispose()
-    written = [write_template(folder / f"空白模板_{week}.xlsx", week, settings)] if not school_code else []
-    for school in schools:
-        name = safe_name(f"{school.folder}_{week}.xlsx")
-        written.append(write_template(folder / name, week, settings, school, ledger.get(school.key, [])))
-    return written
+    jobs = [] if school_code else [(folder / f"空白模板_{week}.xlsx", week, settings, None, None)]
+    jobs += [(folder / safe_name(f"{school.folder}_{week}.xlsx"), week, settings, school, ledger.get(school.key, []))
+             for school in schools]
+    return pmap(_template_job, jobs, worker_count(settings.workers))
+
+
+def _template_job(job: tuple) -> Path:
+    return write_template(*job)
