@@ -217,17 +217,20 @@ def write_safety_committee(path: Path, meta: Meta, wf: WeekFigures, majors: list
         book.put(ws, r, 1, "", bold=True)
         book.figures_row(ws, r, 2, cols, wf.totals[key], bold=True)
         top = r + 2
-    # 重大隐患清单, 未报单位
-    hazard_cols = layout()["hazard_list"]["columns"]
-    ws = book.sheet(spec["major_sheet"], f"重大隐患清单（{meta.week}）", len(hazard_cols), 1)
-    book.table(ws, 2, hazard_cols, majors, _LIST_WIDTHS)
-    missing_cols = layout()["missing_list"]["columns"]
-    ws = book.sheet(spec["missing_sheet"], f"未报单位（{meta.week}）", len(missing_cols), 1)
-    book.table(ws, 2, missing_cols, missing, _LIST_WIDTHS)
+    _lists(book, spec, "重大隐患清单", majors, missing)
     _charts(book, spec, cols, wf, first_zone_row["cumulative"], trend)
     book.explain(f"{spec['title']}（报区安委办）")
     book.close()
     return path
+
+
+def _lists(book: Book, spec: dict, hazards_title: str, hazards: list[dict], missing: list[dict]) -> None:
+    """The hazard list sheet and the 未报单位 sheet, with the layouts of reports.toml."""
+    for sheet, title, kind, rows in ((spec["major_sheet"], hazards_title, "hazard_list", hazards),
+                                     (spec["missing_sheet"], "未报单位", "missing_list", missing)):
+        columns = layout()[kind]["columns"]
+        ws = book.sheet(sheet, f"{title}（{book.meta.week}）", len(columns), 1)
+        book.table(ws, 2, columns, rows, _LIST_WIDTHS)
 
 
 def _charts(book: Book, spec: dict, cols: list[dict], wf: WeekFigures, cumulative_first: int,
@@ -297,12 +300,7 @@ def write_city_bureau(path: Path, meta: Meta, wf: WeekFigures, hazards: list[dic
             book.figures_row(ws, 4 + i, left, cols, stages[stage][key])
         book.put(ws, 4 + len(STAGES), 0, spec["total_row"], bold=True)
         book.figures_row(ws, 4 + len(STAGES), left, cols, wf.totals[key], bold=True)
-    hazard_cols = layout()["hazard_list"]["columns"]
-    ws = book.sheet(spec["major_sheet"], f"重大及逾期隐患（{meta.week}）", len(hazard_cols), 1)
-    book.table(ws, 2, hazard_cols, hazards, _LIST_WIDTHS)
-    missing_cols = layout()["missing_list"]["columns"]
-    ws = book.sheet(spec["missing_sheet"], f"未报单位（{meta.week}）", len(missing_cols), 1)
-    book.table(ws, 2, missing_cols, missing, _LIST_WIDTHS)
+    _lists(book, spec, "重大及逾期隐患", hazards, missing)
     book.explain(f"{spec['title']}（报市教育局）")
     book.close()
     return path
