@@ -99,10 +99,11 @@ def test_city_bureau_workbook_equals_the_manifest(district, first):
 def test_zone_report_and_extracts(district, first):
     m = first.manifest
     zone_rows = values(district / m["outputs"]["zone_report"], "一片")
-    schools = {r[0]: r for r in zone_rows[3:] if r[0] and not str(r[0]).startswith(("小计", "一片"))}
+    end = next(i for i, r in enumerate(zone_rows) if r[0] == "一片合计")
+    schools = {r[0]: r for r in zone_rows[3:end] if r[0] and not str(r[0]).startswith("小计")}
     assert schools["丰润区第一实验小学"][4] == "按时" and schools["丰润区第一实验小学"][6] == 1  # D new
     assert schools["丰润区第三幼儿园"][8] == 1  # E rectified this week
-    assert zone_rows[-1][0] == "一片合计"
+    assert sum(s[6] for s in schools.values()) == 2  # 本周新增: D and E
     assert set(m["outputs"]["zone_extracts"]) == {"一片", "二片"}
     extract = openpyxl.load_workbook(district / m["outputs"]["zone_extracts"]["二片"])
     assert extract.sheetnames == ["二片", "说明"]
@@ -159,3 +160,11 @@ def test_the_trend_ends_at_the_cumulative_rate(district, first):
     assert [w for w, _ in points] == ["2023-W46", "2023-W47"]
     assert points[0][1] == pytest.approx(1 / 4)  # W46: C rectified of A B C G
     assert points[-1][1] == pytest.approx(first.manifest["totals"]["cumulative"]["rectification_rate"])
+
+
+def test_the_zone_report_lists_hazards_a_school_dropped(district, first):
+    rows = values(district / first.manifest["outputs"]["zone_report"], "一片")
+    title = next(i for i, r in enumerate(rows) if r[0] == "本周表中未列出、仍未整改的隐患")
+    listed = [r for r in rows[title + 2:] if r[0]]
+    assert [(r[0], r[3], r[4], r[5], r[6]) for r in listed] == [
+        ("丰润区第一实验小学", "围墙裂缝", "未整改", "2023-W46", 11)]  # G: found 11-13, cutoff 11-24

@@ -92,7 +92,31 @@ def hazard_list(wf: WeekFigures, conn: Connection, *, overdue_too: bool) -> list
     for row in rows:
         row["overdue"] = "是" if row["overdue"] else "否"
         row["funds_wan"] = None if pd.isna(row["funds_wan"]) else row["funds_wan"]
+        row["age_days"] = _age(row["found_date"], wf)
     return rows
+
+
+def dropped_list(wf: WeekFigures, conn: Connection) -> list[dict]:
+    """Open hazards of schools that reported this week but did not list them (hazard-dropped): still open in the
+    ledger, listed for the zone leader."""
+    h = wf.hazards
+    r = wf.reporting
+    reported = set(r.loc[(r["week"] == wf.week) & r["received"], "school_key"])
+    dropped = h[~h["done"] & (h["week"] < wf.week) & h["school_key"].isin(reported)]
+    if dropped.empty:
+        return []
+    dropped = dropped.merge(hazard_details(conn, [int(i) for i in dropped["observation_id"]]), on="observation_id")
+    rows = dropped.sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records")
+    for row in rows:
+        row["age_days"] = _age(row["found_date"], wf)
+    return rows
+
+
+def _age(found: object, wf: WeekFigures) -> int | None:
+    """Days from the hazard's found date to the week's cutoff."""
+    if found is None or pd.isna(found):
+        return None
+    return (wf.cutoff.date() - pd.Timestamp(found).date()).days
 
 
 def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Settings) -> list[dict]:

@@ -19,7 +19,7 @@ from .archive import write_json_atomic
 from .db import make_engine, migrate, reports, submissions
 from .errors import LockBusy
 from .figures import compute_week
-from .listings import hazard_list, missing_list, rate_trend, school_rows
+from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
 from .manifest import week_files
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
@@ -72,6 +72,7 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) 
                 "city": hazard_list(wf, conn, overdue_too=True),
                 "missing": missing_list(wf, roster, conn, settings),
                 "schools": school_rows(wf, roster, conn),
+                "dropped": dropped_list(wf, conn),
                 "trend": rate_trend(conn, wf),
             }
             last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
@@ -134,8 +135,9 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
             (write_city_bureau, tmp / names["city_bureau"], meta, slim, lists["city"], lists["missing"]),
             (write_safety_committee, tmp / names["safety_committee"], meta, slim, lists["majors"], lists["missing"],
              lists["trend"]),
-            (write_zone_report, tmp / names["zone_report"], meta, lists["schools"], wf.by_zone),
-            *((write_zone_report, tmp / extracts[z["zone"]], meta, lists["schools"], [z]) for z in wf.by_zone),
+            (write_zone_report, tmp / names["zone_report"], meta, lists["schools"], wf.by_zone, lists["dropped"]),
+            *((write_zone_report, tmp / extracts[z["zone"]], meta, lists["schools"], [z], lists["dropped"])
+              for z in wf.by_zone),
         ]
         pmap(_call, jobs, worker_count(settings.workers), min_batch=2)
         rel = lambda name: (final / name).relative_to(paths.root).as_posix()  # noqa: E731

@@ -312,8 +312,9 @@ def write_city_bureau(path: Path, meta: Meta, wf: WeekFigures, hazards: list[dic
 SUM_KEYS = ("new", "new_major", "closed", "open", "overdue", "not_closed")
 
 
-def write_zone_report(path: Path, meta: Meta, schools: list[dict], zones: list[dict]) -> Path:
-    """One sheet per 片区 (under its 包片领导), schools grouped by 包校科室/包校责任人 with subtotals."""
+def write_zone_report(path: Path, meta: Meta, schools: list[dict], zones: list[dict], dropped: list[dict]) -> Path:
+    """One sheet per 片区 (under its 包片领导), schools grouped by 包校科室/包校责任人 with subtotals, then the open
+    hazards its schools did not list this week."""
     spec = layout()["zone_report"]
     cols = spec["columns"]
     book = Book(path, meta)
@@ -333,7 +334,10 @@ def write_zone_report(path: Path, meta: Meta, schools: list[dict], zones: list[d
                     book.put(ws, r, c, s[col["key"]], "int" if col["key"] in SUM_KEYS else "text")
                 r += 1
             r = _subtotal(book, ws, r, cols, mine, f"小计（{section} {owner}）")
-        _subtotal(book, ws, r, cols, rows, f"{zone['zone']}合计")
+        r = _subtotal(book, ws, r, cols, rows, f"{zone['zone']}合计") + 1
+        spec_dropped = layout()["dropped_list"]
+        ws.write_string(r, 0, spec_dropped["title"], book.f["sub"])
+        book.table(ws, r + 1, spec_dropped["columns"], [d for d in dropped if d["zone"] == zone["zone"]])
     book.explain(f"{spec['title']}（内部）")
     book.close()
     return path
