@@ -163,3 +163,20 @@ def test_a_week_in_which_no_one_is_due(tmp_path):
     assert w46.totals["week"]["due"] == 0 and w46.totals["week"]["report_rate"] is None and w46.missing_units == []
     assert w46.totals["week"]["found"] == 4  # hazards sent anyway are still counted
     assert w47.totals["cumulative"]["due"] == 3 and w47.totals["cumulative"]["received"] == 3
+
+
+def test_a_reopened_hazard(tmp_path):
+    """H 已整改 in W46, reported 整改中 again in W47: it counts as rectified in W46's figures and open in W47's."""
+    root = make_root(tmp_path)
+    h = dict(desc="消防通道堆放杂物", found=D(2023, 11, 13), location="一楼走廊")
+    drop(root, "a/w46.xlsx", school_book(rows=[hazard(**h, status="已整改", 完成日期=D(2023, 11, 14))],
+                                         week="2023年第46周"))
+    intake(root, at("2023-11-16T10:00:00"))
+    drop(root, "a/w47.xlsx", school_book(rows=[hazard(**h, status="整改中")]))
+    intake(root, at("2023-11-23T10:00:00"))
+    w46, w47 = figures_of(root, "2023-W46"), figures_of(root, "2023-W47")
+    assert (w46.totals["week"]["found"], w46.totals["week"]["rectified"], w46.totals["week"]["closed_this_week"]) == (1, 1, 1)
+    cumulative = w47.totals["cumulative"]
+    assert (cumulative["found"], cumulative["rectified"], cumulative["in_progress"]) == (1, 0, 1)
+    assert w47.totals["week"]["found"] == 0 and cumulative["closed_this_week"] == 0
+    assert [i["code"] for i in manifest(root)["files"][0]["issues"]] == ["hazard-reopened"]
