@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from .db import hazard_state, hazards, observations, submissions
 from .roster import Roster
 from .settings import Settings
-from .weeks import cutoff, shift, week_of, week_start
+from .weeks import cutoff, shift, week_of
 
 DONE = ("已整改", "已销号")
 FIGURE_KEYS = (
@@ -347,6 +347,3 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
         reporting=r,
     )
 
-
-def campaign_start_day(first_week: str, settings: Settings) -> dt.date:
-    return settings.campaign_start or week_start(first_week, settings)

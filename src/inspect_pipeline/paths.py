@@ -101,10 +101,6 @@ class Paths:
     def sidecar(self, week: str, sha256: str, arrival_key: str) -> Path:
         return self.archive_dir(week) / f"{sha256}.{arrival_key}.json"
 
-    def run_snapshot_dir(self, run_id: str) -> Path:
-        """Roster and config as they were for one run (with the archive, any week can be rebuilt)."""
-        return self.archive_root / "_runs" / run_id
-
     def receipts_week(self, week: str) -> Path:
         return self.receipts_root / week
 

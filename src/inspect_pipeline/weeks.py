@@ -58,11 +58,6 @@ def week_of(moment: dt.datetime, settings: Settings) -> str:
     return min((w for w in candidates if cutoff(w, settings) > moment), key=lambda w: cutoff(w, settings))
 
 
-def week_start(label: str, settings: Settings) -> dt.date:
-    """First day of a reporting week: the day after the previous week's cutoff date."""
-    return cutoff(shift(label, -1), settings).date() + dt.timedelta(days=1)
-
-
 def compact(label: str) -> str:
     """`2023-W47` → `2023W47` (as used inside hazard numbers)."""
     return label.replace("-", "")
