@@ -137,6 +137,7 @@ def test_report_and_status_commands(tmp_path):
     assert result.exit_code == 0, result.output
     assert "第 1 版" in result.output and "区安委办" in result.output
     assert (root / "reports" / "2023-W47" / "r1" / "manifest.json").is_file()
+    assert "下周模板 4 个" in result.output and len(list((root / "templates" / "2023-W48").glob("*.xlsx"))) == 4
     result = runner.invoke(app, ["status", "--data-root", str(root), "--week", "2023-W47"])
     assert result.exit_code == 0 and "一片" in result.output and "合计" in result.output, result.output
     # a late file for W47 makes the report stale

@@ -158,14 +158,24 @@ def _ready(data_root: Path):
 
 
 @app.command()
-def report(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
-    """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/."""
+def report(
+    data_root: DataRoot = Path("data"),
+    week: Week = None,
+    now: Now = None,
+    templates: Annotated[bool, typer.Option(help="Also write next week's templates for every school.")] = True,
+    debug: Debug = False,
+) -> None:
+    """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
+    week's pre-filled templates."""
     from .report import build_report
+    from .templates import write_templates
+    from .weeks import shift
 
     try:
         settings, paths = _ready(data_root)
         moment = _clock(now, settings.tz)
         result = build_report(paths, settings, _week(week, moment, settings), moment)
+        written = write_templates(paths, settings, shift(result.week, 1)) if templates else []
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug)
     outputs = result.manifest["outputs"]
@@ -178,6 +188,8 @@ def report(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
     for zone, path in outputs["zone_extracts"].items():
         console.print(f"  {paths.root / path}")
     console.print(f"  {result.folder / 'manifest.json'}")
+    if written:
+        console.print(f"下周模板 {len(written)} 个（空白模板及各校预填模板）→ {written[0].parent}", soft_wrap=True)
 
 
 @app.command()

@@ -16,7 +16,8 @@ from .paths import Paths
 from .report import ReportResult, build_report
 from .settings import load_settings
 from .setup import init_data_root
-from .weeks import cutoff
+from .templates import write_templates
+from .weeks import cutoff, shift
 
 WEEKS = ("2023-W47", "2023-W48")
 MARKER = ".inspect-pipeline-demo"
@@ -57,6 +58,8 @@ def run_demo(root: Path, units: int = 240, seed: int = 2023, say: Callable[[str]
         shutil.rmtree(stage, ignore_errors=True)
         result = build_report(paths, settings, week, week_cutoff + dt.timedelta(hours=4))
         say(f"{week} 报表第 {result.revision} 版 → {result.folder}")
+        templates = write_templates(paths, settings, shift(week, 1))
+        say(f"{shift(week, 1)} 预填模板 {len(templates)} 个 → {templates[0].parent}")
         results.append(result)
         prior = synth.next_prior(files, prior)
     return results
