@@ -196,3 +196,9 @@ def test_each_run_keeps_the_roster_and_config_it_used(root):
     kept = sorted(p.name.split("-")[0] for p in (root / "archive" / "_inputs").iterdir())
     assert kept == ["config", "roster"]
     assert any(p.read_bytes() == (root / "roster.xlsx").read_bytes() for p in (root / "archive" / "_inputs").iterdir())
+
+
+def test_a_stamp_note_after_the_unit_name_still_names_the_school(root):
+    drop(root, "a.xlsx", school_book(unit="丰润区第三幼儿园（盖章）", rows=[hazard()]))
+    intake(root)
+    assert manifest(root)["files"][0]["school_code"] == "1113000003"

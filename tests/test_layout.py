@@ -146,3 +146,10 @@ def test_a_header_and_its_cells_merged_across_two_columns_are_one_column():
     lay = read_layout(sheet([headers, row], merged=[(0, 4, 0, 5), (1, 4, 1, 5)]))  # E1:F1 and E2:F2
     assert lay.issues == [] and lay.columns["description"].index == 4
     assert lay.columns["level"].index == 6 and lay.rows[0][1]["level"] == "一般"
+
+
+def test_spaced_labels_and_a_stamp_note_after_the_unit():
+    rows = [["填 报 单 位：丰润区第一实验小学（盖章）", None, "填报日期： 2023年11月24日"], HEADERS]
+    lay = read_layout(sheet(rows))
+    assert lay.fields["unit_name"].value == "丰润区第一实验小学(盖章)"
+    assert lay.fields["report_date"].value == "2023年11月24日"

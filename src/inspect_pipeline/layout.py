@@ -242,7 +242,8 @@ def read_header_block(grid: Grid, stop: int) -> tuple[dict[str, Located], list[t
                 skip_next = False
                 continue
             address = cell_address(r, c)
-            text = fold(str(v)) if isinstance(v, str) else None
+            # without white space: `填 报 单 位：` is a label too, and no value here needs its spaces
+            text = squash(str(v)) if isinstance(v, str) else None
             if text is None:
                 others.append(("cell", Located(v, address)))
                 continue

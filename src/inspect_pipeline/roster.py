@@ -14,7 +14,7 @@ import pandera.pandas as pa
 
 from .contracts import enums, load_toml, roster_columns
 from .errors import RosterError
-from .normalize import as_text, match_enum, parse_date, squash
+from .normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
 from .grid import FileRefused
 from .workbook import read_workbook
 from .settings import Settings
@@ -79,8 +79,9 @@ class Roster:
         return by_name
 
     def resolve_name(self, text: str) -> School | None:
-        """The school named by full name or alias (white space and width ignored)."""
-        return self._by_name.get(squash(text))
+        """The school named by full name or alias (white space, width and a trailing `（盖章）` ignored)."""
+        key = squash(text)
+        return self._by_name.get(key) or self._by_name.get(strip_bracket_tail(key)[0])
 
     def closest(self, text: str, n: int = 3) -> list[str]:
         hits = difflib.get_close_matches(squash(text), list(self._by_name), n=n, cutoff=0.5)
