@@ -324,7 +324,7 @@ def write_zone_report(path: Path, meta: Meta, schools: list[dict], zones: list[d
                         f"{spec['title']}——{zone['zone']}（包片领导：{zone['zone_leader']}）", len(cols), 1)
         for c, col in enumerate(cols):
             ws.write_string(2, c, col["title"], book.f["head"])
-            ws.set_column(c, c, 24 if col["key"] == "school_name" else 16 if col["key"] == "received_at" else 10)
+            ws.set_column(c, c, 24 if col["key"] == "school_name" else 18 if col["key"] == "received_at" else 10)
         r = 3
         owners = list(dict.fromkeys((s["section"], s["section_owner"]) for s in rows))
         for section, owner in owners:
