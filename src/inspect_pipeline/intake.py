@@ -97,6 +97,7 @@ class _Run:
         self.workers = worker_count(settings.workers)
         self.timings: dict[str, float] = {}
         self.receipts = True
+        self.superseded: set[int] = set()
 
     def _timed(self, stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -131,8 +132,10 @@ class _Run:
             snapshot_inputs(self.paths, self.roster.source)
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
-        flush_to_disk([a.path for a in [*archived, *leftovers]])  # the archive is durable before the inbox goes
-        for a in [*archived, *leftovers]:
+        taken = [*archived, *leftovers]
+        if taken:
+            flush_to_disk([a.path for a in taken])  # the archive is durable before the inbox copies go
+        for a in taken:
             a.incoming.path.unlink(missing_ok=True)
         t = self._timed("clear-inbox", t)
         weeks = self._write_receipts() if self.receipts else set()
@@ -143,8 +146,9 @@ class _Run:
                 write_intake_manifest(conn, self.paths, self.settings, week)
         self._timed("manifest", t)
         outcomes: dict[str, int] = {}
-        for d in decided:
-            outcomes[d.outcome] = outcomes.get(d.outcome, 0) + 1
+        for d in decided:  # as recorded: a file accepted and then replaced in the same run is superseded
+            outcome = "superseded" if d.submission_id in self.superseded else d.outcome
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return IntakeResult(
             run_id=run_id,
             outcomes=outcomes,
@@ -202,6 +206,7 @@ class _Run:
                 self._decide(d, state, ledgers, next_hazard)
                 decided.append(d)
             self._insert(conn, run_id, decided, state)
+        self.superseded = state.superseded
         return decided, run_id
 
     def _decide(self, d: _Decided, state: _WeekState, ledgers: dict[str, SchoolLedger], next_hazard) -> None:
