@@ -85,14 +85,10 @@ def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
 def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
     """Process the inbox once: archive, read, validate, record, receipts, manifests."""
     from .intake import run_intake
-    from .paths import Paths
 
     try:
-        if not data_root.is_dir():
-            raise DataRootError(f"数据目录 {data_root} 不存在：请先运行 inspect-pipeline init --data-root {data_root}")
-        settings = _settings(data_root)
+        settings, paths = _ready(data_root)
         moment = _clock(now, settings.tz)
-        paths = Paths.at(data_root, settings)
         with _progress() as bar:
             tasks: dict[str, int] = {}
 
@@ -282,9 +278,8 @@ def files(
     from .records import received_files
 
     try:
-        if not data_root.is_dir():
-            raise DataRootError(f"数据目录 {data_root} 不存在：请先运行 inspect-pipeline init --data-root {data_root}")
-        rows = received_files(data_root, _settings(data_root), week=week, school=school)
+        settings, _ = _ready(data_root)
+        rows = received_files(data_root, settings, week=week, school=school)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug)
     table = Table(title=f"收到的文件（{week or '全部周次'}）")

@@ -10,17 +10,16 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from filelock import FileLock, Timeout
 
 from . import receipts as receipt_writer
 from .archive import Archived, archive_file, flush_to_disk, scan_inbox, settle, snapshot_inputs
 from .db import hazards, make_engine, migrate, observations, runs, submissions
-from .errors import LockBusy
 from .issues import Issue, has_errors
+from .lock import run_lock
 from .ledger import SchoolLedger, load_ledgers, match_rows, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
@@ -57,23 +56,12 @@ def run_intake(
     """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself.
     `receipts=False` (rebuilds) records everything but writes no receipts."""
     roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
-    paths.state_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = FileLock(paths.intake_lock, timeout=settings.lock_timeout_seconds)
-        lock.acquire()
-    except Timeout:
-        raise LockBusy(
-            f"另一个 intake 正在运行（锁文件 {paths.intake_lock}），等待 {settings.lock_timeout_seconds:.0f} 秒后放弃；"
-            "请稍后再试。"
-        ) from None
-    try:
+    with run_lock(paths, settings, "另一个 intake 正在运行，请稍后再试"):
         engine = make_engine(paths.database_url)
         migrate(engine)
         run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress)
         run.receipts = receipts
         return run.execute()
-    finally:
-        lock.release()
 
 
 @dataclass
@@ -457,16 +445,7 @@ def _write_receipt(row: dict, root_dir: str, limits) -> str:
 
 
 def _issue_json(issue: Issue) -> dict:
-    return {
-        "severity": issue.severity,
-        "code": issue.code,
-        "sheet": issue.sheet,
-        "cell": issue.cell,
-        "column": issue.column,
-        "value": issue.value,
-        "message": issue.message,
-        "fix": issue.fix,
-    }
+    return asdict(issue)
 
 
 def _observation_row(m, d: _Decided, superseded: set[int]) -> dict:

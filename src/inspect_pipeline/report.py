@@ -12,18 +12,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
-from filelock import FileLock, Timeout
 
 from . import __version__
 from .archive import write_json_atomic
 from .db import make_engine, migrate, reports, submissions
-from .errors import LockBusy
 from .figures import compute_week
+from .lock import run_lock
 from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
 from .manifest import week_files
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
-from .roster import load_roster
+from .roster import Roster, load_roster
 from .settings import Settings
 from .weeks import parse_label
 from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report
@@ -44,52 +43,49 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) 
     """Write the week's reports as a new revision, unless nothing changed since the latest one."""
     parse_label(week)
     roster = load_roster(paths.roster_file, settings)
-    paths.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(paths.intake_lock, timeout=settings.lock_timeout_seconds)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise LockBusy(f"intake 正在运行（锁文件 {paths.intake_lock}），请稍后再生成报表。") from None
-    try:
-        engine = make_engine(paths.database_url)
-        migrate(engine)
-        with engine.connect() as conn:
-            wf = compute_week(conn, roster, settings, week)
-            content = {
-                "week": week,
-                "cutoff": wf.cutoff.isoformat(),
-                "files": week_files(conn, week),
-                "totals": wf.totals,
-                "by_zone": wf.by_zone,
-                "by_stage": wf.by_stage,
-                "missing_units": wf.missing_units,
-            }
-            latest = _latest(paths, week)
-            if latest is not None and _same(latest[1], content):
-                return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False)
-            lists = {
-                "majors": hazard_list(wf, conn, overdue_too=False),
-                "city": hazard_list(wf, conn, overdue_too=True),
-                "missing": missing_list(wf, roster, conn, settings),
-                "schools": school_rows(wf, roster, conn),
-                "dropped": dropped_list(wf, conn),
-                "trend": rate_trend(conn, wf),
-            }
-            last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
-            recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
-        # never reuse a number: neither a folder's nor one the record knows (a folder may have been moved away)
-        revision = max(latest[1]["revision"] if latest else 0, recorded or 0) + 1
-        generated_at = now.astimezone(settings.tz)
-        folder, manifest = _write(paths, settings, content, lists, wf, revision, generated_at)
-        with engine.begin() as conn:
-            conn.execute(reports.insert().values(
-                week=week, revision=revision, generated_at=manifest["generated_at"],
-                path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id,
-            ))
-        engine.dispose()
-        return ReportResult(week, revision, folder, manifest, written=True)
-    finally:
-        lock.release()
+    with run_lock(paths, settings, "intake 正在运行，请稍后再生成报表"):
+        return _build(paths, settings, roster, week, now)
+
+
+def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime) -> ReportResult:
+    """The week's figures, and a new revision unless nothing changed (run under the lock)."""
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    with engine.connect() as conn:
+        wf = compute_week(conn, roster, settings, week)
+        content = {
+            "week": week,
+            "cutoff": wf.cutoff.isoformat(),
+            "files": week_files(conn, week),
+            "totals": wf.totals,
+            "by_zone": wf.by_zone,
+            "by_stage": wf.by_stage,
+            "missing_units": wf.missing_units,
+        }
+        latest = _latest(paths, week)
+        if latest is not None and _same(latest[1], content):
+            return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False)
+        lists = {
+            "majors": hazard_list(wf, conn, overdue_too=False),
+            "city": hazard_list(wf, conn, overdue_too=True),
+            "missing": missing_list(wf, roster, conn, settings),
+            "schools": school_rows(wf, roster, conn),
+            "dropped": dropped_list(wf, conn),
+            "trend": rate_trend(conn, wf),
+        }
+        last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
+        recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
+    # never reuse a number: neither a folder's nor one the record knows (a folder may have been moved away)
+    revision = max(latest[1]["revision"] if latest else 0, recorded or 0) + 1
+    generated_at = now.astimezone(settings.tz)
+    folder, manifest = _write(paths, settings, content, lists, wf, revision, generated_at)
+    with engine.begin() as conn:
+        conn.execute(reports.insert().values(
+            week=week, revision=revision, generated_at=manifest["generated_at"],
+            path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id,
+        ))
+    engine.dispose()
+    return ReportResult(week, revision, folder, manifest, written=True)
 
 
 def _call(job: tuple) -> Path:
