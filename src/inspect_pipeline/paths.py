@@ -92,6 +92,24 @@ class Paths:
     def intake_lock(self) -> Path:
         return self.state_dir / "intake.lock"
 
+    @property
+    def prefect_home(self) -> Path:
+        """PREFECT_HOME of the local Prefect server `serve` starts (its database stays on local disk)."""
+        return self.state_dir / "prefect"
+
+    @property
+    def log_file(self) -> Path:
+        """The rotating log of flows and `serve`."""
+        return self.root / "logs" / "inspect-pipeline.log"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.root / "secrets.toml"
+
+    def reminders_dir(self, week: str, stamp: str) -> Path:
+        """One reminder round of a week, e.g. reports/2023-W47/reminders/20231123-1500/."""
+        return self.reports_root / week / "reminders" / stamp
+
     def archive_dir(self, week: str) -> Path:
         return self.archive_root / week
 

@@ -10,7 +10,9 @@ import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_FILE_NAME = "config.toml"
@@ -35,6 +37,41 @@ class Limits(BaseModel):
     @property
     def max_uncompressed_bytes(self) -> int:
         return int(self.max_uncompressed_mb * 1024 * 1024)
+
+
+class Mail(BaseModel):
+    """SMTP delivery. Mail is off while `host` is unset; the password comes only from the environment
+    (INSPECT_PIPELINE_MAIL__PASSWORD) or `<data root>/secrets.toml`, never from config.toml."""
+
+    host: str | None = Field(None, description="SMTP server; unset = reports are only written to reports/.")
+    port: int = Field(465, ge=1, le=65535, description="SMTP port: 465 for ssl, 587 for starttls, 25 for none.")
+    security: Literal["ssl", "starttls", "none"] = Field("ssl", description="How the connection is protected.")
+    user: str | None = Field(None, description="Login name; unset = no login.")
+    password: SecretStr | None = Field(None, description="Login password (environment or secrets.toml only).")
+    sender: str = Field("", description="From address, e.g. anquan@jyj.example.gov.cn.")
+    safety_committee: list[str] = Field(default_factory=list, description="Recipients of the 区安委办 workbook.")
+    city_bureau: list[str] = Field(default_factory=list, description="Recipients of the 市教育局 workbook.")
+    zone_report: list[str] = Field(default_factory=list, description="Recipients of the whole 包片包校 report.")
+    zone_leaders: dict[str, list[str]] = Field(
+        default_factory=dict, description="Each 包片领导's zone extract: {片区 or 包片领导 name = [addresses]}."
+    )
+    receipts: bool = Field(True, description="Mail each receipt to the school's 学校邮箱 (from the roster).")
+    reminders: bool = Field(True, description="Mail reminders to each 包校责任人's 责任人邮箱 (from the roster).")
+    attempts: int = Field(3, ge=1, description="Tries per mail within one run before it is left for the next run.")
+    backoff_seconds: float = Field(2.0, ge=0, description="Wait before the second try; doubled for each later try.")
+    timeout_seconds: float = Field(30.0, gt=0, description="SMTP connection timeout.")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+class Schedule(BaseModel):
+    """Cron expressions of `serve`, in the settings' time zone (operations.md §Orchestration)."""
+
+    intake: str = Field("*/10 * * * *", description="Take new inbox files.")
+    reminders: list[str] = Field(["0 15 * * 4", "0 9 * * 5"], description="Remind 包校责任人 of missing units.")
+    weekly_report: str = Field("30 12 * * 5", description="Close the week, build and deliver the reports.")
 
 
 class Settings(BaseSettings):
@@ -70,6 +107,8 @@ class Settings(BaseSettings):
     )
     workers: int = Field(0, ge=0, description="Worker processes for reading and receipts; 0 = one per core.")
     limits: Limits = Field(default_factory=Limits)
+    mail: Mail = Field(default_factory=Mail)
+    schedule: Schedule = Field(default_factory=Schedule)
 
     @field_validator("timezone")
     @classmethod
@@ -94,14 +133,29 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
+SECRETS_FILE_NAME = "secrets.toml"
+
+
 def load_settings(data_root: Path) -> Settings:
-    """Settings from `<data_root>/config.toml` (if present) with environment overrides."""
-    path = data_root / CONFIG_FILE_NAME
-    values: dict = {}
-    if path.is_file():
-        with path.open("rb") as fh:
-            values = tomllib.load(fh)
+    """Settings from `<data_root>/config.toml` (if present) with environment overrides; the mail password
+    from `<data_root>/secrets.toml` ([mail] password = "…") unless the environment gives one."""
+    values = _read_toml(data_root / CONFIG_FILE_NAME)
+    if "password" in values.get("mail", {}):
+        raise ValueError(
+            f"config.toml 中不能写邮箱密码：请写在 {data_root / SECRETS_FILE_NAME} 的 [mail] password，"
+            "或环境变量 INSPECT_PIPELINE_MAIL__PASSWORD"
+        )
+    secret = _read_toml(data_root / SECRETS_FILE_NAME).get("mail", {}).get("password")
+    if secret is not None:
+        values.setdefault("mail", {})["password"] = secret
     return Settings(**values)
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
 
 
 DEFAULT_CONFIG = """\
@@ -123,6 +177,26 @@ no_report_weeks = []           # weeks in which no one is due (寒暑假), e.g. 
 
 [cutoff_overrides]             # a moved cutoff for one week (holidays, 调休)
 # "2023-W40" = 2023-10-07T12:00:00
+
+[schedule]                     # when `inspect-pipeline serve` runs each flow (cron, in the time zone above)
+intake = "*/10 * * * *"
+reminders = ["0 15 * * 4", "0 9 * * 5"]
+weekly_report = "30 12 * * 5"
+
+[mail]                         # delivery by SMTP; off while host is unset
+# host = "smtp.example.gov.cn"
+# port = 465
+# security = "ssl"             # ssl | starttls | none
+# user = "anquan@example.gov.cn"   # the password goes in secrets.toml ([mail] password = "…"), never here
+# sender = "anquan@example.gov.cn"
+# safety_committee = ["awb@example.gov.cn"]   # 区安委办
+# city_bureau = ["shi@example.gov.cn"]        # 市教育局
+# zone_report = []                            # the whole 包片包校 report
+# receipts = true              # mail receipts to 学校邮箱 (roster)
+# reminders = true             # mail reminders to 责任人邮箱 (roster)
+
+[mail.zone_leaders]            # each 包片领导's zone extract: 片区 (or leader's name) = [addresses]
+# "城东片区" = ["leader@example.gov.cn"]
 
 [limits]
 max_file_mb = 20
