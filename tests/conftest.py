@@ -58,3 +58,21 @@ def postgres_url():
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- a real SMTP server on 127.0.0.1
+
+
+@pytest.fixture
+def smtp():
+    """An aiosmtpd server on a free port of 127.0.0.1; `.inbox.received` holds what it got."""
+    from smtp_server import Inbox, Server, start
+
+    inbox = Inbox()
+    controller = start(inbox)
+    try:
+        yield Server(controller.port, inbox)
+    finally:
+        controller.stop()
+
+

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
-from .errors import ConfigError, DataRootError, PipelineError
+from .errors import ConfigError, DataRootError, LockBusy, PipelineError
 
 app = typer.Typer(
     name="inspect-pipeline",
@@ -63,7 +66,7 @@ def _fail(exc: BaseException, debug: bool) -> None:
         raise exc
     code = exc.exit_code if isinstance(exc, PipelineError) else 1
     text = str(exc) if isinstance(exc, PipelineError) else f"意外错误：{type(exc).__name__}: {exc}（加 --debug 查看详情）"
-    err_console.print(f"[bold red]错误[/]：{text}", soft_wrap=True, highlight=False)
+    err_console.print(f"[bold red]错误[/]：{escape(text)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -83,24 +86,63 @@ def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
 
 @app.command()
 def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
-    """Process the inbox once: archive, read, validate, record, receipts, manifests."""
-    from .intake import run_intake
+    """Process the inbox once: archive, read, validate, record, receipts, manifests; mail receipts if mail is set.
+    Runs as the Prefect flow `intake` when PREFECT_API_URL is set."""
+    from .delivery import send_receipts, summary
+    from .intake import IntakeResult, run_intake
 
     try:
         settings, paths = _ready(data_root)
         moment = _clock(now, settings.tz)
-        with _progress() as bar:
-            tasks: dict[str, int] = {}
-
-            def report(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or 1)
-                bar.update(tasks[stage], completed=done, total=total or 1)
-
-            result = run_intake(paths, settings, moment, progress=report)
+        if _through_prefect():
+            flow = _flow("intake")
+            done = flow(data_root=str(paths.root), now=moment.isoformat())
+            if done["skipped"]:
+                raise LockBusy(done["skipped"])
+            result = IntakeResult(done["run_id"], done["outcomes"], done["weeks"], done["left_for_next_run"])
+            mailed = done["mail"]
+        else:
+            with _progress() as bar:
+                result = run_intake(paths, settings, moment, progress=_stage_bar(bar))
+            mailed = summary(send_receipts(paths, settings, result.weeks, moment))
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug)
     _print_result(result)
+    _print_mail(mailed, "回执")
+
+
+def _stage_bar(bar: Progress):
+    tasks: dict[str, int] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or 1)
+        bar.update(tasks[stage], completed=done, total=total or 1)
+
+    return report
+
+
+def _through_prefect() -> bool:
+    """One-off runs go through the flows (and appear in the Prefect UI) when a Prefect API is configured."""
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
+def _flow(name: str):
+    """A flow of `flows/`, imported only now (Prefect costs seconds to import); its console lines below
+    warnings stay out of the terminal (they are in the UI)."""
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    import importlib
+
+    module = importlib.import_module(f"flows.{name}")
+    return getattr(module, name)
+
+
+def _print_mail(mailed: dict, what: str) -> None:
+    if mailed["sent"]:
+        console.print(f"{what}邮件已发送 {mailed['sent']} 封。")
+    for failure in mailed["failed"]:
+        err_console.print(f"[yellow]{what}邮件未能发给 {failure['收件人']}：{escape(failure['错误'])}（下次运行时重发）[/]",
+                          soft_wrap=True)
 
 
 _STAGES = {"archive": "归档", "read": "读取", "receipts": "回执"}
@@ -162,7 +204,9 @@ def report(
     debug: Debug = False,
 ) -> None:
     """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
-    week's pre-filled templates."""
+    week's pre-filled templates; mail them if mail is set. Runs as the Prefect flow `weekly-report` (without
+    its closing intake) when PREFECT_API_URL is set."""
+    from .delivery import send_report, summary
     from .report import build_report
     from .templates import write_templates
     from .weeks import shift
@@ -170,22 +214,34 @@ def report(
     try:
         settings, paths = _ready(data_root)
         moment = _clock(now, settings.tz)
-        result = build_report(paths, settings, _week(week, moment, settings), moment)
-        written = write_templates(paths, settings, shift(result.week, 1)) if templates else []
+        chosen = _week(week, moment, settings)
+        if _through_prefect():
+            flow = _flow("weekly_report")
+            done = flow(data_root=str(paths.root), week=chosen, now=moment.isoformat(), templates=templates,
+                        close_intake=False)
+            folder, revision, changed, written = Path(done["folder"]), done["revision"], done["written"], done["templates"]
+            mailed = done["mail"]
+        else:
+            result = build_report(paths, settings, chosen, moment)
+            folder, revision, changed = result.folder, result.revision, result.written
+            written = len(write_templates(paths, settings, shift(result.week, 1))) if templates else 0
+            mailed = summary(send_report(paths, settings, result.manifest, moment))
+        outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug)
-    outputs = result.manifest["outputs"]
-    if not result.written:
-        console.print(f"{result.week} 的报表没有变化，仍是第 {result.revision} 版：")
+    if not changed:
+        console.print(f"{chosen} 的报表没有变化，仍是第 {revision} 版：")
     else:
-        console.print(f"{result.week} 报表第 {result.revision} 版已生成：")
+        console.print(f"{chosen} 报表第 {revision} 版已生成：")
     for key in ("safety_committee", "city_bureau", "zone_report"):
         console.print(f"  {paths.root / outputs[key]}")
-    for zone, path in outputs["zone_extracts"].items():
+    for path in outputs["zone_extracts"].values():
         console.print(f"  {paths.root / path}")
-    console.print(f"  {result.folder / 'manifest.json'}")
+    console.print(f"  {folder / 'manifest.json'}")
     if written:
-        console.print(f"下周模板 {len(written)} 个（空白模板及各校预填模板）→ {written[0].parent}", soft_wrap=True)
+        console.print(f"下周模板 {written} 个（空白模板及各校预填模板）→ {paths.templates_root / shift(chosen, 1)}",
+                      soft_wrap=True)
+    _print_mail(mailed, "报表")
 
 
 @app.command()
@@ -243,6 +299,71 @@ def _current_at(moment: dt.datetime, settings) -> str:
     from .weeks import week_of
 
     return week_of(moment, settings)
+
+
+@app.command()
+def remind(
+    data_root: DataRoot = Path("data"),
+    week: Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: this week (the next cutoff).")] = None,
+    now: Now = None,
+    debug: Debug = False,
+) -> None:
+    """List, per 包校责任人, the units not yet reported and those rejected and not resubmitted, as
+    reports/<week>/reminders/<stamp>/ (workbook and markdown), and mail each owner their list if mail is set.
+    Runs as the Prefect flow `reminders` when PREFECT_API_URL is set."""
+    from .delivery import send_mails, summary
+    from .reminders import build_reminders
+
+    try:
+        settings, paths = _ready(data_root)
+        moment = _clock(now, settings.tz)
+        chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
+        if _through_prefect():
+            done = _flow("reminders")(data_root=str(paths.root), week=chosen, now=moment.isoformat())
+            owners, folder, mailed = done["owners"], Path(done["folder"]), done["mail"]
+        else:
+            result = build_reminders(paths, settings, chosen, moment)
+            owners, folder = result.owners, result.folder
+            mailed = summary(send_mails(paths, settings, result.mails, moment))
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    listed = [o for o in owners if o["units"]]
+    if listed:
+        table = Table(title=f"{chosen} 催报提醒")
+        for title in ("包校科室", "包校责任人", "未报", "退回未重报", "邮箱"):
+            table.add_column(title, justify="right" if title in ("未报", "退回未重报") else "left",
+                             no_wrap=title != "邮箱", overflow="fold")
+        for o in listed:
+            table.add_row(o["section"], o["section_owner"], str(o["unreported"]), str(o["rejected"]),
+                          o["owner_email"] or "[yellow]（未填）[/]")
+        console.print(table)
+    else:
+        console.print(f"{chosen}：{'本周不需报送' if chosen in settings.no_report_weeks else '全部已报'}，无需催报。")
+    console.print(f"催报名单 → {folder}", soft_wrap=True)
+    _print_mail(mailed, "催报")
+    if settings.mail.enabled and settings.mail.reminders:
+        no_address = [o["section_owner"] for o in listed if not o["emails"]]
+        if no_address:
+            console.print(f"[yellow]{'、'.join(no_address)} 在名单中没有责任人邮箱，请另行通知。[/]", soft_wrap=True)
+
+
+@app.command()
+def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
+    """Run the flows on their schedules until stopped (Ctrl+C): intake every 10 minutes, reminders Thursday
+    15:00 and Friday 09:00, the weekly report Friday 12:30 (section `schedule` of config.toml). Starts and supervises
+    a local Prefect server (UI at http://127.0.0.1:4200, section `server`) unless PREFECT_API_URL is set."""
+    try:
+        settings, paths = _ready(data_root)
+        from flows.serve import serve_forever
+
+        where = os.environ.get("PREFECT_API_URL") or f"http://{settings.server.host}:{settings.server.port}"
+        console.print(f"定时运行已启动（Prefect 界面 {where.removesuffix('/api')}，日志 {paths.log_file}）；"
+                      "按 Ctrl+C 停止。", soft_wrap=True)
+        serve_forever(paths, settings)
+    except KeyboardInterrupt:
+        console.print("已停止。")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
 
 
 @app.command()

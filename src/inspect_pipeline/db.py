@@ -137,6 +137,29 @@ reports = sa.Table(
 )
 
 
+# One row per message and address (mail.deliver): a (key, recipient) recorded as sent is never sent again, and a
+# failed one keeps what was to be sent, so the next run resends it from here.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(400), nullable=False),  # what is sent, e.g. report:2023-W47:r2:safety_committee
+    sa.Column("kind", sa.String(20), nullable=False),  # report | zone_extract | receipt | reminder
+    sa.Column("week", sa.String(8), nullable=False, index=True),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(1000), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attachments", sa.JSON, nullable=False),  # paths relative to the data root (or absolute)
+    sa.Column("status", sa.String(8), nullable=False, index=True),  # sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False),  # every try over all runs
+    sa.Column("first_tried_at", sa.String(40), nullable=False),
+    sa.Column("last_tried_at", sa.String(40), nullable=False),
+    sa.Column("sent_at", sa.String(40)),
+    sa.Column("error", sa.Text),  # the last failure, in Chinese
+    sa.UniqueConstraint("key", "recipient", name="uq_delivery_recipient"),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the record (SQLite: parent folder created, foreign keys on)."""
     if url.startswith("sqlite:///"):

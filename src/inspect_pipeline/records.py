@@ -11,10 +11,15 @@ from .paths import Paths
 from .settings import Settings
 
 
-def received_files(root: Path, settings: Settings, *, week: str | None = None, school: str | None = None) -> list[dict]:
-    """Every received file (optionally of one week / matching school), oldest first, with its issue counts."""
+def received_files(
+    root: Path, settings: Settings, *, week: str | None = None, school: str | None = None, run_id: int | None = None
+) -> list[dict]:
+    """Every received file (optionally of one week / matching school / taken by one intake run), oldest first,
+    with its issue counts."""
     paths = Paths.at(root, settings)
     query = sa.select(submissions).order_by(submissions.c.id)
+    if run_id is not None:
+        query = query.where(submissions.c.run_id == run_id)
     if week:
         query = query.where(submissions.c.week == week)
     if school:

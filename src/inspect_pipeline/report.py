@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +37,7 @@ class ReportResult:
     folder: Path
     manifest: dict
     written: bool  # False: nothing changed since the latest revision, which is returned
+    majors: list[dict] = field(default_factory=list)  # open 重大 hazards at the cutoff (for summaries)
 
 
 def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) -> ReportResult:
@@ -62,11 +63,12 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
             "by_stage": wf.by_stage,
             "missing_units": wf.missing_units,
         }
+        majors = hazard_list(wf, conn, overdue_too=False)
         latest = _latest(paths, week)
         if latest is not None and _same(latest[1], content):
-            return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False)
+            return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False, majors=majors)
         lists = {
-            "majors": hazard_list(wf, conn, overdue_too=False),
+            "majors": majors,
             "city": hazard_list(wf, conn, overdue_too=True),
             "missing": missing_list(wf, roster, conn, settings),
             "schools": school_rows(wf, roster, conn),
@@ -85,7 +87,7 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
             path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id,
         ))
     engine.dispose()
-    return ReportResult(week, revision, folder, manifest, written=True)
+    return ReportResult(week, revision, folder, manifest, written=True, majors=majors)
 
 
 def _call(job: tuple) -> Path:

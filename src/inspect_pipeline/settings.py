@@ -74,6 +74,14 @@ class Schedule(BaseModel):
     weekly_report: str = Field("30 12 * * 5", description="Close the week, build and deliver the reports.")
 
 
+class Server(BaseModel):
+    """The local Prefect server `serve` starts when no PREFECT_API_URL is set (its home: .state/prefect)."""
+
+    host: str = Field("127.0.0.1", description="Address the Prefect UI/API listens on; 0.0.0.0 for the office LAN.")
+    port: int = Field(4200, ge=1, le=65535, description="Port of the Prefect UI/API.")
+    startup_timeout_seconds: float = Field(180.0, gt=0, description="How long to wait for the server to answer.")
+
+
 class Settings(BaseSettings):
     """Everything an operator may configure. Loaded by `load_settings(data_root)`."""
 
@@ -109,6 +117,7 @@ class Settings(BaseSettings):
     limits: Limits = Field(default_factory=Limits)
     mail: Mail = Field(default_factory=Mail)
     schedule: Schedule = Field(default_factory=Schedule)
+    server: Server = Field(default_factory=Server)
 
     @field_validator("timezone")
     @classmethod
@@ -182,6 +191,10 @@ no_report_weeks = []           # weeks in which no one is due (寒暑假), e.g. 
 intake = "*/10 * * * *"
 reminders = ["0 15 * * 4", "0 9 * * 5"]
 weekly_report = "30 12 * * 5"
+
+[server]                       # the Prefect server `serve` starts when PREFECT_API_URL is not set
+host = "127.0.0.1"             # "0.0.0.0" to open the UI from other PCs of the office
+port = 4200                    # UI at http://127.0.0.1:4200
 
 [mail]                         # delivery by SMTP; off while host is unset
 # host = "smtp.example.gov.cn"

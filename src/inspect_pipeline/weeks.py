@@ -58,6 +58,11 @@ def week_of(moment: dt.datetime, settings: Settings) -> str:
     return min((w for w in candidates if cutoff(w, settings) > moment), key=lambda w: cutoff(w, settings))
 
 
+def closed_week(moment: dt.datetime, settings: Settings) -> str:
+    """The last week whose cutoff has passed at `moment` (the week a Friday-afternoon report is for)."""
+    return shift(week_of(moment, settings), -1)
+
+
 def compact(label: str) -> str:
     """`2023-W47` → `2023W47` (as used inside hazard numbers)."""
     return label.replace("-", "")

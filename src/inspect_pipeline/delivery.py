@@ -1,0 +1,65 @@
+"""Delivering a run's outputs by mail: this run's mails, then earlier failures again — each sent once.
+What the CLI and the flows call; the planners are in mailings.py, the sending in mail.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from .db import make_engine, migrate
+from .mail import DeliveryResult, Mail, deliver, resend_failed
+from .mailings import receipt_mails, report_mails
+from .paths import Paths
+from .roster import load_roster
+from .settings import Settings
+
+
+def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime) -> DeliveryResult:
+    """Send `mails`, then resend what failed in earlier runs; one result for both. Nothing while mail is off."""
+    return _with_engine(paths, settings, now, lambda engine: mails)
+
+
+def send_report(paths: Paths, settings: Settings, manifest: dict, now: dt.datetime) -> DeliveryResult:
+    """The week's workbooks to their recipients and each zone extract to its 包片领导."""
+    return _with_engine(
+        paths, settings, now, lambda engine: report_mails(paths, settings, load_roster(paths.roster_file, settings),
+                                                          manifest)
+    )
+
+
+def send_receipts(paths: Paths, settings: Settings, weeks: list[str], now: dt.datetime) -> DeliveryResult:
+    """Every written receipt of these weeks (those an intake run touched) not yet mailed to its school's 学校邮箱
+    — not every receipt ever written, the day mail is switched on."""
+    if not weeks:
+        return _with_engine(paths, settings, now, lambda engine: [])
+    return _with_engine(
+        paths, settings, now, lambda engine: receipt_mails(paths, settings, load_roster(paths.roster_file, settings),
+                                                           engine, weeks=weeks)
+    )
+
+
+def _with_engine(paths: Paths, settings: Settings, now: dt.datetime, plan: Callable) -> DeliveryResult:
+    if not settings.mail.enabled:
+        return DeliveryResult()
+    engine = make_engine(paths.database_url)
+    try:
+        migrate(engine)
+        mails = plan(engine)
+        current = deliver(engine, settings.mail, mails, now, root=paths.root)
+        earlier = resend_failed(engine, settings.mail, now, root=paths.root,
+                                skip=frozenset((m.key, m.to) for m in mails))
+    finally:
+        engine.dispose()
+    sent = earlier.sent + current.sent
+    done = {(m.key, m.to) for m in sent}
+    failed = {(m.key, m.to): (m, error) for m, error in earlier.failed + current.failed}  # the latest error each
+    return DeliveryResult(sent, current.already_sent, tuple(f for k, f in failed.items() if k not in done))
+
+
+def summary(result: DeliveryResult) -> dict:
+    """A DeliveryResult as plain data: counts, and each failure with its recipient, subject and error."""
+    return {
+        "sent": len(result.sent),
+        "already_sent": len(result.already_sent),
+        "failed": [{"收件人": m.to, "内容": m.subject, "错误": error} for m, error in result.failed],
+    }

@@ -1,0 +1,395 @@
+"""`remind --week W`: per 包校责任人, the units of the week not yet reported (未报) and those rejected and not yet
+resubmitted (退回未重报, with the reason), written as one reminder round `reports/<week>/reminders/<stamp>/`
+(workbook, markdown, JSON) that appears complete or not at all, and the reminder mails when mail is set.
+
+"Not yet reported" is exactly what the week's figures count as missing (`figures.compute_week`): a unit due this
+week (active at the cutoff; none in a no-report week) without an accepted file of the week in the record. The
+record is read as intake left it; `now` only stamps the round and phrases the mail (before or after the cutoff).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import __version__
+from .archive import write_json_atomic
+from .db import make_engine, migrate, submissions
+from .figures import compute_week
+from .listings import REPORT_STATUS, week_status
+from .mail import Mail
+from .paths import Paths
+from .roster import Roster, School, load_roster
+from .settings import Settings
+from .weeks import parse_label
+from .workbooks import Book, Meta, layout
+
+UNREPORTED, REJECTED = REPORT_STATUS["missing"], REPORT_STATUS["rejected"]  # 未报, 退回未重报
+SHOWN_ERRORS = 3  # errors quoted per rejected file; the rest are counted
+MESSAGE_CHARS = 40  # longest error message quoted before it is cut
+_ADDRESS_SPLIT = re.compile(r"[;；,，、\s]+")
+_WEEKDAYS = "一二三四五六日"
+
+
+@dataclass
+class RemindResult:
+    """One reminder round of a week."""
+
+    week: str
+    folder: Path  # reports/<week>/reminders/<stamp>/
+    owners: list[dict]  # every 包校责任人 with units due this week: counts and the units listed (see _owners)
+    mails: list[Mail] = field(default_factory=list)  # one per owner address with units listed, when mail is set
+
+    @property
+    def units(self) -> list[dict]:
+        """Every unit listed, grouped by owner."""
+        return [u for o in self.owners for u in o["units"]]
+
+    @property
+    def stamp(self) -> str:
+        return self.folder.name
+
+
+def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetime) -> RemindResult:
+    """Write the week's reminder round (stamped with `now`, local minute) and plan its mails.
+
+    Returns:
+        RemindResult; `owners` holds section, section_owner, zone, zone_leader, owner_email, emails, due,
+        unreported, rejected, outstanding and units (school_name, school_code, zone, status, reason, errors,
+        last_received_at, last_file …).
+    """
+    parse_label(week)
+    roster = load_roster(paths.roster_file, settings)  # a bad roster stops here, before anything is written
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    try:
+        with engine.connect() as conn:
+            wf = compute_week(conn, roster, settings, week)
+            status = week_status(wf, conn, week)
+            keys = [u["school_code"] or u["school_name"] for u in wf.missing_units]
+            attempts = _latest_attempts(conn, week, keys, settings)
+        due_keys = set(wf.reporting.loc[wf.reporting["week"] == week, "school_key"])  # none in a no-report week
+    finally:
+        engine.dispose()
+    local_now = now.astimezone(settings.tz)
+    stamp = local_now.strftime("%Y%m%d-%H%M")
+    schools = roster.by_key
+    units = [_unit(schools[k], status.get(k, UNREPORTED), attempts.get(k)) for k in keys]
+    owners = _owners(roster, [s for s in roster.schools if s.key in due_keys], units)
+    info = {
+        "week": week,
+        "cutoff": wf.cutoff,
+        "generated_at": local_now,
+        "bureau": settings.bureau_name,
+        "no_report_week": week in settings.no_report_weeks,
+        "roster_sha256": roster.sha256,
+    }
+    folder = _write(paths, week, stamp, info, owners)
+    mails = _mails(settings, week, stamp, info, owners) if settings.mail.enabled and settings.mail.reminders else []
+    return RemindResult(week, folder, owners, mails)
+
+
+# ---------------------------------------------------------------- the rows
+
+
+def _latest_attempts(conn: Connection, week: str, keys: list[str], settings: Settings) -> dict[str, dict]:
+    """School key → its latest file of the week (time, name) and the errors of its latest rejected file."""
+    s = submissions.c
+    rows = []
+    for i in range(0, len(keys), 500):
+        rows += conn.execute(
+            sa.select(s.school_key, s.id, s.received_at, s.file_name, s.outcome, s.issues)
+            .where(s.week == week, s.school_key.in_(keys[i : i + 500]))
+        ).all()
+    out: dict[str, dict] = {}
+    for key, _id, received_at, file_name, outcome, issues in sorted(rows, key=lambda r: (_moment(r[2]), r[1])):
+        entry = out.setdefault(key, {"errors": []})
+        entry["received_at"] = _moment(received_at).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+        entry["file_name"] = file_name
+        if outcome == "rejected":
+            entry["errors"] = [i for i in issues or [] if i.get("severity") == "error"]
+    return out
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _unit(school: School, status: str, attempt: dict | None) -> dict:
+    errors = attempt["errors"] if attempt and status == REJECTED else []
+    return {
+        "school_key": school.key,
+        "school_name": school.name,
+        "school_code": school.code or "",
+        "zone": school.zone,
+        "zone_leader": school.zone_leader,
+        "section": school.section,
+        "section_owner": school.section_owner,
+        "status": status,
+        "reason": reason(errors) if status == REJECTED else "",
+        "errors": len(errors),
+        "last_received_at": attempt["received_at"] if attempt else "",
+        "last_file": attempt["file_name"] if attempt else "",
+    }
+
+
+def reason(errors: list[dict]) -> str:
+    """The reason of a rejection in one line: the first errors with their cells (cells with the same message named
+    together), the rest counted (…；等N处错误)."""
+    if not errors:
+        return "报表被退回（详见回执中的问题清单）"
+    groups: dict[tuple[str, str], list[str]] = {}  # (column, message) → cells, in the receipt's order
+    for issue in errors:
+        message = " ".join(str(issue.get("message") or issue.get("code") or "").split())
+        column = issue.get("column") or ""
+        groups.setdefault((column, message), []).append(issue.get("cell") or "")
+    parts, shown = [], 0
+    for (column, message), cells in list(groups.items())[:SHOWN_ERRORS]:
+        named = [c for c in cells[:SHOWN_ERRORS] if c]
+        shown += max(len(named), 1)
+        where = "、".join(named)
+        if column and f"“{column}”" not in message:  # the header, unless the message already quotes it
+            where += f"（{column}）"
+        if len(message) > MESSAGE_CHARS:
+            message = message[: MESSAGE_CHARS - 1] + "…"
+        parts.append(f"{where}：{message}" if where else message)
+    text = "；".join(parts)
+    return f"{text}；等{len(errors)}处错误" if len(errors) > shown else text
+
+
+def _owners(roster: Roster, due: list[School], units: list[dict]) -> list[dict]:
+    """Every owner (包校科室, 包校责任人) of units due this week, grouped by section in roster order, with counts and
+    their listed units (roster order)."""
+    sections = list(dict.fromkeys(s.section for s in due))
+    order = list(dict.fromkeys((s.section, s.section_owner) for s in due))
+    order.sort(key=lambda o: sections.index(o[0]))  # stable: owners keep roster order within a section
+    position = {s.key: i for i, s in enumerate(roster.schools)}
+    out = []
+    for section, owner in order:
+        mine = [s for s in due if (s.section, s.section_owner) == (section, owner)]
+        listed = sorted((u for u in units if (u["section"], u["section_owner"]) == (section, owner)),
+                        key=lambda u: position[u["school_key"]])
+        emails = _addresses(s.owner_email for s in roster.schools if (s.section, s.section_owner) == (section, owner))
+        unreported = sum(1 for u in listed if u["status"] == UNREPORTED)
+        out.append({
+            "section": section,
+            "section_owner": owner,
+            "zone": "、".join(dict.fromkeys(s.zone for s in mine)),
+            "zone_leader": "、".join(dict.fromkeys(s.zone_leader for s in mine)),
+            "owner_email": "; ".join(emails),
+            "emails": emails,
+            "due": len(mine),
+            "unreported": unreported,
+            "rejected": len(listed) - unreported,
+            "outstanding": len(listed),
+            "units": listed,
+        })
+    return out
+
+
+def _addresses(cells) -> list[str]:
+    """Distinct addresses from the owner's 责任人邮箱 cells (a cell may hold several)."""
+    found = (a.strip() for cell in cells if cell for a in _ADDRESS_SPLIT.split(str(cell)))
+    return list(dict.fromkeys(a for a in found if "@" in a))
+
+
+# ---------------------------------------------------------------- the round's folder
+
+
+def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) -> Path:
+    """Build the round in a temporary folder, then move it into place: it appears complete or not at all."""
+    final = paths.reminders_dir(week, stamp)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".building-{stamp}-", dir=final.parent))
+    try:
+        spec = layout()["reminders"]
+        write_workbook(tmp / spec["file"].format(week=week), info, owners)
+        (tmp / spec["markdown_file"]).write_text(markdown(info, owners), encoding="utf-8", newline="\n")
+        write_json_atomic(tmp / "reminders.json", {
+            **{k: info[k] for k in ("week", "roster_sha256", "no_report_week")},
+            "cutoff": info["cutoff"].isoformat(),
+            "generated_at": info["generated_at"].isoformat(timespec="seconds"),
+            "software_version": __version__,
+            "owners": [{k: v for k, v in o.items() if k != "emails"} for o in owners],
+        })
+        _publish(tmp, final)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move the built round into place. A round of the same minute is the same round run again: it is replaced."""
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    old = final.with_name(f".replaced-{final.name}-{os.getpid()}-{time.time_ns()}")
+    os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _ReminderBook(Book):
+    """The report workbooks' formats and page set-up, with the round's own line under the title."""
+
+    def sheet(self, name: str, title: str, width: int, header_rows: int):
+        ws = super().sheet(name, title, width, header_rows)
+        m = self.meta
+        ws.write_string(1, 0, f"填报单位：{m.bureau}　周次：{m.period}　生成时间：{m.generated_at:%Y-%m-%d %H:%M}",
+                        self.f["sub"])
+        return ws
+
+
+_WIDTHS = {"section": 10, "section_owner": 10, "school_name": 26, "school_code": 12, "zone": 8, "status": 11,
+           "reason": 60, "last_received_at": 16, "last_file": 24, "zone_leader": 10, "owner_email": 26}
+COUNT_KEYS = ("due", "unreported", "rejected", "outstanding")
+
+
+def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
+    """催报提醒_<week>.xlsx: the units listed (grouped by 包校科室/包校责任人), counts per owner, and 说明."""
+    spec = layout()["reminders"]
+    meta = Meta(info["bureau"], info["week"], info["cutoff"], 0, info["generated_at"], __version__, [])
+    book = _ReminderBook(path, meta)
+    cols = spec["columns"]
+    ws = book.sheet(spec["list_sheet"], f"{spec['title']}——未报及退回未重报单位（{info['week']}）", len(cols), 1)
+    for c, col in enumerate(cols):
+        ws.write_string(2, c, col["title"], book.f["head"])
+        ws.set_column(c, c, _WIDTHS.get(col["key"], 12))
+    units = [u for o in owners for u in o["units"]]
+    for r, unit in enumerate(units, start=3):
+        for c, col in enumerate(cols):
+            book.put(ws, r, c, unit[col["key"]])
+    if units:
+        ws.autofilter(2, 0, 2 + len(units), len(cols) - 1)
+    else:
+        ws.merge_range(3, 0, 3, len(cols) - 1, _nothing_missing(info), book.f["text"])
+
+    cols = spec["summary_columns"]
+    ws = book.sheet(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", len(cols), 1)
+    for c, col in enumerate(cols):
+        ws.write_string(2, c, col["title"], book.f["head"])
+        ws.set_column(c, c, _WIDTHS.get(col["key"], 9))
+    r = 3
+    for owner in owners:
+        for c, col in enumerate(cols):
+            book.put(ws, r, c, owner[col["key"]], "int" if col["key"] in COUNT_KEYS else "text")
+        r += 1
+    for c, col in enumerate(cols):
+        total = sum(o[col["key"]] for o in owners) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
+        book.put(ws, r, c, total, "int" if col["key"] in COUNT_KEYS else "text", bold=True)
+
+    ws = book.wb.add_worksheet("说明")
+    ws.set_column(0, 0, 14)
+    ws.set_column(1, 1, 80)
+    lines = [
+        ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info["week"]),
+        ("截止时间", info["cutoff"].isoformat()), ("生成时间", info["generated_at"].isoformat(timespec="seconds")),
+        ("未报", "本周应报（截止时在名单中启用）而尚未收到合格报表的单位"),
+        ("退回未重报", "本周报送的报表被退回、且尚未重新报送合格报表的单位；退回原因为最近一次被退回文件的前几处错误"),
+        ("学校名单", f"SHA-256 {info['roster_sha256']}"), ("软件版本", f"inspect-pipeline {__version__}"),
+    ]
+    for r, (k, v) in enumerate(lines):
+        ws.write_string(r, 0, k, book.f["bold"])
+        ws.write_string(r, 1, v, book.f["text"])
+    book.close()
+    return path
+
+
+def _nothing_missing(info: dict) -> str:
+    return f"{info['week']} 不需报送（寒暑假）" if info["no_report_week"] else "全部已报"
+
+
+def _cutoff_text(cutoff: dt.datetime) -> str:
+    return f"{cutoff:%Y-%m-%d %H:%M}（周{_WEEKDAYS[cutoff.isoweekday() - 1]}）"
+
+
+MD_COLUMNS = ("school_name", "school_code", "zone", "status", "reason", "last_received_at", "last_file")
+
+
+def markdown(info: dict, owners: list[dict]) -> str:
+    """reminders.md: a heading per owner with units listed, and a table of them (same columns as the workbook)."""
+    titles = {c["key"]: c["title"] for c in layout()["reminders"]["columns"]}
+    listed = [o for o in owners if o["units"]]
+    out = [
+        f"# 催报提醒 {info['week']}",
+        "",
+        f"截止时间：{_cutoff_text(info['cutoff'])}　生成时间：{info['generated_at']:%Y-%m-%d %H:%M}",
+        "",
+    ]
+    if not listed:
+        return "\n".join([*out, _nothing_missing(info), ""])
+    unreported = sum(o["unreported"] for o in owners)
+    rejected = sum(o["rejected"] for o in owners)
+    out += [f"未报 {unreported} 个单位，退回未重报 {rejected} 个单位，涉及包校责任人 {len(listed)} 位。", ""]
+    for o in listed:
+        out += [
+            f"## {o['section']} {o['section_owner']}",
+            "",
+            (f"片区：{o['zone']}（包片领导：{o['zone_leader']}）　邮箱：{o['owner_email'] or '（名单中未填）'}　"
+             f"应报 {o['due']}，未报 {o['unreported']}，退回未重报 {o['rejected']}"),
+            "",
+            "| " + " | ".join(titles[k] for k in MD_COLUMNS) + " |",
+            "|" + "---|" * len(MD_COLUMNS),
+            *("| " + " | ".join(_md_cell(u[k]) for k in MD_COLUMNS) + " |" for u in o["units"]),
+            "",
+        ]
+    return "\n".join(out)
+
+
+def _md_cell(value: object) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+# ---------------------------------------------------------------- the mails
+
+
+def _mails(settings: Settings, week: str, stamp: str, info: dict, owners: list[dict]) -> list[Mail]:
+    """One reminder per address of each owner with units listed. The body holds everything; nothing is attached."""
+    out = []
+    for o in owners:
+        if not o["units"] or not o["emails"]:
+            continue
+        rejected = f"（其中{o['rejected']}所被退回待重报）" if o["rejected"] else ""
+        subject = f"【催报提醒】{week} 您负责的{o['outstanding']}所学校尚未报送{rejected}"
+        body = mail_body(info, o)
+        key = f"reminder:{week}:{stamp}:{o['section']}/{o['section_owner']}"
+        out += [Mail("reminder", key, week, address, subject, body) for address in o["emails"]]
+    return out
+
+
+def mail_body(info: dict, owner: dict) -> str:
+    """The reminder's text: the units, the reasons of rejection, the cutoff and what to do."""
+    cutoff, now = info["cutoff"], info["generated_at"]
+    closed = now >= cutoff
+    lines = [
+        f"{owner['section_owner']}（{owner['section']}）您好：",
+        "",
+        (f"截至 {now:%Y-%m-%d %H:%M}，您负责的以下 {owner['outstanding']} 所学校尚未报送 {info['week']} "
+         f"学校安全隐患排查整治周报表（本周应报 {owner['due']} 所）。"),
+        (f"本周报送已于 {_cutoff_text(cutoff)} 截止，请督促尽快补报（将计为迟报）。" if closed
+         else f"报送截止时间：{_cutoff_text(cutoff)}，请督促学校在截止前报送。"),
+    ]
+    for status, note in ((UNREPORTED, ""), (REJECTED, "，请按回执中的问题清单修改后重新报送")):
+        units = [u for u in owner["units"] if u["status"] == status]
+        if not units:
+            continue
+        lines += ["", f"{status}（{len(units)} 所{note}）："]
+        for n, u in enumerate(units, start=1):
+            code = f"{u['school_code']}，" if u["school_code"] else ""
+            lines.append(f"  {n}. {u['school_name']}（{code}{u['zone']}）")
+            if status == REJECTED:
+                lines.append(f"     最近报送：{u['last_received_at']}《{u['last_file']}》")
+                lines.append(f"     退回原因：{u['reason']}")
+    lines += ["", info["bureau"], "（本邮件由学校安全隐患排查整治周报系统自动发送，请勿直接回复。）", ""]
+    return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""The Prefect flows end to end under `prefect_test_harness` (one temporary Prefect server for the module: it
+costs ~25 s to start here), and the deployments `serve` registers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import datetime as dt
+import json
+import threading
+import warnings
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+import flows  # noqa: F401 - Prefect's offline defaults before Prefect is imported
+from inspect_pipeline import synth
+from inspect_pipeline.db import make_engine, submissions
+from inspect_pipeline.paths import Paths
+from inspect_pipeline.settings import load_settings
+from support import make_root
+
+WEEK = "2023-W47"
+# Prefect's HTTP clients leave pooled sockets to the harness server for the garbage collector to close
+pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket:ResourceWarning")
+
+
+@pytest.fixture(scope="module")
+def harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+    # Prefect's clients leave pooled sockets to the garbage collector; collect them here, quietly, rather than
+    # at interpreter exit where pytest (filterwarnings = error) would fail the session on their ResourceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def _district(tmp_path: Path, units: int = 60, seed: int = 3) -> tuple[Path, dict]:
+    root = make_root(tmp_path)
+    (root / "roster.xlsx").unlink()
+    return root, synth.generate_district(root, units=units, seed=seed, week=WEEK)
+
+
+def _artifact(key: str):
+    from prefect.artifacts import Artifact
+
+    found = Artifact.get(key)
+    assert found is not None, f"no artifact {key}"
+    return json.loads(found.data) if found.type == "table" else found.data
+
+
+def _taken(root: Path) -> list[tuple[str, str]]:
+    engine = make_engine(f"sqlite:///{(root / '.state' / 'inspect.db').as_posix()}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(submissions.c.inbox_path, submissions.c.outcome)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_deployments_have_cron_in_the_local_time_zone(tmp_path):
+    from flows.serve import deployments
+
+    root = make_root(tmp_path)
+    settings = load_settings(root)
+    deps = {d.name: d for d in deployments(Paths.at(root, settings), settings)}
+    assert set(deps) == {"intake", "weekly-report", "reminders"}
+    crons = {name: [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] for name, d in deps.items()}
+    assert crons == {
+        "intake": [("*/10 * * * *", "Asia/Shanghai")],
+        "weekly-report": [("30 12 * * 5", "Asia/Shanghai")],
+        "reminders": [("0 15 * * 4", "Asia/Shanghai"), ("0 9 * * 5", "Asia/Shanghai")],
+    }
+    assert all(d.parameters == {"data_root": str(root.resolve())} for d in deps.values())
+    assert all(d.entrypoint.startswith("flows.") for d in deps.values())
+
+
+def test_serve_registers_the_deployments_with_their_schedules(harness, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.server.schemas.schedules import CronSchedule
+
+    from flows.serve import deployments
+
+    root = make_root(tmp_path)
+    settings = load_settings(root)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    with get_client(sync_client=True) as client:
+        for deployment in deployments(Paths.at(root, settings), settings):
+            registered = client.read_deployment(deployment.apply())
+            assert registered.parameters == {"data_root": str(root.resolve())}
+            assert registered.global_concurrency_limit is not None
+            if registered.name == "reminders":
+                fires = []
+                for s in registered.schedules:
+                    cron = CronSchedule(cron=s.schedule.cron, timezone=s.schedule.timezone)
+                    fires += asyncio.run(cron.get_dates(n=1, start=dt.datetime(2023, 11, 20, tzinfo=shanghai)))
+                assert sorted(d.isoformat() for d in fires) == ["2023-11-23T15:00:00+08:00",
+                                                                "2023-11-24T09:00:00+08:00"]
+            if registered.name == "weekly-report":
+                (s,) = registered.schedules
+                cron = CronSchedule(cron=s.schedule.cron, timezone=s.schedule.timezone)
+                (fire,) = asyncio.run(cron.get_dates(n=1, start=dt.datetime(2023, 11, 20, tzinfo=shanghai)))
+                assert fire.isoformat() == "2023-11-24T12:30:00+08:00"  # Friday 12:30 in Shanghai, not UTC
+
+
+def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
+    from flows.intake import intake
+    from flows.reminders import reminders
+    from flows.weekly_report import weekly_report
+
+    root, expected = _district(tmp_path)
+    now = expected["suggested_now"]
+    taken = intake(data_root=str(root), now=now)
+    files = _artifact("intake-files")
+    assert taken["files"] == len(files) == len(_taken(root)) > 40
+    outcomes = {r["文件"]: r["结果"] for r in files}
+    assert set(outcomes.values()) >= {"已受理", "退回重报"}
+
+    sent = reminders(data_root=str(root), now=now)
+    assert sent["week"] == WEEK and Path(sent["folder"]).is_dir()
+    assert "催" in _artifact("reminders") or "未报" in _artifact("reminders")
+
+    after = (dt.datetime.fromisoformat(now) + dt.timedelta(days=2)).isoformat()
+    done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)
+    manifest = json.loads((Path(done["folder"]) / "manifest.json").read_text(encoding="utf-8"))
+    zones = _artifact("weekly-report-status")
+    assert [z["片区"] for z in zones] == [z["zone"] for z in manifest["by_zone"]] + ["合计"]
+    for row, zone in zip(zones, [*manifest["by_zone"], {"week": manifest["totals"]["week"]}], strict=True):
+        w = zone["week"]
+        assert (row["应报"], row["已报"], row["未报"], row["发现隐患"], row["已整改"], row["逾期"]) == (
+            w["due"], w["received"], w["missing"], w["found"], w["rectified"], w["overdue"])
+    summary = _artifact("weekly-report-summary")
+    assert f"未报单位（{len(manifest['missing_units'])}）" in summary
+    assert all(u["school_name"] in summary for u in manifest["missing_units"])
+    assert manifest["outputs"]["safety_committee"].split("/")[-1] in summary
+
+
+def test_two_intake_flow_runs_at_once_take_every_file_once(harness, tmp_path):
+    from flows.intake import intake
+
+    root, expected = _district(tmp_path, units=80, seed=11)
+    now = expected["suggested_now"]
+    results: list = []
+    runs = [threading.Thread(target=lambda: results.append(intake(data_root=str(root), now=now))) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=300)
+    assert len(results) == 2
+    taken = _taken(root)
+    paths = [p for p, _ in taken]
+    assert len(paths) == len(set(paths))  # no file recorded twice
+    real = {rel for rel, want in expected["files"].items() if (want.get("expected") or want)["outcome"] is not None}
+    assert set(paths) == real  # and none lost
+    assert sum(r["files"] for r in results) == len(real)  # each run reports only what it took
