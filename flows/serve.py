@@ -48,6 +48,7 @@ def serve_forever(paths: Paths, settings: Settings) -> None:
     """Serve the deployments until interrupted; start and supervise a local Prefect server unless
     PREFECT_API_URL points at one."""
     log_to_file(paths)
+    os.environ.setdefault("PREFECT_HOME", str(paths.prefect_home))  # the runner's files beside the server's
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer(paths.prefect_home, paths.log_file.with_name("prefect-server.log"),

@@ -157,3 +157,75 @@ def test_two_intake_flow_runs_at_once_take_every_file_once(harness, tmp_path):
     real = {rel for rel, want in expected["files"].items() if (want.get("expected") or want)["outcome"] is not None}
     assert set(paths) == real  # and none lost
     assert sum(r["files"] for r in results) == len(real)  # each run reports only what it took
+
+
+def test_weekly_report_flow_mails_each_workbook_once(harness, tmp_path, smtp):
+    from flows.intake import intake
+    from flows.weekly_report import weekly_report
+
+    root, expected = _district(tmp_path, units=30, seed=7)
+    config = root / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("\n[mail] ", f"""\n[mail]
+host = "127.0.0.1"
+port = {smtp.port}
+security = "none"
+sender = "anquan@jyj.example.gov.cn"
+safety_committee = ["awb@ajw.example.gov.cn"]
+city_bureau = ["jyj@city.example.gov.cn"]
+receipts = false
+#""", 1), encoding="utf-8")
+    intake(data_root=str(root), now=expected["suggested_now"])
+    after = (dt.datetime.fromisoformat(expected["suggested_now"]) + dt.timedelta(days=2)).isoformat()
+    for _ in range(2):  # the second run writes no new revision and sends nothing again
+        done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)
+    assert done["revision"] == 1 and done["mail"] == {"sent": 0, "already_sent": 2, "failed": []}
+    got = {r.rcpt_tos[0]: r.message for r in smtp.inbox.received}
+    assert set(got) == {"awb@ajw.example.gov.cn", "jyj@city.example.gov.cn"}
+    assert "区安委办" in got["awb@ajw.example.gov.cn"]["Subject"]
+    (name,) = [part.get_filename() for part in got["jyj@city.example.gov.cn"].iter_attachments()]
+    assert name == f"市教育局_学校安全隐患排查整治情况周报表_{WEEK}.xlsx"
+
+
+def test_a_bad_roster_edit_fails_the_run_clearly_and_the_next_run_after_the_fix_works(harness, tmp_path):
+    import openpyxl
+
+    from flows.intake import intake
+
+    root, expected = _district(tmp_path, units=20, seed=2)
+    good = (root / "roster.xlsx").read_bytes()
+    book = openpyxl.load_workbook(root / "roster.xlsx")
+    first = [c.value for c in book.active[2]]
+    book.active.append(first)  # the same school twice
+    book.save(root / "roster.xlsx")
+    state = intake(data_root=str(root), now=expected["suggested_now"], return_state=True)
+    assert state.is_failed()
+    assert f"roster.xlsx 第 {book.active.max_row} 行" in state.message and "重复" in state.message, state.message
+    assert _taken(root) == [] and any((root / "inbox").rglob("*.xls*"))  # nothing touched
+    (root / "roster.xlsx").write_bytes(good)
+    assert intake(data_root=str(root), now=expected["suggested_now"])["files"] == len(_taken(root)) > 10
+
+
+def test_one_off_commands_go_through_the_flows_when_a_prefect_api_is_set(harness, tmp_path, monkeypatch):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+    from typer.testing import CliRunner
+
+    from inspect_pipeline.cli import app
+
+    root, expected = _district(tmp_path, units=20, seed=4)
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+    with get_client(sync_client=True) as client:
+        before = {r.id for r in client.read_flow_runs()}
+    now = expected["suggested_now"]
+    result = CliRunner().invoke(app, ["intake", "--data-root", str(root), "--now", now])
+    assert result.exit_code == 0, result.output
+    assert "已受理" in result.output and "Traceback" not in result.output
+    after = (dt.datetime.fromisoformat(now) + dt.timedelta(days=2)).isoformat()
+    result = CliRunner().invoke(app, ["report", "--data-root", str(root), "--week", WEEK, "--now", after,
+                                      "--no-templates"])
+    assert result.exit_code == 0 and "报表第 1 版已生成" in result.output, result.output
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs() if r.id not in before]
+        names = sorted(client.read_flow(r.flow_id).name for r in runs)
+    assert names == ["intake", "weekly-report"]
+    assert all(r.state.is_completed() for r in runs)
