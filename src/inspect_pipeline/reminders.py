@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -27,6 +26,7 @@ from .db import make_engine, migrate, submissions
 from .figures import compute_week
 from .listings import REPORT_STATUS, week_status
 from .mail import Mail
+from .mailings import split_addresses
 from .paths import Paths
 from .roster import Roster, School, load_roster
 from .settings import Settings
@@ -36,7 +36,6 @@ from .workbooks import Book, Meta, layout
 UNREPORTED, REJECTED = REPORT_STATUS["missing"], REPORT_STATUS["rejected"]  # 未报, 退回未重报
 SHOWN_ERRORS = 3  # errors quoted per rejected file; the rest are counted
 MESSAGE_CHARS = 40  # longest error message quoted before it is cut
-_ADDRESS_SPLIT = re.compile(r"[;；,，、\s]+")
 _WEEKDAYS = "一二三四五六日"
 
 
@@ -199,7 +198,7 @@ def _owners(roster: Roster, due: list[School], units: list[dict]) -> list[dict]:
 
 def _addresses(cells) -> list[str]:
     """Distinct addresses from the owner's 责任人邮箱 cells (a cell may hold several)."""
-    found = (a.strip() for cell in cells if cell for a in _ADDRESS_SPLIT.split(str(cell)))
+    found = (a.strip() for cell in cells if cell for a in split_addresses(str(cell)))
     return list(dict.fromkeys(a for a in found if "@" in a))
 
 
