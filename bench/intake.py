@@ -57,6 +57,40 @@ def fresh_root(generated: Path, units: int) -> Path:
     return root
 
 
+class WorkerPeak:
+    """Largest resident size of the worker processes (Linux /proc): they are forked by a fork server, so they are
+    not this process's children and `RUSAGE_CHILDREN` does not see them; sampled every 0.1 s."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_kb, self._stop = 0, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> WorkerPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        import os
+
+        me, group = os.getpid(), os.getpgrp()
+        while not self._stop.wait(0.1):
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                    if int(proc.name) == me or int(fields[2]) != group:
+                        continue
+                    rss = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("VmRSS"))
+                except (OSError, StopIteration, IndexError, ValueError):
+                    continue
+                self.peak_kb = max(self.peak_kb, int(rss.split()[1]))
+
+
 def measure_intake(root: Path) -> dict:
     """Run intake once in this process; timings and peak memory (call in a fresh process)."""
     import resource
@@ -67,7 +101,8 @@ def measure_intake(root: Path) -> dict:
 
     settings = load_settings(root)
     started = time.perf_counter()
-    result = run_intake(Paths.at(root, settings), settings, dt.datetime.fromisoformat(NOW))
+    with WorkerPeak() as workers:
+        result = run_intake(Paths.at(root, settings), settings, dt.datetime.fromisoformat(NOW))
     wall = time.perf_counter() - started
     return {
         "files": result.files,
@@ -75,7 +110,7 @@ def measure_intake(root: Path) -> dict:
         "wall_s": wall,
         "stages_s": result.timings,
         "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "peak_rss_worker_mb": workers.peak_kb / 1024,
     }
 
 

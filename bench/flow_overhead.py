@@ -1,8 +1,8 @@
 """Benchmark: the `intake` flow through Prefect against a running Prefect server, versus the same work called
 as plain functions, on the generated 5,000-unit city (bench/intake.py's files), in the same benchmark run.
 
-    .venv/bin/python bench/flows.py                  # city, 2 rounds (plain, flow, plain, flow)
-    .venv/bin/python bench/flows.py --units 500 --rounds 1
+    .venv/bin/python bench/flow_overhead.py                  # city, 2 rounds (plain, flow, plain, flow)
+    .venv/bin/python bench/flow_overhead.py --units 500 --rounds 1
 
 Starts a persistent Prefect server for the run (its home under bench/out/prefect-home, port 4299), then for
 each round copies the generated inbox into a fresh data root and runs, each in a fresh process: the plain
@@ -62,7 +62,9 @@ def measure(kind: str, root: Path) -> dict:
 def run_fresh(kind: str, root: Path, env: dict) -> dict:
     started = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--_measure", kind, str(root)], capture_output=True, text=True,
-                         encoding="utf-8", env=env, check=True)
+                         encoding="utf-8", env=env)
+    if out.returncode:
+        raise SystemExit(f"{kind} run failed:\n{out.stderr[-3000:]}")
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     return {**figures, "process_s": time.perf_counter() - started}
 
