@@ -37,12 +37,15 @@ class RebuildResult:
 def received(paths: Paths) -> list[tuple[dt.datetime, str, dict, Path]]:
     """Every archived drop: (first received time, path below the inbox, sidecar, archived copy), oldest first."""
     drops = []
-    for sidecar in paths.archive_root.glob("*/*.json"):
-        if sidecar.parent.name.startswith("_"):
+    for folder in paths.archive_root.iterdir() if paths.archive_root.is_dir() else []:
+        if not folder.is_dir() or folder.name.startswith("_"):
             continue
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        copy = next(p for p in sidecar.parent.glob(f"{meta['sha256']}*") if p.suffix != ".json")
-        drops.append((dt.datetime.fromisoformat(meta["received_at"]), meta["inbox_path"], meta, copy))
+        files = list(folder.iterdir())  # listed once per week: a glob per sidecar is quadratic at city scale
+        copies = {p.name.split(".", 1)[0]: p for p in files if p.suffix != ".json"}
+        for sidecar in (p for p in files if p.suffix == ".json"):
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+            drops.append((dt.datetime.fromisoformat(meta["received_at"]), meta["inbox_path"], meta,
+                          copies[meta["sha256"]]))
     return sorted(drops, key=lambda d: (d[0], d[1]))
 
 
