@@ -7,7 +7,6 @@ from prefect import flow, task
 
 from inspect_pipeline import delivery
 from inspect_pipeline.report import build_report
-from inspect_pipeline.status import week_status_by_zone
 from inspect_pipeline.summary import report_markdown, zone_table
 from inspect_pipeline.templates import write_templates
 from inspect_pipeline.weeks import closed_week, shift
@@ -22,14 +21,13 @@ def build_week(data_root: str, week: str | None, now: str | None) -> dict:
     settings, paths = open_root(data_root)
     moment = clock(now, settings)
     result = build_report(paths, settings, week or closed_week(moment, settings), moment)
-    status = week_status_by_zone(paths, settings, result.week)
     return {
         "week": result.week,
         "revision": result.revision,
         "written": result.written,
         "folder": str(result.folder),
         "manifest": result.manifest,
-        "zones": zone_table(result.manifest, status),
+        "zones": zone_table(result.manifest, result.missing),
         "summary": report_markdown(result.manifest, result.majors, paths.root),
     }
 

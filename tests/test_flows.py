@@ -20,6 +20,7 @@ from inspect_pipeline import synth
 from inspect_pipeline.db import make_engine, submissions
 from inspect_pipeline.paths import Paths
 from inspect_pipeline.settings import load_settings
+from inspect_pipeline.status import week_status_by_zone
 from support import make_root
 
 WEEK = "2023-W47"
@@ -133,10 +134,15 @@ def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
         w = zone["week"]
         assert (row["应报"], row["已报"], row["未报"], row["发现隐患"], row["已整改"], row["逾期"]) == (
             w["due"], w["received"], w["missing"], w["found"], w["rectified"], w["overdue"])
+    settings = load_settings(root)
+    rejected = {r["zone"]: r["rejected"] for r in week_status_by_zone(Paths.at(root, settings), settings, WEEK)}
+    assert {row["片区"]: row["退回未重报"] for row in zones} == rejected and rejected["合计"] > 0
     summary = _artifact("weekly-report-summary")
     assert f"未报单位（{len(manifest['missing_units'])}）" in summary
     assert all(u["school_name"] in summary for u in manifest["missing_units"])
     assert manifest["outputs"]["safety_committee"].split("/")[-1] in summary
+    log = (root / "logs" / "inspect-pipeline.log").read_text(encoding="utf-8")  # the rotating log in the data root
+    assert "prefect.flow_runs" in log and "Finished in state Completed" in log
 
 
 def test_two_intake_flow_runs_at_once_take_every_file_once(harness, tmp_path):

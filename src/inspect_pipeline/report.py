@@ -38,6 +38,7 @@ class ReportResult:
     manifest: dict
     written: bool  # False: nothing changed since the latest revision, which is returned
     majors: list[dict] = field(default_factory=list)  # open 重大 hazards at the cutoff (for summaries)
+    missing: list[dict] = field(default_factory=list)  # units not reported, with their status (未报/退回未重报)
 
 
 def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) -> ReportResult:
@@ -64,13 +65,15 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
             "missing_units": wf.missing_units,
         }
         majors = hazard_list(wf, conn, overdue_too=False)
+        missing = missing_list(wf, roster, conn, settings)
         latest = _latest(paths, week)
         if latest is not None and _same(latest[1], content):
-            return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False, majors=majors)
+            return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False, majors=majors,
+                                missing=missing)
         lists = {
             "majors": majors,
             "city": hazard_list(wf, conn, overdue_too=True),
-            "missing": missing_list(wf, roster, conn, settings),
+            "missing": missing,
             "schools": school_rows(wf, roster, conn),
             "dropped": dropped_list(wf, conn),
             "trend": rate_trend(conn, wf),
@@ -87,7 +90,7 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
             path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id,
         ))
     engine.dispose()
-    return ReportResult(week, revision, folder, manifest, written=True, majors=majors)
+    return ReportResult(week, revision, folder, manifest, written=True, majors=majors, missing=missing)
 
 
 def _call(job: tuple) -> Path:

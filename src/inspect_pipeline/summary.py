@@ -4,7 +4,10 @@ Prefect flows publish them as artifacts; nothing here knows about Prefect."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+
+from .listings import REPORT_STATUS
 
 OUTCOME_TITLES = {"accepted": "已受理", "rejected": "退回重报", "duplicate": "重复报送", "superseded": "被替换"}
 OUTPUT_TITLES = {"safety_committee": "区安委办周报表", "city_bureau": "市教育局周报表", "zone_report": "包片包校情况"}
@@ -14,9 +17,11 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate:.1%}"
 
 
-def zone_table(manifest: dict, status_rows: list[dict]) -> list[dict]:
-    """One row per 片区 and a 合计 row: reporting status (due … rejected-not-resubmitted) and the week's figures."""
-    rejected = {r["zone"]: r["rejected"] for r in status_rows}
+def zone_table(manifest: dict, missing: list[dict]) -> list[dict]:
+    """One row per 片区 and a 合计 row: reporting status (due … rejected-not-resubmitted) and the week's figures.
+    `missing`: the report's units not reported with their status (ReportResult.missing)."""
+    rejected = Counter(u["zone"] for u in missing if u["status"] == REPORT_STATUS["rejected"])
+    rejected["合计"] = sum(rejected.values())
     blocks = [(z["zone"], z.get("zone_leader", ""), z["week"]) for z in manifest["by_zone"]]
     blocks.append(("合计", "", manifest["totals"]["week"]))
     return [
