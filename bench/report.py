@@ -30,7 +30,8 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     import sqlalchemy as sa
 
     from inspect_pipeline import synth
-    from inspect_pipeline.db import hazards, make_engine, migrate, observations, runs, submissions
+    from inspect_pipeline.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
+    from inspect_pipeline.ledger import rebuild_state
     from inspect_pipeline.paths import Paths
     from inspect_pipeline.settings import load_settings
     from inspect_pipeline.setup import init_data_root
@@ -100,8 +101,9 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
             conn.execute(submissions.insert(), subs)
             conn.execute(hazards.insert(), new_hazards)
             conn.execute(observations.insert(), obs)
+        rebuild_state(conn)  # the ledger's current page, as intake keeps it
         counts = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                  for t in (submissions, hazards, observations)}
+                  for t in (submissions, hazards, observations, hazard_state)}
     engine.dispose()
     return {"seconds": time.perf_counter() - started, **counts}
 

@@ -123,7 +123,10 @@ def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
 
     sent = reminders(data_root=str(root), now=now)
     assert sent["week"] == WEEK and Path(sent["folder"]).is_dir()
-    assert "催" in _artifact("reminders") or "未报" in _artifact("reminders")
+    listed = [u for o in sent["owners"] for u in o["units"]]
+    text = _artifact("reminders")
+    assert listed and all(u["school_name"] in text for u in listed)
+    assert {u["status"] for u in listed} == {"未报", "退回未重报"}
 
     after = (dt.datetime.fromisoformat(now) + dt.timedelta(days=2)).isoformat()
     done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)

@@ -121,6 +121,13 @@ hazard_state = sa.Table(
     sa.Column("observation_id", sa.Integer, sa.ForeignKey("observations.id"), nullable=False),
     sa.Column("status", sa.String(8), nullable=False),
     sa.Column("prev_status", sa.String(8)),  # status of the counted observation before the latest
+    # the facts the figures need, copied from that observation and the hazard: a report reads this table alone
+    sa.Column("level", sa.String(8)),
+    sa.Column("mode", sa.String(8)),
+    sa.Column("deadline", sa.Date),
+    sa.Column("funds_wan", sa.Float),
+    sa.Column("code", sa.String(260)),
+    sa.Column("found_date", sa.Date),
 )
 
 

@@ -102,11 +102,11 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     The ledger's current page (`hazard_state`) answers for every hazard not observed after the week; the few that
     were are read from their history."""
     s = hazard_state.c
-    query = sa.select(s.hazard_id, s.school_key, s.week, s.first_week, s.status, s.prev_status)
-    current = rows_frame(
-        conn.execute(_with_facts(query, s.observation_id).where(s.first_week >= first, s.first_week <= week)),
-        STATE_COLUMNS,
-    )
+    # the current page carries the facts too: one table read in index order, no lookups into the history
+    query = sa.select(s.hazard_id, s.school_key, s.week, s.first_week, s.status, s.prev_status, s.observation_id,
+                      s.level, s.mode, sa.cast(s.deadline, sa.String), s.funds_wan, s.code,
+                      sa.cast(s.found_date, sa.String))
+    current = rows_frame(conn.execute(query.where(s.first_week >= first, s.first_week <= week)), STATE_COLUMNS)
     later = current["week"] > week
     frame = pd.concat([current[~later], _states_at(conn, week, [int(i) for i in current.loc[later, "hazard_id"]])],
                       ignore_index=True)

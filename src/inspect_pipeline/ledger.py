@@ -173,6 +173,10 @@ def _latest_select(ids: list[int] | None):
         o.week,
         o.id.label("observation_id"),
         o.status,
+        o.level,
+        o.mode,
+        o.deadline,
+        o.funds_wan,
         sa.func.row_number().over(**by_hazard).label("rn"),
         sa.func.lead(o.status).over(**by_hazard).label("prev_status"),
         sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
@@ -182,11 +186,19 @@ def _latest_select(ids: list[int] | None):
     ranked = ranked.subquery()
     return sa.select(
         ranked.c.hazard_id, hazards.c.school_key, ranked.c.first_week, ranked.c.week, ranked.c.observation_id,
-        ranked.c.status, ranked.c.prev_status,
+        ranked.c.status, ranked.c.prev_status, ranked.c.level, ranked.c.mode, ranked.c.deadline, ranked.c.funds_wan,
+        hazards.c.code, hazards.c.found_date,
     ).join(hazards, hazards.c.id == ranked.c.hazard_id).where(ranked.c.rn == 1)
 
 
-_STATE_COLUMNS = ["hazard_id", "school_key", "first_week", "week", "observation_id", "status", "prev_status"]
+_STATE_COLUMNS = ["hazard_id", "school_key", "first_week", "week", "observation_id", "status", "prev_status", "level",
+                  "mode", "deadline", "funds_wan", "code", "found_date"]
+
+
+def rebuild_state(conn: Connection) -> None:
+    """Recompute the whole current page from the history (e.g. after a history was loaded directly)."""
+    conn.execute(hazard_state.delete())
+    conn.execute(hazard_state.insert().from_select(_STATE_COLUMNS, _latest_select(None)))
 
 
 def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
