@@ -226,11 +226,17 @@ def test_a_refusal_fails_at_once_and_a_missing_attachment_is_recorded(week, engi
     assert [rows[(m.key, m.to)]["attempts"] for m in (week.mails[0], gone)] == [1, 2]  # gone: tried twice
 
 
-def test_no_server_is_retried_then_recorded(week, engine):
+def test_no_server_is_retried_then_recorded_and_the_rest_wait_for_the_next_run(week, engine):
     port = free_port()  # nothing listens there
-    result = deliver(engine, mail_settings(port, attempts=2), week.mails[:1], NOW, root=week.root, sleep=NO_WAIT)
-    assert len(result.failed) == 1 and result.failed[0][1].startswith(f"无法连接邮件服务器 127.0.0.1:{port}")
-    assert recorded(engine)[(week.mails[0].key, week.mails[0].to)]["attempts"] == 2
+    waits: list[float] = []
+    result = deliver(engine, mail_settings(port, attempts=2), week.mails[:3], NOW, root=week.root,
+                     sleep=waits.append)
+    assert len(waits) == 1  # the first mail's retry; the others do not each wait out their own
+    assert len(result.failed) == 3 and result.failed[0][1].startswith(f"无法连接邮件服务器 127.0.0.1:{port}")
+    assert all(error.startswith("本次未发送：无法连接邮件服务器") for _, error in result.failed[1:])
+    rows = recorded(engine)
+    assert [rows[(m.key, m.to)]["attempts"] for m in week.mails[:3]] == [2, 0, 0]
+    assert {rows[(m.key, m.to)]["status"] for m in week.mails[:3]} == {"failed"}
 
 
 @pytest.mark.parametrize(("security", "error"), [("ssl", "建立加密连接失败"), ("starttls", "不支持所需功能")])

@@ -153,11 +153,14 @@ class _Session:
     def __init__(self, settings: MailSettings) -> None:
         self.settings = settings
         self.smtp: smtplib.SMTP | None = None
+        self.unreachable = False  # the last try could not even connect (or log in)
 
     def send(self, msg: EmailMessage, sender: str, to: str) -> None:
         try:
             if self.smtp is None:
+                self.unreachable = True
                 self.smtp = connect(self.settings)
+            self.unreachable = False
             self.smtp.send_message(msg, from_addr=sender, to_addrs=[to])
         except (OSError, ValueError) as exc:  # every smtplib error is an OSError
             self.drop()
@@ -263,20 +266,28 @@ def deliver(
 ) -> DeliveryResult:
     """Send each mail not yet recorded as sent to its address, trying each up to `attempts` times, and record
     every outcome in `deliveries` (one commit per mail). Never raises for a mail that fails; does nothing while
-    mail is not configured. Relative attachment paths are below `root` (the data root)."""
+    mail is not configured. Relative attachment paths are below `root` (the data root). When the server cannot be
+    reached at all, the rest of the batch is recorded as failed untried (resent by the next run) rather than each
+    waiting out its own retries: thousands of receipts must not hold a run for hours."""
     mails = list(mails)
     if not mail_settings.enabled or not mails:
         return DeliveryResult()
     sender = mail_settings.sender or mail_settings.user or ""
     recorded = _recorded(engine, mails)
     sent, already, failed = [], [], []
+    down: str | None = None  # the server could not be reached after every try: the rest waits for the next run
     with _Session(mail_settings) as session:
         for mail in mails:
             previous = recorded.get((mail.key, mail.to))
             if previous is not None and previous["status"] == "sent":
                 already.append(mail)
                 continue
-            outcome = _send(session, mail, sender, mail_settings, now, root, sleep)
+            if down is not None:
+                outcome = _Outcome(0, f"本次未发送：{down}")
+            else:
+                outcome = _send(session, mail, sender, mail_settings, now, root, sleep)
+                if outcome.error is not None and session.unreachable:
+                    down = outcome.error
             recorded[(mail.key, mail.to)] = _record(engine, mail, outcome, previous, now, root)
             if outcome.error is None:
                 sent.append(mail)
