@@ -185,8 +185,16 @@ receipts = false
 #""", 1), encoding="utf-8")
     intake(data_root=str(root), now=expected["suggested_now"])
     after = (dt.datetime.fromisoformat(expected["suggested_now"]) + dt.timedelta(days=2)).isoformat()
-    for _ in range(2):  # the second run writes no new revision and sends nothing again
-        done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)
+    smtp.inbox.refuse, smtp.inbox.how = 2, "550"  # the server refuses the first two messages outright
+    done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)
+    assert done["mail"]["sent"] == 0 and len(done["mail"]["failed"]) == 2
+    failures = _artifact("weekly-report-mail-failures")  # shown in the UI
+    assert sorted(f["收件人"] for f in failures) == ["awb@ajw.example.gov.cn", "jyj@city.example.gov.cn"]
+    assert all("550" in f["错误"] for f in failures)
+    assert (Path(done["folder"]) / "manifest.json").is_file()  # the report is written whatever the mail did
+    done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)  # the next run resends
+    assert done["mail"] == {"sent": 2, "already_sent": 0, "failed": []}
+    done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)  # and then sends nothing
     assert done["revision"] == 1 and done["mail"] == {"sent": 0, "already_sent": 2, "failed": []}
     got = {r.rcpt_tos[0]: r.message for r in smtp.inbox.received}
     assert set(got) == {"awb@ajw.example.gov.cn", "jyj@city.example.gov.cn"}
