@@ -20,8 +20,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult
+from typer.testing import CliRunner
 
 from inspect_pipeline import mail as mail_module
+from inspect_pipeline.cli import app
 from inspect_pipeline.db import deliveries, make_engine, metadata, migrate
 from inspect_pipeline.mail import DeliveryResult, Mail, build_message, deliver, deliveries_for, resend_failed
 from inspect_pipeline.mailings import receipt_mails, report_mails
@@ -237,6 +239,9 @@ def test_no_server_is_retried_then_recorded_and_the_rest_wait_for_the_next_run(w
     rows = recorded(engine)
     assert [rows[(m.key, m.to)]["attempts"] for m in week.mails[:3]] == [2, 0, 0]
     assert {rows[(m.key, m.to)]["status"] for m in week.mails[:3]} == {"failed"}
+    shown = CliRunner().invoke(app, ["status", "--data-root", str(week.root), "--week", WEEK])  # what the clerk sees
+    assert shown.exit_code == 0 and "3 封邮件尚未发出" in shown.output, shown.output
+    assert week.mails[0].to in shown.output and f"无法连接邮件服务器 127.0.0.1:{port}" in shown.output
 
 
 @pytest.mark.parametrize(("security", "error"), [("ssl", "建立加密连接失败"), ("starttls", "不支持所需功能")])

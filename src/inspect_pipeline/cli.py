@@ -246,14 +246,15 @@ def report(
 
 @app.command()
 def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
-    """Who has reported this week, per zone; and which reports are stale."""
-    from .status import stale_reports, week_status_by_zone
+    """Who has reported this week, per zone; which reports are stale; which mails are still unsent."""
+    from .status import stale_reports, unsent_mail, week_status_by_zone
 
     try:
         settings, paths = _ready(data_root)
         chosen = _week(week, _clock(now, settings.tz), settings) if week or now else _current(settings)
         rows = week_status_by_zone(paths, settings, chosen)
         stale = stale_reports(paths, settings)
+        unsent = unsent_mail(paths)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug)
     table = Table(title=f"{chosen} 报送情况")
@@ -266,6 +267,11 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
     for s in stale:
         console.print(f"[yellow]{s['week']} 第 {s['revision']} 版报表之后又收到 {s['newer_files']} 个文件："
                       f"请运行 inspect-pipeline report --week {s['week']} 生成新版本[/]")
+    if unsent:
+        console.print(f"[yellow]{len(unsent)} 封邮件尚未发出，下次运行时重发：[/]")
+    for m in unsent[:10]:
+        console.print(f"  {m['recipient']}《{escape(m['subject'])}》已试 {m['attempts']} 次：{escape(m['error'] or '')}",
+                      soft_wrap=True, highlight=False)
 
 
 def _current(settings) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .db import make_engine, migrate, reports, submissions
+from .db import deliveries, make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .listings import week_status
 from .paths import Paths
@@ -59,3 +59,17 @@ def stale_reports(paths: Paths, settings: Settings) -> list[dict]:
                 out.append({"week": week, "revision": revision, "newer_files": newer})
     engine.dispose()
     return out
+
+
+def unsent_mail(paths: Paths) -> list[dict]:
+    """Mails recorded as failed (any week), oldest first: recipient, subject, attempts, last error."""
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    d = deliveries.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(d.recipient, d.subject, d.attempts, d.last_tried_at, d.error)
+            .where(d.status == "failed").order_by(d.id)
+        ).mappings().all()
+    engine.dispose()
+    return [dict(r) for r in rows]
