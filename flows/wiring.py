@@ -8,29 +8,25 @@ from pathlib import Path
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from inspect_pipeline.errors import DataRootError
 from inspect_pipeline.logs import log_to_file
 from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import Settings, load_settings
+from inspect_pipeline.settings import Settings
+from inspect_pipeline.setup import open_data_root
+from inspect_pipeline.weeks import parse_moment
 
 
 def open_root(data_root: str) -> tuple[Settings, Paths]:
-    """The data root's settings and paths; its log file receives this process's log lines from now on."""
-    root = Path(data_root)
-    if not root.is_dir():
-        raise DataRootError(f"数据目录 {root} 不存在：请先运行 inspect-pipeline init --data-root {root}")
-    settings = load_settings(root)
-    paths = Paths.at(root, settings)
+    """The data root's settings and paths (one clear line if it or its config is wrong); its log file receives
+    this process's log lines from now on."""
+    settings, paths = open_data_root(Path(data_root))
     log_to_file(paths)
     return settings, paths
 
 
 def clock(now: str | None, settings: Settings) -> dt.datetime:
     """The run's time: `now` (ISO 8601) when given, else the real clock, in the settings' zone."""
-    if now is None:
-        return dt.datetime.now(settings.tz)
-    moment = dt.datetime.fromisoformat(now)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=settings.tz)).astimezone(settings.tz)
+    moment = dt.datetime.now(settings.tz) if now is None else parse_moment(now, settings.tz)
+    return moment.astimezone(settings.tz)
 
 
 def round_time(now: str | None, settings: Settings) -> dt.datetime:

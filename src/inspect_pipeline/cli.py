@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
-from .errors import ConfigError, DataRootError, LockBusy, PipelineError
+from .errors import ConfigError, LockBusy, PipelineError
 
 app = typer.Typer(
     name="inspect-pipeline",
@@ -37,28 +37,9 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of
 
 
 def _clock(now: str | None, tz) -> dt.datetime:
-    if now is None:
-        return dt.datetime.now(tz)
-    try:
-        moment = dt.datetime.fromisoformat(now)
-    except ValueError:
-        raise ConfigError(f"--now “{now}” 不是 ISO 8601 时间（例如 2023-11-23T10:00:00+08:00）") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    from .weeks import parse_moment
 
-
-def _settings(root: Path):
-    from pydantic import ValidationError
-
-    from .settings import load_settings
-
-    try:
-        return load_settings(root)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"配置文件 {root / 'config.toml'} 中 “{where}” 有误：{first['msg']}") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"配置文件 {root / 'config.toml'} 无法读取：{exc}") from None
+    return dt.datetime.now(tz) if now is None else parse_moment(now, tz)
 
 
 def _fail(exc: BaseException, debug: bool) -> None:
@@ -156,13 +137,15 @@ def _progress() -> Progress:
 
 
 def _print_result(result) -> None:
+    from .summary import OUTCOME_TITLES
+
     if result.run_id is None and not result.recovered:
         console.print("收件箱中没有新文件。")
     table = Table(title="本次收件", show_header=True)
     table.add_column("结果")
     table.add_column("文件数", justify="right")
     for outcome, count in sorted(result.outcomes.items()):
-        table.add_row(_OUTCOMES.get(outcome, outcome), str(count))
+        table.add_row(OUTCOME_TITLES.get(outcome, outcome), str(count))
     if result.outcomes:
         console.print(table)
     if result.left_for_next_run:
@@ -187,12 +170,9 @@ def _week(week: str | None, moment: dt.datetime, settings) -> str:
 
 
 def _ready(data_root: Path):
-    if not data_root.is_dir():
-        raise DataRootError(f"数据目录 {data_root} 不存在：请先运行 inspect-pipeline init --data-root {data_root}")
-    from .paths import Paths
+    from .setup import open_data_root
 
-    settings = _settings(data_root)
-    return settings, Paths.at(data_root, settings)
+    return open_data_root(data_root)
 
 
 @app.command()
@@ -403,6 +383,7 @@ def files(
 ) -> None:
     """The state of every file received (received → accepted | rejected | duplicate | superseded)."""
     from .records import received_files
+    from .summary import OUTCOME_TITLES
 
     try:
         settings, _ = _ready(data_root)
@@ -417,14 +398,13 @@ def files(
     for r in rows:
         table.add_row(
             r["received_at"].replace("T", " ")[:16], r["week"], r["school_name"] or "（未识别）", r["file_name"],
-            _OUTCOMES.get(r["outcome"], r["outcome"]), "是" if r["on_time"] else "迟报",
+            OUTCOME_TITLES.get(r["outcome"], r["outcome"]), "是" if r["on_time"] else "迟报",
             str(r["errors"]), str(r["warnings"]),
         )
     console.print(table)
     console.print(f"共 {len(rows)} 个文件；回执在 {data_root / 'receipts'} 下按周次和学校存放。")
 
 
-_OUTCOMES = {"accepted": "已受理", "rejected": "退回重报", "duplicate": "重复报送", "superseded": "被替换"}
 
 
 @app.command()

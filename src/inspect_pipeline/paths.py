@@ -102,10 +102,6 @@ class Paths:
         """The rotating log of flows and `serve`."""
         return self.root / "logs" / "inspect-pipeline.log"
 
-    @property
-    def secrets_file(self) -> Path:
-        return self.root / "secrets.toml"
-
     def reminders_dir(self, week: str, stamp: str) -> Path:
         """One reminder round of a week, e.g. reports/2023-W47/reminders/20231123-1500/."""
         return self.reports_root / week / "reminders" / stamp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from .errors import ConfigError
 from .settings import Settings
 
 _LABEL = re.compile(r"^(\d{4})-W(\d{1,2})$")
@@ -56,6 +57,15 @@ def week_of(moment: dt.datetime, settings: Settings) -> str:
     here = week_label(iso.year, iso.week)
     candidates = [shift(here, k) for k in (-1, 0, 1, 2)]
     return min((w for w in candidates if cutoff(w, settings) > moment), key=lambda w: cutoff(w, settings))
+
+
+def parse_moment(text: str, tz: dt.tzinfo) -> dt.datetime:
+    """A run's clock given as ISO 8601 (`--now`); a time without offset is in `tz`. ConfigError if unreadable."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--now “{text}” 不是 ISO 8601 时间（例如 2023-11-23T10:00:00+08:00）") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 def closed_week(moment: dt.datetime, settings: Settings) -> str:
