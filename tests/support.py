@@ -34,7 +34,7 @@ def make_root(tmp_path: Path) -> Path:
         book.active.append(row)
     book.save(root / "roster.xlsx")
     config = root / "config.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("quiet_seconds = 2", "quiet_seconds = 0"),
+    config.write_text(config.read_text(encoding="utf-8").replace("quiet_seconds = 2", "quiet_seconds = 1"),
                       encoding="utf-8")
     return root
 
@@ -81,7 +81,7 @@ def drop(root: Path, rel: str, data: bytes) -> Path:
 
 def intake(root: Path, now: dt.datetime = NOW) -> IntakeResult:
     settings = load_settings(root)
-    return run_intake(Paths.at(root, settings), settings, now)
+    return run_intake(Paths.at(root, settings), settings, now, settle=False)
 
 
 def manifest(root: Path, week: str = "2023-W47") -> dict:

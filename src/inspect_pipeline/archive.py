@@ -7,12 +7,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import Paths, safe_name
+from .publish import temp_file_for, write_bytes_atomic, write_json_atomic
 
 CHUNK = 1 << 20
 
@@ -72,7 +72,7 @@ def _is_hidden(path: Path) -> bool:
 def settle(files: list[Incoming], quiet_seconds: float, *, clock=time.time, sleep=time.sleep) -> list[Incoming]:
     """The files whose size and mtime stayed unchanged for `quiet_seconds` (real clock). Waits at most that long
     once for files touched too recently; files still changing are left for the next run."""
-    if quiet_seconds <= 0 or not files:
+    if not files:
         return files
     now = clock()
     youngest = max(f.mtime_ns for f in files) / 1e9
@@ -110,10 +110,9 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
     folder = paths.archive_dir(week)
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=folder)
-    tmp = Path(tmp_name)
+    tmp = temp_file_for(folder / "incoming")
     try:
-        with os.fdopen(fd, "wb") as out, f.path.open("rb") as src:
+        with tmp.open("xb") as out, f.path.open("rb") as src:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
@@ -157,23 +156,6 @@ def _earlier_sighting(f: Incoming, paths: Paths, week: str, sha: str) -> dt.date
     return None
 
 
-def write_json_atomic(path: Path, data: object, *, durable: bool = True) -> None:
-    """Write JSON (UTF-8, Chinese as is) so that readers see the old or the new file, never half of one.
-    `durable=False` leaves flushing to a later `flush_to_disk`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def flush_to_disk(files: list[Path]) -> None:
     """Make archived files durable before their inbox copies are removed: one system-wide sync where the OS has
     it (thousands of fsyncs cost seconds), else an fsync per file."""
@@ -195,7 +177,4 @@ def snapshot_inputs(paths: Paths, roster_file: Path) -> None:
         data = source.read_bytes()
         target = folder / f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}{source.suffix.lower()}"
         if not target.exists():
-            fd, tmp = tempfile.mkstemp(prefix=".snapshot-", dir=folder)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, target)
+            write_bytes_atomic(target, data)

@@ -32,8 +32,7 @@ def run_demo(root: Path, units: int = 240, seed: int = 2023, say: Callable[[str]
     config = root / "config.toml"
     config.write_text(
         config.read_text(encoding="utf-8")
-        .replace('bureau_name = "区教育局"', 'bureau_name = "演示区教育局"')
-        .replace("quiet_seconds = 2", "quiet_seconds = 0         # demo: files are written just before each run"),
+        .replace('bureau_name = "区教育局"', 'bureau_name = "演示区教育局"'),
         encoding="utf-8",
     )
     settings = load_settings(root)
@@ -83,6 +82,6 @@ def _move(stage: Path, inbox: Path, exclude: set[str] = frozenset()) -> None:
 
 
 def _intake(paths: Paths, settings, now: dt.datetime, say, label: str = "收件") -> None:
-    result = run_intake(paths, settings, now)
+    result = run_intake(paths, settings, now, settle=False)  # the demo wrote its inbox just before
     counts = "，".join(f"{k} {v}" for k, v in sorted(result.outcomes.items()))
     say(f"{now:%Y-%m-%d %H:%M} {label}：{result.files} 个文件（{counts}）")

@@ -24,3 +24,23 @@ class LockBusy(PipelineError):
 
 class DataRootError(PipelineError):
     exit_code = 5
+
+
+class RebuildMismatch(PipelineError):
+    exit_code = 6
+
+
+class RecordError(PipelineError):
+    """The database cannot be used: empty, damaged, not ours, or newer than this software."""
+
+    exit_code = 7
+
+
+class DiskFull(PipelineError):
+    exit_code = 8
+
+
+class NotWritable(PipelineError):
+    """A folder or file of the data root cannot be written (read-only, no permission)."""
+
+    exit_code = 9

@@ -51,16 +51,23 @@ class IntakeResult:
 
 
 def run_intake(
-    paths: Paths, settings: Settings, now: dt.datetime, progress: Progress | None = None, *, receipts: bool = True
+    paths: Paths,
+    settings: Settings,
+    now: dt.datetime,
+    progress: Progress | None = None,
+    *,
+    receipts: bool = True,
+    settle: bool = True,
 ) -> IntakeResult:
     """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself.
-    `receipts=False` (rebuilds) records everything but writes no receipts."""
+    `receipts=False` (rebuilds) records everything but writes no receipts; `settle=False` (callers that wrote the
+    inbox themselves and read no live one: demo, rebuild, tests) takes files without waiting for them to be quiet."""
     roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
     with run_lock(paths, settings, "另一个 intake 正在运行，请稍后再试"):
         engine = make_engine(paths.database_url)
         migrate(engine)
         run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress)
-        run.receipts = receipts
+        run.receipts, run.settle = receipts, settle
         return run.execute()
 
 
@@ -84,7 +91,7 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self.workers = worker_count(settings.workers)
         self.timings: dict[str, float] = {}
-        self.receipts = True
+        self.receipts = self.settle = True
         self.superseded: set[int] = set()
 
     def _timed(self, stage: str, started: float) -> float:
@@ -95,7 +102,7 @@ class _Run:
     def execute(self) -> IntakeResult:
         t = time.perf_counter()
         found = scan_inbox(self.paths.inbox)
-        incoming = settle(found, self.settings.quiet_seconds)
+        incoming = settle(found, self.settings.quiet_seconds) if self.settle else found
         t = self._timed("scan", t)
         committed = self._committed_drops([f.rel for f in incoming])
         archived, leftovers = [], []

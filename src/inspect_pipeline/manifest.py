@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .archive import write_json_atomic
+from .publish import write_json_atomic
 from .db import submissions
 from .paths import Paths
 from .settings import Settings

@@ -93,6 +93,16 @@ class Paths:
         return self.state_dir / "intake.lock"
 
     @property
+    def unfinished_mark(self) -> Path:
+        """Present while a run holds the lock; found by the next run only if that one was killed."""
+        return self.state_dir / "run.unfinished"
+
+    @property
+    def output_trees(self) -> list[Path]:
+        """The folders runs write into (swept for temporaries after a killed run)."""
+        return [self.archive_root, self.receipts_root, self.reports_root, self.templates_root]
+
+    @property
     def prefect_home(self) -> Path:
         """PREFECT_HOME of the local Prefect server `serve` starts (its database stays on local disk)."""
         return self.state_dir / "prefect"

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from .db import make_engine
 from .figures import compute_week
 from .intake import run_intake
 from .paths import Paths
+from .publish import temp_dir_for
 from .roster import load_roster
 from .settings import Settings
 
@@ -58,10 +58,10 @@ def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
     """Replay the archive into a fresh database under a temporary data root; the week's figures from both."""
     roster = load_roster(paths.roster_file, settings)
     drops = received(paths)
-    work = Path(tempfile.mkdtemp(prefix="rebuild-", dir=paths.state_dir))
+    work = temp_dir_for(paths.state_dir / "rebuild")
+    work.mkdir(parents=True)
     try:
-        replay = settings.model_copy(update={"database_url": None, "inbox_dir": None, "roster_file": paths.roster_file,
-                                             "quiet_seconds": 0.0})
+        replay = settings.model_copy(update={"database_url": None, "inbox_dir": None, "roster_file": paths.roster_file})
         shadow = Paths.at(work, replay)
         runs = 0
         for moment in sorted({d[0] for d in drops}):
@@ -72,7 +72,7 @@ def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(copy, target)
                 os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]))
-            run_intake(shadow, replay, moment, receipts=False)
+            run_intake(shadow, replay, moment, receipts=False, settle=False)
             runs += 1
         fresh = make_engine(shadow.database_url)
         with fresh.connect() as conn:

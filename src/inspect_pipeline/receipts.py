@@ -14,9 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 import re
-import uuid
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .issues import Issue
 from .grid import Workbook
+from .publish import write_file_atomic
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +119,7 @@ def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:
 
 def _atomic(out_path: Path, write: Callable[[str], None]) -> Path:
     """Run `write(temp_path)` on a temp file beside out_path, then rename it into place."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        write(str(tmp))
-        os.replace(tmp, out_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out_path
+    return write_file_atomic(Path(out_path), write)
 
 
 # ---------------------------------------------------------------------------------------------------- accepted

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import __version__
-from .archive import write_json_atomic
+from .publish import staged_dir, temp_dir_for, write_json_atomic
 from .db import make_engine, migrate, submissions
 from .figures import compute_week
 from .listings import REPORT_STATUS, week_status
@@ -208,9 +206,7 @@ def _addresses(cells) -> list[str]:
 def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) -> Path:
     """Build the round in a temporary folder, then move it into place: it appears complete or not at all."""
     final = paths.reminders_dir(week, stamp)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".building-{stamp}-", dir=final.parent))
-    try:
+    with staged_dir(final) as tmp:
         spec = layout()["reminders"]
         write_workbook(tmp / spec["file"].format(week=week), info, owners)
         (tmp / spec["markdown_file"]).write_text(markdown(info, owners), encoding="utf-8", newline="\n")
@@ -223,9 +219,6 @@ def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) 
         })
         _publish(tmp, final)
         return final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _publish(tmp: Path, final: Path) -> None:
@@ -233,7 +226,7 @@ def _publish(tmp: Path, final: Path) -> None:
     if not final.exists():
         os.replace(tmp, final)
         return
-    old = final.with_name(f".replaced-{final.name}-{os.getpid()}-{time.time_ns()}")
+    old = temp_dir_for(final)
     os.replace(final, old)
     os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)

@@ -6,15 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from . import __version__
-from .archive import write_json_atomic
+from .publish import write_json_atomic
 from .db import make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .lock import run_lock
@@ -22,6 +20,7 @@ from .listings import dropped_list, hazard_list, missing_list, rate_trend, schoo
 from .manifest import week_files
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
+from .publish import staged_dir
 from .roster import Roster, load_roster
 from .settings import Settings
 from .weeks import parse_label
@@ -119,11 +118,10 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
     week = content["week"]
     week_dir = paths.reports_root / week
     week_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".building-r{revision}-", dir=week_dir))
-    try:
+    final = week_dir / f"r{revision}"
+    with staged_dir(final) as tmp:
         meta = Meta(settings.bureau_name, week, wf.cutoff, revision, generated_at, __version__, content["files"])
         spec = layout()
-        final = week_dir / f"r{revision}"
         names = {
             "safety_committee": spec["safety_committee"]["file"].format(week=week),
             "city_bureau": spec["city_bureau"]["file"].format(week=week),
@@ -157,6 +155,3 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
         write_json_atomic(tmp / "manifest.json", manifest)
         os.replace(tmp, final)  # the revision appears complete, or not at all
         return final, manifest
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

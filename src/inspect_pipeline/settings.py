@@ -28,7 +28,27 @@ class Limits(BaseModel):
     max_compression_ratio: float = Field(
         200.0, description="Largest uncompressed/compressed ratio of a zipped workbook (zip bombs)."
     )
-    max_cells: int = Field(2_000_000, description="Most cells read from one sheet.")
+    max_cells: int = Field(
+        2_000_000,
+        gt=0,
+        description="Most cells one sheet may span, counted from the file's content before anything is allocated: "
+        "the area of cells with values, merged ranges and repeated cells.",
+    )
+    max_text_mb: float = Field(
+        100.0, gt=0, description="Most text (in millions of characters) one file's cells may expand to (.ods repeats)."
+    )
+    max_memory_mb: float = Field(
+        1024.0, ge=64, description="Memory one file may take while it is read or its receipt is written, in MB."
+    )
+    watchdog_seconds: float = Field(
+        60.0, ge=1, description="Last resort: a file still being read, or its receipt written, after this long is stopped."
+    )
+    annotate_max_cells: int = Field(
+        200_000,
+        ge=0,
+        description="A rejected workbook spanning more cells than this gets its receipt as a streamed copy of its "
+        "values instead of an annotated original (seconds instead of minutes for very large sheets).",
+    )
 
     @property
     def max_file_bytes(self) -> int:
@@ -37,6 +57,14 @@ class Limits(BaseModel):
     @property
     def max_uncompressed_bytes(self) -> int:
         return int(self.max_uncompressed_mb * 1024 * 1024)
+
+    @property
+    def max_text_chars(self) -> int:
+        return int(self.max_text_mb * 1_000_000)
+
+    @property
+    def max_memory_bytes(self) -> int:
+        return int(self.max_memory_mb * 1024 * 1024)
 
 
 class Mail(BaseModel):
@@ -108,7 +136,10 @@ class Settings(BaseSettings):
     inbox_dir: Path | None = Field(None, description="Inbox folder if not `<data root>/inbox` (e.g. a network share).")
     roster_file: Path | None = Field(None, description="Roster workbook if not `<data root>/roster.xlsx`.")
     quiet_seconds: float = Field(
-        2.0, ge=0, description="A file is taken only after its size and mtime stayed unchanged this long (real clock)."
+        2.0,
+        ge=1,
+        description="A file is taken only after its size and mtime stayed unchanged this long (real clock; at least "
+        "1 s, so that a file still being copied in is never read half-written).",
     )
     lock_timeout_seconds: float = Field(
         300.0, ge=0, description="How long a second intake run waits for the first before giving up."
@@ -215,5 +246,9 @@ port = 4200                    # UI at http://127.0.0.1:4200
 max_file_mb = 20
 max_uncompressed_mb = 200
 max_compression_ratio = 200
-max_cells = 2000000
+max_cells = 2000000            # cells one sheet may span (values, merged ranges, repeats)
+max_text_mb = 100              # millions of characters one file's cells may expand to
+max_memory_mb = 1024           # memory for reading one file or writing its receipt
+watchdog_seconds = 60          # last resort: reading one file or writing its receipt is stopped after this long
+annotate_max_cells = 200000    # larger rejected workbooks get a streamed copy instead of an annotated original
 """

@@ -4,8 +4,6 @@ hazard not yet 已销号 and its 隐患编号, so the school only updates status
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +15,7 @@ from .contracts import enums, submission_columns
 from .db import hazard_state, hazards, make_engine, migrate, observations
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
+from .publish import staged_file
 from .roster import School, load_roster
 from .settings import Settings
 from .weeks import cutoff, parse_label
@@ -46,15 +45,8 @@ def week_title(week: str) -> str:
 def write_template(path: Path, week: str, settings: Settings, school: School | None = None,
                    rows: list[dict] | None = None) -> Path:
     """The official template for `week` (blank, or pre-filled for one school), written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".template-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        _write(Path(tmp), week, settings, school, rows or [])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with staged_file(path) as tmp:
+        _write(tmp, week, settings, school, rows or [])
     return path
 
 
