@@ -5,26 +5,30 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .paths import Paths, safe_name
 from .publish import temp_file_for, write_bytes_atomic, write_json_atomic
 
 CHUNK = 1 << 20
+LINK_SUFFIX = ".link"  # an archived link: the link's own target text, never the target's bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A file found in the inbox."""
+    """A file found in the inbox, or a link there (symlink, junction), which is never followed."""
 
     path: Path
     rel: str  # path below the inbox, POSIX separators
     size: int
     mtime_ns: int
+    link: str | None = None  # a link's own target text; the target is never read
 
     @property
     def name(self) -> str:
@@ -34,7 +38,8 @@ class Incoming:
     def arrival_key(self) -> str:
         """Identifies this copy of the file in the inbox (path, size, mtime): the same drop seen again after
         a crash has the same key, a re-sent file a new one."""
-        return hashlib.sha256(f"{self.rel}|{self.size}|{self.mtime_ns}".encode()).hexdigest()[:16]
+        text = f"{self.rel}|{self.size}|{self.mtime_ns}"
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def is_ignored(rel_parts: tuple[str, ...]) -> bool:
@@ -50,23 +55,47 @@ def is_ignored(rel_parts: tuple[str, ...]) -> bool:
     )
 
 
+FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_REPARSE_POINT = 0x2, 0x400  # Windows st_file_attributes
+
+
 def scan_inbox(inbox: Path) -> list[Incoming]:
-    """Every file below the inbox that counts, in code-point order of its path below the inbox."""
+    """Every file below the inbox that counts, in code-point order of its path below the inbox. Links below the
+    inbox (symlinks, junctions) are listed as links and never followed; the inbox folder itself may be one."""
     if not inbox.is_dir():
         return []
-    found = []
-    for path in inbox.rglob("*"):
-        rel_parts = path.relative_to(inbox).parts
-        if is_ignored(rel_parts) or not path.is_file() or _is_hidden(path):
-            continue
-        st = path.stat()
-        found.append(Incoming(path, "/".join(rel_parts), st.st_size, st.st_mtime_ns))
+    found: list[Incoming] = []
+    pending: list[tuple[Path, tuple[str, ...]]] = [(inbox, ())]
+    while pending:
+        folder, parts = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue  # a folder removed or unreadable meanwhile: the next run sees it again
+        for entry in entries:
+            rel_parts = (*parts, entry.name)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            attrs = getattr(st, "st_file_attributes", 0)
+            if is_ignored(rel_parts) or attrs & FILE_ATTRIBUTE_HIDDEN:
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink() or attrs & FILE_ATTRIBUTE_REPARSE_POINT:
+                found.append(Incoming(path, "/".join(rel_parts), st.st_size, st.st_mtime_ns, link=_link_text(path)))
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append((path, rel_parts))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(Incoming(path, "/".join(rel_parts), st.st_size, st.st_mtime_ns))
     return sorted(found, key=lambda f: f.rel)
 
 
-def _is_hidden(path: Path) -> bool:
-    attrs = getattr(path.stat(), "st_file_attributes", 0)  # Windows only
-    return bool(attrs & 2)  # FILE_ATTRIBUTE_HIDDEN
+def _link_text(path: Path) -> str:
+    """What a link points at, as text (read from the link itself; the target is never opened)."""
+    try:
+        return os.readlink(path)
+    except (OSError, ValueError):
+        return "（无法读取链接目标）"
 
 
 def settle(files: list[Incoming], quiet_seconds: float, *, clock=time.time, sleep=time.sleep) -> list[Incoming]:
@@ -81,8 +110,8 @@ def settle(files: list[Incoming], quiet_seconds: float, *, clock=time.time, slee
     stable = []
     for f in files:
         try:
-            st = f.path.stat()
-        except FileNotFoundError:
+            st = os.stat(f.path, follow_symlinks=False)
+        except OSError:
             continue
         if st.st_size == f.size and st.st_mtime_ns == f.mtime_ns:
             stable.append(f)
@@ -107,21 +136,24 @@ def extension(name: str) -> str:
 def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime) -> Archived | None:
     """Copy one inbox file into `archive/<week>/<sha256><ext>` with its sidecar; None if it changed meanwhile.
     A sidecar left by a crashed run for the same drop keeps its first received time."""
+    try:
+        source = _open(f)
+    except OSError:
+        return None  # gone, or replaced by a link, since the scan: the next run sees what is there then
     folder = paths.archive_dir(week)
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     tmp = temp_file_for(folder / "incoming")
     try:
-        with tmp.open("xb") as out, f.path.open("rb") as src:
-            while chunk := src.read(CHUNK):
+        with tmp.open("xb") as out, source:
+            while chunk := source.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
-        st = f.path.stat()
-        if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
+        if _changed(f):
             tmp.unlink(missing_ok=True)
             return None
         sha = digest.hexdigest()
-        target = paths.archived_file(week, sha, extension(f.name))
+        target = paths.archived_file(week, sha, LINK_SUFFIX if f.link is not None else extension(f.name))
         if target.exists() and target.stat().st_size == f.size:
             tmp.unlink()
         else:
@@ -131,6 +163,7 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
         raise
     received_at = _earlier_sighting(f, paths, week, sha) or received_at
     sidecar = {
+        **({"link": f.link} if f.link is not None else {}),
         "file_name": f.name,
         "inbox_path": f.rel,
         "size": f.size,
@@ -140,6 +173,24 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
     }
     write_json_atomic(paths.sidecar(week, sha, f.arrival_key), sidecar, durable=False)
     return Archived(f, sha, target, received_at)
+
+
+def _open(f: Incoming) -> BinaryIO:
+    """The bytes to archive: a file's own (never through a link: O_NOFOLLOW where the OS has it), or a link's
+    target text."""
+    if f.link is not None:
+        return io.BytesIO(f.link.encode("utf-8", "surrogateescape"))
+    fd = os.open(f.path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    return os.fdopen(fd, "rb")
+
+
+def _changed(f: Incoming) -> bool:
+    """Whether the inbox entry's size or mtime moved since the scan (a copy still going on)."""
+    try:
+        st = os.stat(f.path, follow_symlinks=False)
+    except OSError:
+        return True
+    return st.st_size != f.size or st.st_mtime_ns != f.mtime_ns
 
 
 def _earlier_sighting(f: Incoming, paths: Paths, week: str, sha: str) -> dt.datetime | None:
@@ -154,6 +205,18 @@ def _earlier_sighting(f: Incoming, paths: Paths, week: str, sha: str) -> dt.date
             except (ValueError, KeyError, json.JSONDecodeError):
                 return None
     return None
+
+
+def remove_from_inbox(f: Incoming) -> None:
+    """Remove a taken entry from the inbox: the file, or the link itself (never what it points at)."""
+    try:
+        os.unlink(f.path)
+    except FileNotFoundError:
+        pass
+    except (IsADirectoryError, PermissionError):
+        if f.link is None:
+            raise
+        os.rmdir(f.path)  # a junction or directory link on Windows: removes the link, not the folder's contents
 
 
 def flush_to_disk(files: list[Path]) -> None:

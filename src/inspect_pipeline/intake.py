@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from . import receipts as receipt_writer
-from .archive import Archived, archive_file, flush_to_disk, scan_inbox, settle, snapshot_inputs
+from .archive import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle, snapshot_inputs
 from .db import hazards, make_engine, migrate, observations, runs, submissions
 from .issues import Issue, has_errors
 from .lock import run_lock
@@ -121,6 +121,8 @@ class _Run:
             (str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings) for a in archived
         ]
         parsed = pmap_isolated(_parse_job, jobs, self.workers, on_crash=_reader_crashed)
+        parsed = [_link_parsed(a, self.settings) if a.incoming.link is not None else p
+                  for a, p in zip(archived, parsed, strict=True)]  # a link's target is never read
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
         if archived:
@@ -131,7 +133,7 @@ class _Run:
         if taken:
             flush_to_disk([a.path for a in taken])  # the archive is durable before the inbox copies go
         for a in taken:
-            a.incoming.path.unlink(missing_ok=True)
+            remove_from_inbox(a.incoming)
         t = self._timed("clear-inbox", t)
         weeks = self._write_receipts() if self.receipts else set()
         t = self._timed("receipts", t)
@@ -175,8 +177,7 @@ class _Run:
     def _decide_and_record(self, archived: list[Archived], parsed: list[ParsedFile]) -> tuple[list[_Decided], int | None]:
         if not archived:
             return [], None
-        resolved = [resolve_unit(self.roster, p.fields, p.sheet) if p.readable and not _fatal(p) else (None, [])
-                    for p in parsed]
+        resolved = [self._credit(a, p) for a, p in zip(archived, parsed, strict=True)]
         row_issues = validate_rows(parsed)
         with self.engine.begin() as conn:
             run_id = conn.execute(
@@ -203,6 +204,14 @@ class _Run:
             self._insert(conn, run_id, decided, state)
         self.superseded = state.superseded
         return decided, run_id
+
+    def _credit(self, a: Archived, p: ParsedFile) -> tuple[School | None, list[Issue]]:
+        """The school a file is credited to, with the issues of its header block: the one the sheet names, else
+        the one its first folder below the inbox names when the file names none (submission.md §File formats)."""
+        school, issues = resolve_unit(self.roster, p.fields, p.sheet) if p.readable and not _fatal(p) else (None, [])
+        if school is None and not any(i.code in NAMES_A_SCHOOL for i in issues):
+            school = self.roster.by_folder(a.incoming.rel.split("/")[0]) if "/" in a.incoming.rel else None
+        return school, issues
 
     def _decide(self, d: _Decided, state: _WeekState, ledgers: dict[str, SchoolLedger], next_hazard) -> None:
         p, school = d.parsed, d.school
@@ -467,6 +476,20 @@ def _observation_row(m, d: _Decided, superseded: set[int]) -> dict:
         **{c: r[c] for c in ("source", "location", "category", "description", "level", "mode", "measures", "owner",
                              "deadline", "funds_wan", "interim_control", "status", "done_date", "verifier", "remarks")},
     }
+
+
+def _link_parsed(a: Archived, settings: Settings) -> ParsedFile:
+    """A link in the inbox (symlink, junction): recorded and rejected without reading what it points at."""
+    from .issues import make_issue
+
+    arrival = week_of(a.received_at, settings)
+    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
+    parsed.issues.append(make_issue("unsupported-format", detail="链接（快捷方式），不是文件本身"))
+    return parsed
+
+
+# header-block issues of a file that names a school (wrongly): its folder never credits it
+NAMES_A_SCHOOL = frozenset({"unknown-school", "school-code-mismatch"})
 
 
 def _fatal(p: ParsedFile) -> bool:

@@ -69,10 +69,11 @@ def write_bytes_atomic(final: Path, data: bytes, *, durable: bool = False) -> Pa
 def write_json_atomic(final: Path, data: object, *, durable: bool = True) -> Path:
     """JSON (UTF-8, Chinese as is) that readers see old or new, never half; `durable=False` leaves flushing to a
     later sync."""
-    with staged_file(final, durable=durable) as tmp:
-        with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2, default=str)
-    return final
+    try:
+        text = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    except UnicodeEncodeError:  # a name with bytes that are not UTF-8 (kept as surrogates): escaped, exact
+        text = json.dumps(data, ensure_ascii=True, indent=2, default=str).encode("ascii")
+    return write_bytes_atomic(final, text, durable=durable)
 
 
 @contextmanager

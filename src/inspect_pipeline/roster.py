@@ -83,6 +83,11 @@ class Roster:
         key = squash(text)
         return self._by_name.get(key) or self._by_name.get(strip_bracket_tail(key)[0])
 
+    def by_folder(self, folder: str) -> School | None:
+        """The one school an inbox folder's name names (学校标识码, full name or 简称), else None."""
+        code = folder.replace(" ", "").strip()
+        return self.by_code.get(code) or self.resolve_name(folder)
+
     def closest(self, text: str, n: int = 3) -> list[str]:
         hits = difflib.get_close_matches(squash(text), list(self._by_name), n=n, cutoff=0.5)
         return list(dict.fromkeys(self._by_name[h].name for h in hits))
