@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from inspect_pipeline import synth
 from inspect_pipeline.db import make_engine, submissions
+from inspect_pipeline.publish import TEMP_DIR, TEMP_FILE
 from support import intake, make_root, manifest
 
 WEEK = "2023-W47"
@@ -151,9 +152,55 @@ def test_killed_intake_recovers_with_every_file_in_exactly_one_state(tmp_path, s
     # every outcome as if nothing had happened (received_at is the first sighting)
     problems = _mismatches(root, expected, shas)
     assert not problems, "\n".join(problems[:20])
+    assert not _debris(root), "the next run left a killed run's temporary files"
     before = (manifest(root, WEEK), state)
     intake(root, dt.datetime.fromisoformat(now) + dt.timedelta(minutes=20))
     assert (manifest(root, WEEK), _state(root)) == before  # running again changes nothing
+
+
+def _debris(root: Path) -> list[Path]:
+    """Temporary files and folders of ours anywhere below the data root, and the unfinished-run mark."""
+    found = [p for p in root.rglob("*") if TEMP_FILE.match(p.name) or TEMP_DIR.match(p.name)]
+    return found + [p for p in [root / ".state" / "run.unfinished"] if p.exists()]
+
+
+def _report_cli(root: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "inspect_pipeline", "report", "--data-root", str(root), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.parametrize("stage", ["workbooks", "templates"])
+def test_killed_report_leaves_nothing_behind_after_the_next_run(tmp_path, stage):
+    root, expected = _district(tmp_path, units=120, seed=3)
+    now = dt.datetime.fromisoformat(expected["suggested_now"])
+    intake(root, now)
+    after_cutoff = "2023-11-24T13:00:00+08:00"
+    proc = _report_cli(root, "--week", WEEK, "--now", after_cutoff)
+    watched = {"workbooks": root / "reports" / WEEK, "templates": root / "templates" / "2023-W48"}[stage]
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if watched.is_dir() and any(TEMP_FILE.match(p.name) or TEMP_DIR.match(p.name) for p in watched.iterdir()):
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "report finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert _debris(root), "the kill left nothing to clean: the test did not test the sweep"
+    mine = root / "reports" / "notes.tmp"  # a clerk's own file with a temp-like name is never touched
+    mine.write_text("keep", encoding="utf-8")
+
+    done = _report_cli(root, "--week", WEEK, "--now", after_cutoff)
+    out, err = done.communicate(timeout=300)
+    assert done.returncode == 0, err.decode()
+    assert not _debris(root)
+    assert mine.read_text(encoding="utf-8") == "keep"
+    revisions = sorted(p.name for p in (root / "reports" / WEEK).iterdir())
+    assert revisions == ["r1"]
+    assert (root / "reports" / WEEK / "r1" / "manifest.json").is_file()
+    assert len(list((root / "templates" / "2023-W48").glob("*.xlsx"))) == 121  # blank + one per school
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses the POSIX process group")

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import __version__
+from .lock import run_lock
 from .publish import staged_dir, temp_dir_for, write_json_atomic
 from .db import make_engine, migrate, submissions
 from .figures import compute_week
@@ -90,7 +91,8 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         "no_report_week": week in settings.no_report_weeks,
         "roster_sha256": roster.sha256,
     }
-    folder = _write(paths, week, stamp, info, owners)
+    with run_lock(paths, settings, "另一个任务正在运行，请稍后再催报"):  # a killed run's debris is swept
+        folder = _write(paths, week, stamp, info, owners)
     mails = _mails(settings, week, stamp, info, owners) if settings.mail.enabled and settings.mail.reminders else []
     return RemindResult(week, folder, owners, mails)
 

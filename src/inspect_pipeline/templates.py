@@ -15,6 +15,7 @@ from .contracts import enums, submission_columns
 from .db import hazard_state, hazards, make_engine, migrate, observations
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
+from .lock import run_lock
 from .publish import staged_file
 from .roster import School, load_roster
 from .settings import Settings
@@ -177,7 +178,8 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
     jobs = [] if school_code else [(folder / f"空白模板_{week}.xlsx", week, settings, None, None)]
     jobs += [(folder / safe_name(f"{school.folder}_{week}.xlsx"), week, settings, school, ledger.get(school.key, []))
              for school in schools]
-    return pmap(_template_job, jobs, worker_count(settings.workers))
+    with run_lock(paths, settings, "另一个任务正在运行，请稍后再生成模板"):  # a killed run's debris is swept
+        return pmap(_template_job, jobs, worker_count(settings.workers))
 
 
 def _template_job(job: tuple) -> Path:
