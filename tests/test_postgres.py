@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspect_pipeline.db import make_engine, metadata
+from inspect_pipeline.setup import init_data_root
 from support import NOW, cells, drop, hazard, intake, make_root, manifest, outcomes, school_book
 
 
@@ -21,6 +22,7 @@ def root(tmp_path, postgres_url):
     root = make_root(tmp_path)
     config = root / "config.toml"
     config.write_text(config.read_text(encoding="utf-8") + f'\ndatabase_url = "{postgres_url}"\n', encoding="utf-8")
+    init_data_root(root)  # an empty PostgreSQL database is set up by init only (runs refuse it)
     return root
 
 

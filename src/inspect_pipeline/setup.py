@@ -49,7 +49,7 @@ def init_data_root(root: Path) -> list[Path]:
     if not paths.roster_file.exists():
         write_roster_template(paths.roster_file)
         created.append(paths.roster_file)
-    migrate(make_engine(paths.database_url))
+    migrate(make_engine(paths.database_url), create=True)
     return created
 
 
