@@ -254,6 +254,10 @@ def understand(workbook: Workbook, arrival: str, settings: Settings) -> ParsedFi
         parsed.issues.append(wrong)
     parsed.cutoff = cutoff(parsed.week, settings)
     cutoff_date = parsed.cutoff.date()
+    if len(chosen.rows) > settings.limits.max_rows:  # before typing and validating them: bounded work per file
+        detail = f"隐患行过多（{len(chosen.rows):,} 行，上限 {settings.limits.max_rows:,} 行）"
+        parsed.issues.append(make_issue("unreadable-file", sheet=chosen.name, detail=detail))
+        return parsed
     for excel_row, values in chosen.rows:
         rec, notes = type_row(values, chosen.columns, cutoff_date)
         rec["_row"] = excel_row
