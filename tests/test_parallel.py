@@ -1,8 +1,10 @@
-"""Worker processes: order kept; a file that kills its reader's process is answered, not fatal."""
+"""Worker processes: order kept; a file that kills its reader's process, or overruns its time, is answered, not fatal."""
 
 import os
+import time
 
-from inspect_pipeline.parallel import pmap, pmap_isolated
+from inspect_pipeline.bounded import Bounds, Stopped, bounded_map
+from inspect_pipeline.parallel import pmap
 
 
 def square(x: int) -> int:
@@ -15,10 +17,23 @@ def die_on_13(x: int) -> int:
     return x * x
 
 
+def hang_on_7(x: int) -> int:
+    if x == 7:
+        time.sleep(60)
+    return x * x
+
+
 def test_pmap_keeps_order():
     assert pmap(square, range(100), 2) == [x * x for x in range(100)]
 
 
 def test_a_worker_that_dies_costs_only_its_own_item():
-    out = pmap_isolated(die_on_13, range(40), 2, on_crash=lambda x: -1)
-    assert out == [-1 if x == 13 else x * x for x in range(40)]
+    out = bounded_map(die_on_13, range(40), 2, Bounds(watchdog_seconds=30))
+    assert out == [Stopped("crash") if x == 13 else x * x for x in range(40)]
+
+
+def test_an_item_past_its_deadline_is_stopped_and_the_rest_done_in_order():
+    started = time.monotonic()
+    out = bounded_map(hang_on_7, range(20), 2, Bounds(watchdog_seconds=1.0))
+    assert out == [Stopped("watchdog") if x == 7 else x * x for x in range(20)]
+    assert time.monotonic() - started < 20

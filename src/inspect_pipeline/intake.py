@@ -23,7 +23,8 @@ from .lock import run_lock
 from .ledger import SchoolLedger, load_ledgers, match_rows, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
-from .parallel import pmap, pmap_isolated, worker_count
+from .bounded import Bounds, Stopped, bounded_map
+from .parallel import worker_count
 from .paths import Paths
 from .roster import Roster, School, load_roster, resolve_unit
 from .settings import Settings
@@ -58,16 +59,20 @@ def run_intake(
     *,
     receipts: bool = True,
     settle: bool = True,
+    known_stops: dict[str, str] | None = None,
 ) -> IntakeResult:
     """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself.
     `receipts=False` (rebuilds) records everything but writes no receipts; `settle=False` (callers that wrote the
-    inbox themselves and read no live one: demo, rebuild, tests) takes files without waiting for them to be quiet."""
+    inbox themselves and read no live one: demo, rebuild, tests) takes files without waiting for them to be quiet.
+    `known_stops` (sha256 → "watchdog" | "memory" | "crash"; rebuild) answers those files as stopped by that limit
+    without reading them again, so a replay under other load judges them as the record did."""
     roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
     with run_lock(paths, settings, "另一个 intake 正在运行，请稍后再试"):
         engine = make_engine(paths.database_url)
         migrate(engine)
         run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress)
         run.receipts, run.settle = receipts, settle
+        run.known_stops = dict(known_stops or {})
         return run.execute()
 
 
@@ -120,7 +125,7 @@ class _Run:
         jobs = [
             (str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings) for a in archived
         ]
-        parsed = pmap_isolated(_parse_job, jobs, self.workers, on_crash=_reader_crashed)
+        parsed = _read_files(jobs, self.workers, self.paths, getattr(self, "known_stops", {}))
         parsed = [_link_parsed(a, self.settings) if a.incoming.link is not None else p
                   for a, p in zip(archived, parsed, strict=True)]  # a link's target is never read
         self.progress("read", len(parsed), len(parsed))
@@ -336,17 +341,22 @@ class _Run:
             "archive_path": a.path.relative_to(self.paths.root).as_posix(),
             "receipt_path": receipt.relative_to(self.paths.root).as_posix(),
             "receipt_written": False,
+            "limit_hit": getattr(p, "limit_hit", None),  # set on a file stopped by a limit (_StoppedFile)
             "note": d.note,
         }
 
     # ------------------------------------------------------------ receipts
 
     def _write_receipts(self) -> set[str]:
-        """Write every receipt not yet written (this run's and any a crash left behind); their weeks."""
+        """Write every receipt not yet written (this run's and any a crash left behind); their weeks.
+        Each is written in a bounded worker; one that fails or is stopped there gets the plain receipt, written
+        here. A receipt never changes what was recorded; one not written at all is left for the next run."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
         jobs = [(dict(r), str(self.paths.root), self.settings.limits) for r in rows]
-        done = pmap(_receipt_job, jobs, self.workers)
+        done = bounded_map(_receipt_job, jobs, self.workers, Bounds.of(self.settings.limits, self.paths.log_file))
+        done = [_plain_receipt(job, result) if result is None or isinstance(result, Stopped) else result
+                for job, result in zip(jobs, done, strict=True)]
         self.progress("receipts", len(done), len(done))
         with self.engine.begin() as conn:
             ids = [r["id"] for r, written in zip(rows, done, strict=True) if written is not None]
@@ -387,6 +397,32 @@ class _WeekState:
         return state
 
 
+@dataclass(slots=True)
+class _StoppedFile(ParsedFile):
+    """A file whose reading was stopped by a per-file limit; `limit_hit` goes to the submission's row."""
+
+    limit_hit: str | None = None
+
+
+def _read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[str, str]) -> list[ParsedFile]:
+    """Each job's ParsedFile, in order: read in bounded workers (settings.limits: watchdog, memory), a file stopped
+    by a limit or that killed its worker answered as unreadable (`_reader_stopped`). Files whose sha256 (the
+    archived copy's name, archive.Paths.archived_file) is in `known_stops` are answered so without being read."""
+    if not jobs:
+        return []
+    known = {k: known_stops[_sha256_of(job)] for k, job in enumerate(jobs) if _sha256_of(job) in known_stops}
+    todo = [k for k in range(len(jobs)) if k not in known]
+    bounds = Bounds.of(jobs[0][3].limits, paths.log_file)
+    read = dict(zip(todo, bounded_map(_parse_job, [jobs[k] for k in todo], workers, bounds), strict=True))
+    results = [Stopped(known[k]) if k in known else read[k] for k in range(len(jobs))]
+    return [_reader_stopped(job, r.reason) if isinstance(r, Stopped) else r for job, r in zip(jobs, results, strict=True)]
+
+
+def _sha256_of(job: tuple) -> str:
+    """The sha256 of a read job's archived copy (archived as <sha256><ext>)."""
+    return Path(job[0]).name.split(".", 1)[0]
+
+
 def _parse_job(job: tuple) -> ParsedFile:
     """Worker: read one archived file and understand it (oversized files are refused without reading)."""
     path, name, arrival, settings = job
@@ -396,17 +432,24 @@ def _parse_job(job: tuple) -> ParsedFile:
     return parse_file(Path(path).read_bytes(), name, arrival, settings)
 
 
-def _reader_crashed(job: tuple) -> ParsedFile:
-    """The file made the reader's process die: it is damaged in a way no reader should be exposed to again."""
+def _reader_stopped(job: tuple, reason: str) -> ParsedFile:
+    """The file's reading was stopped by a limit ("watchdog", "memory") or killed its worker ("crash"): it is
+    unreadable-file with a detail naming the limit, and its row records `limit_hit` = reason."""
     from .issues import make_issue
 
     _, _, arrival, settings = job
-    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
-    parsed.issues.append(make_issue("unreadable-file", detail="文件已损坏，读取时出错"))
+    limits = settings.limits
+    detail = {
+        "watchdog": f"读取超过 {limits.watchdog_seconds:g} 秒的时间上限，已停止",
+        "memory": f"读取时超过 {limits.max_memory_mb:g} MB 的内存上限",
+    }.get(reason, "文件已损坏，读取时出错")
+    parsed = _StoppedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings), limit_hit=reason)
+    parsed.issues.append(make_issue("unreadable-file", detail=detail))
     return parsed
 
 
 def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:
+    """An unreadable-file answer for a file larger than limits.max_file_mb (it is never read)."""
     from .issues import make_issue
 
     parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
@@ -418,7 +461,7 @@ def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:
 
 
 def _receipt_job(job: tuple) -> str | None:
-    """Worker: write one receipt; None if even the fallbacks failed (the next run tries again)."""
+    """Worker: write one receipt; its path, or None if it could not be written (the parent writes the plain one)."""
     try:
         return _write_receipt(*job)
     except Exception:  # noqa: BLE001 - one receipt must not stop the others
@@ -426,9 +469,9 @@ def _receipt_job(job: tuple) -> str | None:
         return None
 
 
-def _write_receipt(row: dict, root_dir: str, limits) -> str:
-    root = Path(root_dir)
-    info = receipt_writer.ReceiptInfo(
+def _receipt_info(row: dict) -> receipt_writer.ReceiptInfo:
+    """What a receipt says about a submission row."""
+    return receipt_writer.ReceiptInfo(
         file_name=row["file_name"],
         received_at=dt.datetime.fromisoformat(row["received_at"]),
         week=row["week"],
@@ -438,13 +481,20 @@ def _write_receipt(row: dict, root_dir: str, limits) -> str:
         counts={k: row[k] for k in ("rows", "new", "major", "open", "rectified")},
         note=row.get("note") or "",
     )
+
+
+def _write_receipt(row: dict, root_dir: str, limits) -> str:
+    """Worker: write the receipt of one submission row; its path. A rejected workbook is read again (calamine) to
+    reproduce it, or to see whether it is too large to annotate (limits.annotate_max_cells: then streamed)."""
+    root = Path(root_dir)
+    info = _receipt_info(row)
     issues = [Issue(**i) for i in row["issues"]]
     out = root / row["receipt_path"]
     if row["outcome"] == "rejected":
         original = root / row["archive_path"]
         fmt = row["format"]
         workbook = None
-        if fmt in ("xls", "ods", "csv"):
+        if fmt in ("xlsx", "xlsm", "xls", "ods", "csv"):
             from .grid import FileRefused
             from .workbook import read_workbook
 
@@ -453,10 +503,36 @@ def _write_receipt(row: dict, root_dir: str, limits) -> str:
             except FileRefused:
                 workbook = None
         receipt_writer.write_rejected(
-            info, issues, out, original=original if fmt in ("xlsx", "xlsm") else None, fmt=fmt, workbook=workbook
+            info, issues, out, original=original if fmt in ("xlsx", "xlsm") else None, fmt=fmt, workbook=workbook,
+            annotate_max_cells=limits.annotate_max_cells,
         )
     else:
         receipt_writer.write_accepted(info, [i for i in issues if i.severity == "warning"], out)
+    return str(out)
+
+
+def _plain_receipt(job: tuple, stopped: Stopped | None) -> str | None:
+    """Parent: the receipt of a row whose worker failed (None) or was stopped: for a rejected file the plain
+    问题清单 saying why the annotated copy is missing, else the short 回执; its path, or None if even that could
+    not be written (the row is left for the next run)."""
+    row, root_dir, limits = job
+    log = logging.getLogger(__name__)
+    reason = stopped.reason if stopped is not None else "error"
+    log.info("receipt for %r: worker %s, writing the plain receipt", row["file_name"],
+             f"stopped ({reason})" if stopped is not None else "failed")
+    out = Path(root_dir) / row["receipt_path"]
+    issues = [Issue(**i) for i in row["issues"]]
+    try:
+        if row["outcome"] == "rejected":
+            missing = (receipt_writer.copy_missing(reason, limits.watchdog_seconds, limits.max_memory_mb)
+                       if row["format"] else None)  # nothing could be read: there never was a copy to make
+            receipt_writer.write_explanation(_receipt_info(row), issues, out, missing=missing)
+        else:
+            receipt_writer.write_accepted(_receipt_info(row), [i for i in issues if i.severity == "warning"], out)
+    except Exception as exc:  # noqa: BLE001 - left for the next run
+        log.warning("receipt for %r could not be written (%s); left for the next run", row["file_name"],
+                    " ".join(f"{type(exc).__name__}: {exc}".split()))
+        return None
     return str(out)
 
 

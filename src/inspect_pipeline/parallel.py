@@ -1,8 +1,7 @@
-"""Per-file work spread over worker processes (both cores), results in input order.
+"""Trusted per-file work spread over worker processes (both cores), results in input order (`pmap`).
 
-Reading untrusted workbooks goes through `pmap_isolated`: the native reader can abort its process on some damaged
-files, so reading always happens in workers, and an item whose worker dies is retried alone and, if it kills its
-worker again, answered by `on_crash(item)` instead of taking the run down.
+Untrusted work (reading a school's file, writing its receipt) goes through `bounded.bounded_map` instead: each item
+alone in a worker under a time limit and a memory cap, a worker that dies costing only its own item.
 
 Workers are never forked from the calling process where that can be avoided: under Prefect (or any host with
 threads of its own) a fork may copy a lock another thread holds, and the worker hangs. On POSIX they come from a
@@ -16,7 +15,6 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
-from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -25,7 +23,8 @@ R = TypeVar("R")
 MIN_BATCH_FOR_WORKERS = 24
 
 
-PRELOAD = ["inspect_pipeline.intake", "inspect_pipeline.templates", "inspect_pipeline.workbooks"]
+PRELOAD = ["inspect_pipeline.intake", "inspect_pipeline.bounded", "inspect_pipeline.templates",
+           "inspect_pipeline.workbooks"]
 
 
 @cache
@@ -56,35 +55,3 @@ def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int, min_batch: int 
 
 def _chunk(n: int, workers: int) -> int:
     return max(1, min(64, n // (workers * 8)))
-
-
-def _apply(fn: Callable[[T], R], batch: list[T]) -> list[R]:
-    return [fn(x) for x in batch]
-
-
-def pmap_isolated(fn: Callable[[T], R], items: Iterable[T], workers: int, on_crash: Callable[[T], R]) -> list[R]:
-    """Like `pmap`, but always in worker processes, surviving workers that die."""
-    items = list(items)
-    results: dict[int, R] = {}
-    if not items:
-        return []
-    size = _chunk(len(items), max(workers, 1))
-    batches = [list(range(i, min(i + size, len(items)))) for i in range(0, len(items), size)]
-    try:
-        with _pool(max(workers, 1)) as pool:
-            futures = [(b, pool.submit(_apply, fn, [items[i] for i in b])) for b in batches]
-            for batch, future in futures:
-                try:
-                    results.update(zip(batch, future.result(), strict=True))
-                except BrokenProcessPool:
-                    continue  # the rest of this pool's work is redone below
-    except BrokenProcessPool:
-        pass
-    failed = [i for i in range(len(items)) if i not in results]
-    for i in failed:  # one at a time, each in a fresh worker, to find the file that kills it
-        try:
-            with _pool(1) as pool:
-                results[i] = pool.submit(fn, items[i]).result()
-        except BrokenProcessPool:
-            results[i] = on_crash(items[i])
-    return [results[i] for i in range(len(items))]

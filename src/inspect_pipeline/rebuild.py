@@ -1,5 +1,9 @@
 """`rebuild --week W`: replay every archived file through intake into a fresh database, in the order and at the
-times they were first received, and compare the week's figures with the record's."""
+times they were first received, and compare the week's figures with the record's.
+
+A file whose reading the live run stopped at the watchdog is not read again: how long it takes depends on the
+machine's load, so the replay takes the recorded outcome (`run_intake(known_stops=…)`). Memory and crash stops
+follow from the file's content alone and are simply read again."""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import make_engine
+import sqlalchemy as sa
+
+from .db import make_engine, submissions
 from .figures import compute_week
 from .intake import run_intake
 from .paths import Paths
@@ -49,6 +55,21 @@ def received(paths: Paths) -> list[tuple[dt.datetime, str, dict, Path]]:
     return sorted(drops, key=lambda d: (d[0], d[1]))
 
 
+def watchdog_stops(paths: Paths) -> dict[str, str]:
+    """sha256 → "watchdog" of every file whose reading the live record says was stopped at the watchdog."""
+    live = make_engine(paths.database_url)
+    try:
+        with live.connect() as conn:
+            if "limit_hit" not in {c["name"] for c in sa.inspect(conn).get_columns("submissions")}:
+                return {}  # a record not yet migrated to 0005 has no stops
+            shas = conn.execute(
+                sa.select(submissions.c.sha256).where(submissions.c.limit_hit == "watchdog").distinct()
+            ).scalars()
+            return {sha: "watchdog" for sha in shas}
+    finally:
+        live.dispose()
+
+
 def figures_of(conn, roster, settings: Settings, week: str) -> dict:
     wf = compute_week(conn, roster, settings, week)
     return json.loads(json.dumps({k: getattr(wf, k) for k in FIGURE_PARTS}, default=str))
@@ -58,6 +79,7 @@ def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
     """Replay the archive into a fresh database under a temporary data root; the week's figures from both."""
     roster = load_roster(paths.roster_file, settings)
     drops = received(paths)
+    stops = watchdog_stops(paths)
     work = temp_dir_for(paths.state_dir / "rebuild")
     work.mkdir(parents=True)
     try:
@@ -72,7 +94,7 @@ def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(copy, target)
                 os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]))
-            run_intake(shadow, replay, moment, receipts=False, settle=False)
+            run_intake(shadow, replay, moment, receipts=False, settle=False, known_stops=stops)
             runs += 1
         fresh = make_engine(shadow.database_url)
         with fresh.connect() as conn:

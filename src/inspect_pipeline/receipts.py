@@ -2,8 +2,10 @@
 
 - accepted / duplicate: a short `回执` workbook, written with xlsxwriter (thousands a week, ~1–2 ms each);
 - rejected: the school's own workbook with every problem cell filled and commented and a first sheet `问题清单`
-  (openpyxl); for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; when nothing could be read, a small
-  workbook saying why. Annotation problems fall back down that list: a bad school file never raises here.
+  (openpyxl); for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; for a workbook spanning more than
+  `annotate_max_cells` cells a streamed copy of its values (xlsxwriter, constant memory: seconds, not minutes);
+  when nothing could be read, a small workbook saying why (`write_explanation`). Annotation problems fall back
+  down that list, each logged as one line: a bad school file never raises here.
 
 Text that came from a school is always written as text, never as a live formula, and every receipt is written to
 a temp file beside `out_path` and renamed into place, so it is never half-written.
@@ -45,7 +47,22 @@ ISSUE_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "
 WARNING_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "提示", "建议", "代码")
 WIDTHS = (6, 14, 9, 18, 20, 40, 40, 8, 18)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-_XW_OPTIONS = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+_XW_TEXT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+_XW_OPTIONS = {"in_memory": True, **_XW_TEXT}
+_XW_STREAM = {"constant_memory": True, **_XW_TEXT}  # rows go to temp files as they are written
+MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per sheet
+STREAMED_NOTE = "原表格较大，本副本只保留了各单元格的内容（未保留原格式和合并单元格），问题单元格已标出。"
+COPY_FAILED = "原表格无法由程序打开，未能生成带标注的副本；问题见下表"
+
+
+def copy_missing(reason: str, watchdog_seconds: float, max_memory_mb: float) -> str:
+    """The Chinese sentence of a plain receipt saying why the annotated copy is missing: `reason` is "watchdog",
+    "memory", or anything else (the copy failed or crashed)."""
+    if reason == "watchdog":
+        return f"原表格过大，未能生成带标注的副本（超过 {watchdog_seconds:g} 秒的时间上限）；问题见下表"
+    if reason == "memory":
+        return f"原表格过大，未能生成带标注的副本（超过 {max_memory_mb:g} MB 的内存上限）；问题见下表"
+    return COPY_FAILED
 
 
 @dataclass(frozen=True)
@@ -127,7 +144,7 @@ def _atomic(out_path: Path, write: Callable[[str], None]) -> Path:
 
 def write_accepted(info: ReceiptInfo, warnings: list[Issue], out_path: Path) -> Path:
     """The short `回执` workbook for an accepted (or duplicate) file, with its warnings if any."""
-    import xlsxwriter  # a declared dependency; imported here so the rejected path works without it
+    import xlsxwriter  # a declared dependency, imported where receipts are written
 
     rows = [r[:7] + r[8:] for r in _issue_rows(_ordered(warnings))]
 
@@ -182,23 +199,41 @@ def write_rejected(
     original: Path | None,
     fmt: str | None,
     workbook: Workbook | None,
+    annotate_max_cells: int | None = None,
 ) -> Path:
-    """The receipt of a rejected file: the annotated original, else a reproduction, else an explanation."""
+    """The receipt of a rejected file, written to out_path (returned): the annotated original, else a
+    reproduction, else an explanation saying the copy is missing. A workbook spanning more than
+    `annotate_max_cells` cells (None: no threshold) gets a streamed copy instead of the first two."""
     issues = _ordered(issues)
-    builds: list[tuple[str, Callable[[], openpyxl.Workbook]]] = []
-    if original is not None and fmt in ("xlsx", "xlsm"):
-        builds.append(("annotating the original", lambda: _annotated_original(info, issues, Path(original))))
-    if workbook is not None:
-        builds.append(("reproducing the sheets", lambda: _reproduction(info, issues, workbook)))
+    builds: list[tuple[str, Callable[[], Path]]] = []
+    if workbook is not None and annotate_max_cells is not None and cell_count(workbook) > annotate_max_cells:
+        builds.append(("streaming a copy", lambda: _streamed(info, issues, workbook, out_path)))
+    else:
+        if original is not None and fmt in ("xlsx", "xlsm"):
+            builds.append(("annotating the original",
+                           lambda: _atomic(out_path, _annotated_original(info, issues, Path(original)).save)))
+        if workbook is not None:
+            builds.append(("reproducing the sheets",
+                           lambda: _atomic(out_path, _reproduction(info, issues, workbook).save)))
     for what, build in builds:
         try:
             with warnings.catch_warnings():  # openpyxl warns about every feature it drops from a school's file
                 warnings.simplefilter("ignore")
-                wb = build()
-                return _atomic(out_path, wb.save)
-        except Exception:
-            log.warning("receipt for %r: %s failed, falling back", info.file_name, what, exc_info=True)
-    return _atomic(out_path, _explanation(info, issues).save)
+                return build()
+        except Exception as exc:  # noqa: BLE001 - a school's file must not stop its receipt
+            log.warning("receipt for %r: %s failed (%s), falling back", info.file_name, what, _one_line(exc))
+    return write_explanation(info, issues, out_path, missing=COPY_FAILED if builds else None)
+
+
+def cell_count(book: Workbook) -> int:
+    """Cells the sheets of `book` span (rows x widest row, summed): what annotating it would have to load."""
+    return sum(len(sh.rows) * max(map(len, sh.rows), default=0) for sh in book.sheets)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short log line (no traceback)."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _annotated_original(info: ReceiptInfo, issues: list[Issue], original: Path) -> openpyxl.Workbook:
@@ -240,16 +275,180 @@ def _reproduction(info: ReceiptInfo, issues: list[Issue], book: Workbook) -> ope
     return wb
 
 
-def _explanation(info: ReceiptInfo, issues: list[Issue]) -> openpyxl.Workbook:
-    """The receipt for a file that could not be opened: what it is and what to send instead."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+def write_explanation(info: ReceiptInfo, issues: list[Issue], out_path: Path, *, missing: str | None = None) -> Path:
+    """The plain receipt, a single sheet `问题清单` (xlsxwriter, any number of issues in little memory), written to
+    out_path (returned): for a file that could not be opened, what it is and what to send instead; with `missing`,
+    the sentence saying why the annotated copy is missing, above the table of issues."""
+    import xlsxwriter
+
+    issues = _ordered(issues)
     lines = [f"文件“{info.file_name}”未能受理。"]
-    for i in issues:
-        if i.severity == "error":
-            lines += [f"原因：{i.message}", f"请：{i.fix}"]
-    _add_issue_sheet(wb, info, issues, {}, lines)
-    return wb
+    if missing:
+        lines.append(missing)
+    else:
+        for i in issues:
+            if i.severity == "error":
+                lines += [f"原因：{i.message}", f"请：{i.fix}"]
+
+    def write(tmp: str) -> None:
+        wb = xlsxwriter.Workbook(tmp, _XW_STREAM if len(issues) > 1000 else _XW_OPTIONS)
+        _xw_issue_sheet(wb, wb.add_worksheet(ISSUE_SHEET), info, issues, {}, lines)
+        wb.close()
+
+    return _atomic(out_path, write)
+
+
+# ---------------------------------------------------------------------------------------------------- streamed
+
+
+def _streamed(info: ReceiptInfo, issues: list[Issue], book: Workbook, out_path: Path) -> Path:
+    """A fresh .xlsx written row by row in constant memory: the 问题清单 sheet first, then every sheet's values at
+    their coordinates (strings always as text), hidden rows and hidden sheets kept, cells with issues filled and
+    commented. Merged ranges, styles, widths and pictures are not reproduced in this mode (a comment on a cell
+    inside a merged range goes to the range's top-left cell, as in the annotated copy)."""
+    import xlsxwriter
+
+    def write(tmp: str) -> None:
+        wb = xlsxwriter.Workbook(tmp, _XW_STREAM)
+        first = wb.add_worksheet(ISSUE_SHEET)
+        used = {ISSUE_SHEET.casefold()}
+        pages = [(sh, wb.add_worksheet(_sheet_title(sh.name, used))) for sh in book.sheets]
+        targets: dict[str, str] = {}
+        for sh, ws in pages:
+            targets.setdefault(sh.name, ws.get_name())
+        _xw_issue_sheet(wb, first, info, issues, targets, [STREAMED_NOTE])
+        cells = _XwCells(wb)
+        for sh, ws in pages:
+            notes = _notes(sh, issues) if targets[sh.name] == ws.get_name() else {}
+            _xw_sheet(ws, sh, notes, cells)
+        wb.close()
+
+    return _atomic(out_path, write)
+
+
+def _notes(sheet, issues: list[Issue]) -> dict[int, dict[int, list[Issue]]]:
+    """Issues of one grid sheet by 0-based row and column (on a merged range's top-left cell)."""
+    found = [(i, rc) for i in issues if i.sheet == sheet.name and (rc := _cell_rc(i.cell)) is not None]
+    merged = sheet.merged if len(sheet.merged) * len(found) <= 5_000_000 else []
+    notes: dict[int, dict[int, list[Issue]]] = {}
+    for i, (row, col) in found:
+        r, c = row - 1, col - 1
+        for r0, c0, r1, c1 in merged:
+            if r0 <= r <= r1 and c0 <= c <= c1:
+                r, c = r0, c0
+                break
+        notes.setdefault(r, {}).setdefault(c, []).append(i)
+    return notes
+
+
+class _XwCells:
+    """xlsxwriter formats for reproduced values (number formats x fills), made once per workbook."""
+
+    NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd", "time": "hh:mm:ss", "plain": None}
+
+    def __init__(self, wb):
+        self._wb, self._made = wb, {}
+
+    def format(self, kind: str, fill: str | None):
+        """The format for a value of `kind` with background `fill` (an ARGB string, or None)."""
+        key = (kind, fill)
+        if key not in self._made:
+            props: dict[str, object] = {}
+            if self.NUMBER_FORMATS[kind]:
+                props["num_format"] = self.NUMBER_FORMATS[kind]
+            if fill:
+                props.update(pattern=1, bg_color=f"#{fill[2:]}")
+            self._made[key] = self._wb.add_format(props) if props else None
+        return self._made[key]
+
+
+def _xw_sheet(ws, sheet, notes: dict[int, dict[int, list[Issue]]], cells: _XwCells) -> None:
+    """Write one grid sheet row by row (constant_memory: rows strictly in order)."""
+    last = max(len(sheet.rows), max(notes, default=-1) + 1)
+    for r in range(last):
+        if r in sheet.hidden_rows:
+            ws.set_row(r, None, None, {"hidden": True})
+        row = sheet.rows[r] if r < len(sheet.rows) else []
+        marks = notes.get(r, {})
+        for c, value in enumerate(row):
+            if (value is not None and value != "") or c in marks:
+                _xw_value(ws, r, c, value, cells, _fill(marks.get(c)))
+        for c in sorted(marks):
+            if c >= len(row):
+                ws.write_blank(r, c, None, cells.format("plain", _fill(marks[c])))
+            ws.write_comment(r, c, *_comment(marks[c]))
+    if not sheet.visible:
+        ws.hide()
+
+
+def _fill(found: list[Issue] | None) -> str | None:
+    if not found:
+        return None
+    return ERROR_RGB if any(i.severity == "error" for i in found) else WARNING_RGB
+
+
+def _comment(found: list[Issue]) -> tuple[str, dict]:
+    """Text and options of our comment on a cell (as `_mark` writes it in an annotated copy)."""
+    text = "\n".join(f"• {'' if i.severity == 'error' else '提示：'}{_text(i.message)}；{_text(i.fix)}" for i in found)
+    lines = sum(max(1, math.ceil(len(line) / 18)) for line in text.splitlines())
+    return text, {"author": AUTHOR, "width": 320, "height": min(40 + 18 * lines, 600)}
+
+
+def _xw_value(ws, r: int, c: int, value: object, cells: _XwCells, fill: str | None) -> None:
+    """Write one reproduced value; strings always as text (a school's '=…' stays text)."""
+    if value is None or value == "":
+        ws.write_blank(r, c, None, cells.format("plain", fill))
+    elif isinstance(value, bool):
+        ws.write_boolean(r, c, value, cells.format("plain", fill))
+    elif isinstance(value, int | float) and math.isfinite(value) and abs(value) < 1e308:
+        ws.write_number(r, c, value, cells.format("plain", fill))
+    elif isinstance(value, dt.datetime) and 1900 <= value.year <= 9999:
+        ws.write_datetime(r, c, value.replace(tzinfo=None), cells.format("datetime", fill))
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime) and 1900 <= value.year <= 9999:
+        ws.write_datetime(r, c, value, cells.format("date", fill))
+    elif isinstance(value, dt.time):
+        ws.write_datetime(r, c, value.replace(tzinfo=None), cells.format("time", fill))
+    else:
+        ws.write_string(r, c, _text(value), cells.format("plain", fill))
+
+
+def _xw_issue_sheet(wb, ws, info: ReceiptInfo, issues: list[Issue], targets: dict[str, str],
+                    extra: Iterable[str] = ()) -> None:
+    """The first, active sheet `问题清单` with xlsxwriter (rows in order: works in constant_memory mode): as
+    `_add_issue_sheet` writes it with openpyxl."""
+    title = wb.add_format({"bold": True, "font_size": 14})
+    verdict_fmt = wb.add_format({"bold": True, "font_color": "#C00000"})
+    head_fmt = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "pattern": 1})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    link = wb.add_format({"text_wrap": True, "valign": "top", "font_color": "#0563C1", "underline": 1})
+    for c, w in enumerate(WIDTHS):
+        ws.set_column(c, c, w)
+    n_err = sum(i.severity == "error" for i in issues)
+    ws.write_string(0, 0, "安全隐患周报回执（未受理）", title)
+    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info) if k in ("学校", "学校标识码", "文件", "周次", "收到时间"))
+    ws.write_string(1, 0, _text(facts))
+    ws.write_string(2, 0, f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。", verdict_fmt)
+    r = 3
+    for line in ([info.note] if info.note else []) + list(extra):
+        ws.write_string(r, 0, _text(line))
+        r += 1
+    head = r + 1
+    for c, h in enumerate(ISSUE_HEADERS):
+        ws.write_string(head, c, h, head_fmt)
+    for n, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), 1):
+        r = head + n
+        for c, v in enumerate(row):
+            _xw_put(ws, r, c, v, wrap)
+        rc = _cell_rc(issue.cell)
+        if issue.sheet in targets and rc is not None and n <= MAX_LINKS:
+            target = targets[issue.sheet].replace("'", "''")
+            ws.write_url(r, 2, f"internal:'{target}'!{get_column_letter(rc[1])}{rc[0]}", link, _text(issue.cell))
+    ws.freeze_panes(head + 1, 0)
+    ws.autofilter(head, 0, max(head + len(issues), head), len(ISSUE_HEADERS) - 1)
+    ws.repeat_rows(head)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.activate()
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
