@@ -1,4 +1,6 @@
-"""The `inspect-pipeline` command (Typer + Rich). Every failure prints one clear line and exits non-zero."""
+"""The `inspect-pipeline` command (Typer + Rich). Every failure prints one clear line and exits with its code
+(errors.py, README "Exit codes"); log records go to the data root's log file, never to the terminal; text from
+outside (file, school and zone names, addresses) is printed escaped (terminal.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +9,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
-from .errors import ConfigError, LockBusy, PipelineError
+from .errors import ConfigError, LockBusy, PipelineError, as_pipeline_error
+from .logs import route_cli_logs
+from .terminal import cell, markup_safe
 
 app = typer.Typer(
     name="inspect-pipeline",
@@ -33,7 +37,7 @@ Now = Annotated[
     str | None,
     typer.Option("--now", help="The current time, ISO 8601 (e.g. 2023-11-23T10:00:00+08:00); default: the real clock."),
 ]
-Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure, and log lines.")]
 
 
 def _clock(now: str | None, tz) -> dt.datetime:
@@ -42,13 +46,26 @@ def _clock(now: str | None, tz) -> dt.datetime:
     return dt.datetime.now(tz) if now is None else parse_moment(now, tz)
 
 
-def _fail(exc: BaseException, debug: bool) -> None:
+def _fail(exc: BaseException, debug: bool, data_root: Path | None = None) -> NoReturn:
+    """One line on stderr and the failure's exit code (errors.as_pipeline_error); `--debug`: the traceback."""
     if debug:
         raise exc
-    code = exc.exit_code if isinstance(exc, PipelineError) else 1
-    text = str(exc) if isinstance(exc, PipelineError) else f"意外错误：{type(exc).__name__}: {exc}（加 --debug 查看详情）"
-    err_console.print(f"[bold red]错误[/]：{escape(text)}", soft_wrap=True, highlight=False)
-    raise typer.Exit(code)
+    error = as_pipeline_error(exc, None if isinstance(exc, PipelineError) else _paths_if_any(data_root))
+    err_console.print(f"[bold red]错误[/]：{markup_safe(error)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(error.exit_code)
+
+
+def _paths_if_any(data_root: Path | None):
+    """The data root's paths for naming its folders and database in an error line; None if it cannot be opened."""
+    from .paths import Paths
+    from .settings import load_settings
+
+    if data_root is None or not data_root.is_dir():
+        return None
+    try:
+        return Paths.at(data_root, load_settings(data_root))
+    except Exception:  # noqa: BLE001 - the error line is said without them
+        return None
 
 
 @app.command()
@@ -56,13 +73,14 @@ def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     """Create a working data root: folders, default config.toml, a roster template, the database."""
     from .setup import init_data_root
 
+    route_cli_logs(None, debug=debug)
     try:
         created = init_data_root(data_root)
     except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     for path in created:
-        console.print(f"  created {path}")
-    console.print(f"数据目录已就绪：{data_root.resolve()}。请在 roster.xlsx 中填写学校名单，学校报表放入 inbox/。")
+        console.print(f"  created {markup_safe(path)}")
+    console.print(f"数据目录已就绪：{markup_safe(data_root.resolve())}。请在 roster.xlsx 中填写学校名单，学校报表放入 inbox/。")
 
 
 @app.command()
@@ -73,7 +91,7 @@ def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = F
     from .intake import IntakeResult, run_intake
 
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
         if _through_prefect():
             flow = _flow("intake")
@@ -87,7 +105,7 @@ def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = F
                 result = run_intake(paths, settings, moment, progress=_stage_bar(bar))
             mailed = summary(send_receipts(paths, settings, result.weeks, moment))
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     _print_result(result)
     _print_mail(mailed, "回执")
 
@@ -122,8 +140,8 @@ def _print_mail(mailed: dict, what: str) -> None:
     if mailed["sent"]:
         console.print(f"{what}邮件已发送 {mailed['sent']} 封。")
     for failure in mailed["failed"]:
-        err_console.print(f"[yellow]{what}邮件未能发给 {failure['收件人']}：{escape(failure['错误'])}（下次运行时重发）[/]",
-                          soft_wrap=True)
+        err_console.print(f"[yellow]{what}邮件未能发给 {markup_safe(failure['收件人'])}：{markup_safe(failure['错误'])}"
+                          "（下次运行时重发）[/]", soft_wrap=True)
 
 
 _STAGES = {"archive": "归档", "read": "读取", "receipts": "回执"}
@@ -169,10 +187,14 @@ def _week(week: str | None, moment: dt.datetime, settings) -> str:
     return week
 
 
-def _ready(data_root: Path):
+def _ready(data_root: Path, debug: bool):
+    """The data root's settings and paths; this command's log records go to its log file from now on."""
     from .setup import open_data_root
 
-    return open_data_root(data_root)
+    route_cli_logs(None, debug=debug)
+    settings, paths = open_data_root(data_root)
+    route_cli_logs(paths, debug=debug)
+    return settings, paths
 
 
 @app.command()
@@ -192,7 +214,7 @@ def report(
     from .weeks import shift
 
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
         chosen = _week(week, moment, settings)
         if _through_prefect():
@@ -208,19 +230,18 @@ def report(
             mailed = summary(send_report(paths, settings, result.manifest, moment))
         outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     if not changed:
         console.print(f"{chosen} 的报表没有变化，仍是第 {revision} 版：")
     else:
         console.print(f"{chosen} 报表第 {revision} 版已生成：")
-    for key in ("safety_committee", "city_bureau", "zone_report"):
-        console.print(f"  {paths.root / outputs[key]}")
-    for path in outputs["zone_extracts"].values():
-        console.print(f"  {paths.root / path}")
-    console.print(f"  {folder / 'manifest.json'}")
+    for path in (*(outputs[key] for key in ("safety_committee", "city_bureau", "zone_report")),
+                 *outputs["zone_extracts"].values()):
+        console.print(f"  {markup_safe(paths.root / path)}")
+    console.print(f"  {markup_safe(folder / 'manifest.json')}")
     if written:
-        console.print(f"下周模板 {written} 个（空白模板及各校预填模板）→ {paths.templates_root / shift(chosen, 1)}",
-                      soft_wrap=True)
+        console.print(f"下周模板 {written} 个（空白模板及各校预填模板）→ "
+                      f"{markup_safe(paths.templates_root / shift(chosen, 1))}", soft_wrap=True)
     _print_mail(mailed, "报表")
 
 
@@ -230,28 +251,29 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
     from .status import stale_reports, unsent_mail, week_status_by_zone
 
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         chosen = _week(week, _clock(now, settings.tz), settings) if week or now else _current(settings)
         rows = week_status_by_zone(paths, settings, chosen)
         stale = stale_reports(paths, settings)
         unsent = unsent_mail(paths)
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     table = Table(title=f"{chosen} 报送情况")
     for title in ("片区", "应报", "已报", "按时", "迟报", "未报", "退回未重报"):
         table.add_column(title, justify="left" if title == "片区" else "right", no_wrap=True)
     for r in rows:
-        table.add_row(r["zone"], *(str(r[k]) for k in ("due", "received", "on_time", "late", "missing", "rejected")),
+        table.add_row(cell(r["zone"]), *(str(r[k]) for k in ("due", "received", "on_time", "late", "missing", "rejected")),
                       style="bold" if r["zone"] == "合计" else None)
     console.print(table)
-    for s in stale:
-        console.print(f"[yellow]{s['week']} 第 {s['revision']} 版报表之后又收到 {s['newer_files']} 个文件："
-                      f"请运行 inspect-pipeline report --week {s['week']} 生成新版本[/]")
+    for stale_report in stale:
+        week_label = markup_safe(stale_report["week"])
+        console.print(f"[yellow]{week_label} 第 {stale_report['revision']} 版报表之后又收到 {stale_report['newer_files']} "
+                      f"个文件：请运行 inspect-pipeline report --week {week_label} 生成新版本[/]")
     if unsent:
         console.print(f"[yellow]{len(unsent)} 封邮件尚未发出，下次运行时重发：[/]")
     for m in unsent[:10]:
-        console.print(f"  {m['recipient']}《{escape(m['subject'])}》已试 {m['attempts']} 次：{escape(m['error'] or '')}",
-                      soft_wrap=True, highlight=False)
+        console.print(f"  {markup_safe(m['recipient'])}《{markup_safe(m['subject'])}》已试 {m['attempts']} 次："
+                      f"{markup_safe(m['error'] or '')}", soft_wrap=True, highlight=False)
 
 
 def _current(settings) -> str:
@@ -272,13 +294,13 @@ def template(
     from .templates import write_templates
 
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
         chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
         written = write_templates(paths, settings, chosen, school)
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
-    console.print(f"{chosen} 模板 {len(written)} 个 → {written[0].parent}", soft_wrap=True)
+        _fail(exc, debug, data_root)
+    console.print(f"{chosen} 模板 {len(written)} 个 → {markup_safe(written[0].parent)}", soft_wrap=True)
 
 
 def _current_at(moment: dt.datetime, settings) -> str:
@@ -301,7 +323,7 @@ def remind(
     from .reminders import build_reminders
 
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
         chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
         if _through_prefect():
@@ -312,7 +334,7 @@ def remind(
             owners, folder = result.owners, result.folder
             mailed = summary(send_mails(paths, settings, result.mails, moment))
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     listed = [o for o in owners if o["units"]]
     if listed:
         table = Table(title=f"{chosen} 催报提醒")
@@ -320,17 +342,18 @@ def remind(
             table.add_column(title, justify="right" if title in ("未报", "退回未重报") else "left",
                              no_wrap=title != "邮箱", overflow="fold")
         for o in listed:
-            table.add_row(o["section"], o["section_owner"], str(o["unreported"]), str(o["rejected"]),
-                          o["owner_email"] or "[yellow]（未填）[/]")
+            table.add_row(cell(o["section"]), cell(o["section_owner"]), str(o["unreported"]), str(o["rejected"]),
+                          cell(o["owner_email"]) if o["owner_email"] else Text("（未填）", style="yellow"))
         console.print(table)
     else:
         console.print(f"{chosen}：{'本周不需报送' if chosen in settings.no_report_weeks else '全部已报'}，无需催报。")
-    console.print(f"催报名单 → {folder}", soft_wrap=True)
+    console.print(f"催报名单 → {markup_safe(folder)}", soft_wrap=True)
     _print_mail(mailed, "催报")
     if settings.mail.enabled and settings.mail.reminders:
         no_address = [o["section_owner"] for o in listed if not o["emails"]]
         if no_address:
-            console.print(f"[yellow]{'、'.join(no_address)} 在名单中没有责任人邮箱，请另行通知。[/]", soft_wrap=True)
+            console.print(f"[yellow]{markup_safe('、'.join(no_address))} 在名单中没有责任人邮箱，请另行通知。[/]",
+                          soft_wrap=True)
 
 
 @app.command()
@@ -339,17 +362,17 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     15:00 and Friday 09:00, the weekly report Friday 12:30 (section `schedule` of config.toml). Starts and supervises
     a local Prefect server (UI at http://127.0.0.1:4200, section `server`) unless PREFECT_API_URL is set."""
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         from flows.serve import serve_forever
 
         where = os.environ.get("PREFECT_API_URL") or f"http://{settings.server.host}:{settings.server.port}"
-        console.print(f"定时运行已启动（Prefect 界面 {where.removesuffix('/api')}，日志 {paths.log_file}）；"
-                      "按 Ctrl+C 停止。", soft_wrap=True)
+        console.print(f"定时运行已启动（Prefect 界面 {markup_safe(where.removesuffix('/api'))}，日志 "
+                      f"{markup_safe(paths.log_file)}）；按 Ctrl+C 停止。", soft_wrap=True)
         serve_forever(paths, settings)
     except KeyboardInterrupt:
         console.print("已停止。")
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
 
 
 @app.command()
@@ -358,11 +381,11 @@ def rebuild(data_root: DataRoot = Path("data"), week: Week = None, now: Now = No
     from .rebuild import rebuild_week
 
     try:
-        settings, paths = _ready(data_root)
+        settings, paths = _ready(data_root, debug)
         chosen = _week(week, _clock(now, settings.tz), settings)
         result = rebuild_week(paths, settings, chosen)
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     totals = result.rebuilt["totals"]["cumulative"]
     console.print(f"{chosen}：从归档重放 {result.files} 个文件（{result.runs} 次收件），"
                   f"累计发现隐患 {totals['found']}，已整改 {totals['rectified']}。")
@@ -386,23 +409,23 @@ def files(
     from .summary import OUTCOME_TITLES
 
     try:
-        settings, _ = _ready(data_root)
+        settings, _ = _ready(data_root, debug)
         rows = received_files(data_root, settings, week=week, school=school)
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
-    table = Table(title=f"收到的文件（{week or '全部周次'}）")
+        _fail(exc, debug, data_root)
+    table = Table(title=f"收到的文件（{markup_safe(week or '全部周次')}）")
     for title in ("收到时间", "周次", "学校", "文件"):
         table.add_column(title, overflow="fold")
     for title in ("结果", "按时", "错误", "提示"):
         table.add_column(title, no_wrap=True)
     for r in rows:
         table.add_row(
-            r["received_at"].replace("T", " ")[:16], r["week"], r["school_name"] or "（未识别）", r["file_name"],
-            OUTCOME_TITLES.get(r["outcome"], r["outcome"]), "是" if r["on_time"] else "迟报",
+            cell(r["received_at"].replace("T", " ")[:16]), cell(r["week"]), cell(r["school_name"] or "（未识别）"),
+            cell(r["file_name"]), cell(OUTCOME_TITLES.get(r["outcome"], r["outcome"])), "是" if r["on_time"] else "迟报",
             str(r["errors"]), str(r["warnings"]),
         )
     console.print(table)
-    console.print(f"共 {len(rows)} 个文件；回执在 {data_root / 'receipts'} 下按周次和学校存放。")
+    console.print(f"共 {len(rows)} 个文件；回执在 {markup_safe(data_root / 'receipts')} 下按周次和学校存放。")
 
 
 
@@ -416,18 +439,19 @@ def demo(
     """Generate a district, run intake and report for two weeks, and print where the workbooks are."""
     from .demo import run_demo
 
+    route_cli_logs(None, debug=debug)
     try:
         results = run_demo(data_root, units=units, say=console.print)
     except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug)
+        _fail(exc, debug, data_root)
     last = results[-1]
     console.print("\n[bold]报表已生成：[/]")
     for r in results:
         outputs = r.manifest["outputs"]
         for key in ("safety_committee", "city_bureau", "zone_report"):
-            console.print(f"  {(data_root / outputs[key]).resolve()}", soft_wrap=True)
-    console.print(f"回执：{(data_root / 'receipts').resolve()}", soft_wrap=True)
-    console.print(f"清单：{(last.folder / 'manifest.json').resolve()}", soft_wrap=True)
+            console.print(f"  {markup_safe((data_root / outputs[key]).resolve())}", soft_wrap=True)
+    console.print(f"回执：{markup_safe((data_root / 'receipts').resolve())}", soft_wrap=True)
+    console.print(f"清单：{markup_safe((last.folder / 'manifest.json').resolve())}", soft_wrap=True)
 
 
 @app.command()

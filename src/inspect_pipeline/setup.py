@@ -8,26 +8,18 @@ import xlsxwriter
 
 from .contracts import roster_columns
 from .db import make_engine, migrate
-from .errors import ConfigError, DataRootError
+from .errors import DataRootError
 from .paths import Paths
 from .settings import CONFIG_FILE_NAME, DEFAULT_CONFIG, Settings, load_settings
 
 
 def open_data_root(root: Path) -> tuple[Settings, Paths]:
-    """An existing data root's settings and paths, or one clear line: no such root, or what is wrong in its
-    config.toml (for the CLI and the flows alike)."""
-    from pydantic import ValidationError
-
+    """An existing data root's settings and paths, or one clear line: no such root (DataRootError), or what is
+    wrong in its config.toml, secrets.toml or INSPECT_PIPELINE_* variables (ConfigError), for the CLI and the
+    flows alike."""
     if not root.is_dir():
         raise DataRootError(f"数据目录 {root} 不存在：请先运行 inspect-pipeline init --data-root {root}")
-    try:
-        settings = load_settings(root)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"配置文件 {root / CONFIG_FILE_NAME} 中 “{where}” 有误：{first['msg']}") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"配置文件 {root / CONFIG_FILE_NAME} 无法读取：{exc}") from None
+    settings = load_settings(root)
     return settings, Paths.at(root, settings)
 
 
@@ -35,7 +27,7 @@ def init_data_root(root: Path) -> list[Path]:
     """Create what is missing below `root`; never overwrite the clerk's files. Returns what was created."""
     created: list[Path] = []
     root.mkdir(parents=True, exist_ok=True)
-    config = root / "config.toml"
+    config = root / CONFIG_FILE_NAME
     if not config.exists():
         config.write_text(DEFAULT_CONFIG, encoding="utf-8")
         created.append(config)
