@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support import (
+    NOW,
+    cells,
+    drop,
+    hazard,
+    intake,
+    make_root,
+    manifest,
+    outcomes,
+    school_book,
+)
 
 from inspect_pipeline.db import make_engine, metadata
+from inspect_pipeline.paths import Paths
+from inspect_pipeline.settings import load_settings
 from inspect_pipeline.setup import init_data_root
-from support import NOW, cells, drop, hazard, intake, make_root, manifest, outcomes, school_book
 
 
 @pytest.fixture
@@ -20,10 +33,16 @@ def root(tmp_path, postgres_url):
         conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     root = make_root(tmp_path)
-    config = root / "config.toml"
-    config.write_text(config.read_text(encoding="utf-8") + f'\ndatabase_url = "{postgres_url}"\n', encoding="utf-8")
+    use_database(root, postgres_url)
     init_data_root(root)  # an empty PostgreSQL database is set up by init only (runs refuse it)
     return root
+
+
+def use_database(root: Path, url: str) -> None:
+    """Point the data root's record at `url`: a top-level key of config.toml, so before its first [table]."""
+    config = root / "config.toml"
+    config.write_text(f'database_url = "{url}"\n' + config.read_text(encoding="utf-8"), encoding="utf-8")
+    assert Paths.at(root, load_settings(root)).database_url == url
 
 
 def test_intake_on_postgres(root):
@@ -42,3 +61,11 @@ def test_intake_on_postgres(root):
     before = manifest(root)
     assert intake(root, NOW + dt.timedelta(hours=1)).files == 0
     assert manifest(root) == before
+    engine = make_engine(postgres_url_of(root))
+    with engine.connect() as conn:  # the record really is the PostgreSQL database
+        assert conn.execute(sa.text("SELECT count(*) FROM submissions")).scalar_one() == 4
+    engine.dispose()
+
+
+def postgres_url_of(root: Path) -> str:
+    return Paths.at(root, load_settings(root)).database_url

@@ -61,7 +61,7 @@ class Text(sa.types.TypeDecorator):
     impl = sa.Text
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+    def process_bind_param(self, value, dialect):
         return storable_text(value) if isinstance(value, str) else value
 
 
@@ -71,7 +71,7 @@ class JSON(sa.types.TypeDecorator):
     impl = sa.JSON
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+    def process_bind_param(self, value, dialect):
         return storable_json(value)
 
 
@@ -81,7 +81,7 @@ class Count(sa.types.TypeDecorator):
     impl = sa.Integer
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+    def process_bind_param(self, value, dialect):
         return value if value is None or INT32[0] <= value <= INT32[1] else None
 
 
@@ -91,7 +91,7 @@ class BigInteger(sa.types.TypeDecorator):
     impl = sa.BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+    def process_bind_param(self, value, dialect):
         return value if value is None else min(max(value, INT64[0]), INT64[1])
 
 
@@ -101,7 +101,7 @@ class Float(sa.types.TypeDecorator):
     impl = sa.Float
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+    def process_bind_param(self, value, dialect):
         return value if value is None or math.isfinite(value) else None
 
 
@@ -264,14 +264,16 @@ deliveries = sa.Table(
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for the record (SQLite: parent folder created, foreign keys on)."""
+    """An engine for the record (SQLite: parent folder created, foreign keys on). Without a pool: each command
+    makes its engine and none disposes it, so a connection is closed when its unit of work ends rather than left
+    open (idle on the server) until the engine is garbage-collected."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -361,9 +363,7 @@ def _schema_state(conn: Connection, where: str, create: bool) -> bool:
         return True
     unknown = [v for v in versions if v not in _known_revisions()]
     if unknown:
-        head = _script().get_current_head()
-        raise RecordError(f"数据库 {where} 的结构版本 {unknown[0]} 比本软件新（本软件最高为 {head}）："
-                          f"请安装更新的 inspect-pipeline 后再运行；若用错了数据库，{RESTORE}")
+        raise RecordError(_newer(conn, where, unknown[0]))
     return versions != [_script().get_current_head()]
 
 
@@ -377,6 +377,15 @@ def _foreign(conn: Connection, where: str, tables: list[str]) -> str:
         return f"数据库文件 {where} 不是本软件的记录（有表 {shown}，但没有版本信息）：{RESTORE}"
     return (f"数据库 {where} 中有不属于本软件的表（{shown}）：请在 config.toml 的 database_url 中改用一个专用的空数据库，"
             "再运行 inspect-pipeline init")
+
+
+def _newer(conn: Connection, where: str, version: str) -> str:
+    head = _script().get_current_head()
+    if conn.dialect.name == "sqlite":
+        return (f"数据库文件 {where} 的结构版本 {version} 比本软件新（本软件最高为 {head}）："
+                f"请安装更新的 inspect-pipeline 后再运行；若是用错了文件，{RESTORE}")
+    return (f"数据库 {where} 的结构版本 {version} 比本软件新（本软件最高为 {head}）："
+            "请安装更新的 inspect-pipeline 后再运行，或检查 config.toml 中的 database_url 是否指错了数据库")
 
 
 def _empty(conn: Connection, where: str) -> str:
@@ -401,7 +410,8 @@ def _reason(exc: sa.exc.DBAPIError) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
+    """Alembic's configuration for the record's migrations (no ini file)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return cfg
@@ -409,7 +419,7 @@ def _alembic_config() -> Config:
 
 @cache
 def _script() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_alembic_config())
+    return ScriptDirectory.from_config(alembic_config())
 
 
 @cache
@@ -418,6 +428,6 @@ def _known_revisions() -> frozenset[str]:
 
 
 def _upgrade(conn: Connection) -> None:
-    cfg = _alembic_config()
+    cfg = alembic_config()
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")

@@ -179,6 +179,7 @@ def _date_from_number(value: float, ref: dt.date, direction: str) -> DateRead:
 
 _AMOUNT = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(万元|万|元)?$")
 _COUNT = re.compile(r"^(\d+)\s*(次|人次|人|个|处)?$")
+MAX_COUNT = 1_000_000_000
 
 
 def parse_amount(value: object, header_in_yuan: bool) -> tuple[float | None, bool]:
@@ -204,15 +205,19 @@ def parse_amount(value: object, header_in_yuan: bool) -> tuple[float | None, boo
 
 
 def parse_count(value: object) -> tuple[int | None, bool]:
-    """(non-negative integer, ok) from `3`, `3.0` or `3次`."""
+    """(non-negative integer, ok) from `3`, `3.0` or `3次`. More than MAX_COUNT is a slip of the keyboard, not a
+    count (and would not fit the record's integer)."""
     if isinstance(value, bool):
         return None, False
     if isinstance(value, int | float):
         if isinstance(value, float) and (math.isnan(value) or not value.is_integer()):
             return None, False
-        return (int(value), True) if value >= 0 else (None, False)
+        return (int(value), True) if 0 <= value <= MAX_COUNT else (None, False)
     text = as_text(value)
     if text is None:
         return None, True
     m = _COUNT.match(text)
-    return (int(m[1]), True) if m else (None, False)
+    digits = (m[1].lstrip("0") or "0") if m else ""
+    if not m or len(digits) > len(str(MAX_COUNT)) or int(digits) > MAX_COUNT:  # int() of 4,300+ digits raises
+        return None, False
+    return int(digits), True

@@ -10,9 +10,8 @@ Revises: 0004
 Create Date: 2026-12-02 13:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'
