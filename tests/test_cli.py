@@ -95,7 +95,8 @@ def test_missing_data_root_and_bad_now(tmp_path, root):
 def test_bad_config_is_one_line(root):
     (root / "config.toml").write_text('cutoff_weekday = 9\n', encoding="utf-8")
     result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
-    assert result.exit_code == 2 and "cutoff_weekday" in result.output
+    assert result.exit_code == 2 and "“cutoff_weekday” 应不大于 7（现为 9）" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path):
