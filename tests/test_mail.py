@@ -389,7 +389,7 @@ def test_deliveries_on_postgres(postgres_url, week, smtp):
         with engine.begin() as conn:
             metadata.drop_all(conn)
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        migrate(engine)
+        migrate(engine, create=True)
         smtp.inbox.refuse = 1
         settings = mail_settings(smtp.port, attempts=1)
         assert len(deliver(engine, settings, week.mails[:2], NOW, root=week.root, sleep=NO_WAIT).failed) == 1

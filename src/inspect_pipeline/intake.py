@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from . import receipts as receipt_writer
 from .archive import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle, snapshot_inputs
-from .db import hazards, make_engine, migrate, observations, runs, submissions
+from .db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
 from .issues import Issue, has_errors
 from .lock import run_lock
 from .ledger import SchoolLedger, load_ledgers, match_rows, refresh_state
@@ -116,7 +116,7 @@ class _Run:
             a = archive_file(f, self.paths, arrival, self.now)
             if a is None:
                 continue
-            if (f.rel, f.size, f.mtime_ns, a.sha256) in committed:
+            if (storable_text(f.rel), f.size, f.mtime_ns, a.sha256) in committed:
                 leftovers.append(a)  # recorded by a run that crashed before clearing the inbox
             else:
                 archived.append(a)
@@ -172,7 +172,7 @@ class _Run:
                 rows = conn.execute(
                     sa.select(
                         submissions.c.inbox_path, submissions.c.size, submissions.c.mtime_ns, submissions.c.sha256
-                    ).where(submissions.c.inbox_path.in_(chunk))
+                    ).where(submissions.c.inbox_path.in_([storable_text(rel) for rel in chunk]))
                 )
                 out |= {tuple(r) for r in rows}
         return out

@@ -49,7 +49,7 @@ def make_issue(
 ) -> Issue:
     """Build an Issue with its Chinese message and fix from the registry."""
     spec = issue_texts()[code]
-    shown = None if value is None else display_value(value)
+    shown = None if value is None else quoted(display_value(value))
     fields = {"column": column or "", "value": shown or "", "detail": detail, "allowed": allowed}
     return Issue(
         severity=spec["severity"],
@@ -74,6 +74,16 @@ def display_value(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+QUOTE_LIMIT = 200
+
+
+def quoted(text: str) -> str:
+    """A value as a receipt quotes it: whole up to QUOTE_LIMIT characters, else its start and its length."""
+    if len(text) <= QUOTE_LIMIT:
+        return text
+    return f"{text[:QUOTE_LIMIT]}…（共 {len(text):,} 字）"
 
 
 def has_errors(issues: list[Issue]) -> bool:

@@ -28,7 +28,7 @@ def safe_name(name: str, fallback: str = "未命名") -> str:
     if stem.split(".")[0].upper().rstrip() in _WINDOWS_RESERVED:
         stem = "_" + stem
     if len(text) > MAX_NAME:
-        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         keep = MAX_NAME - len(ext) - 10
         stem = f"{stem[:keep]}_{digest}"
     return f"{stem}.{ext}" if ext else stem

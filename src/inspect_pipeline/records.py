@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .db import make_engine, submissions
+from .db import make_engine, migrate, submissions
 from .paths import Paths
 from .settings import Settings
 
@@ -26,6 +26,7 @@ def received_files(
         like = f"%{school}%"
         query = query.where(sa.or_(submissions.c.school_name.like(like), submissions.c.school_code.like(like)))
     engine = make_engine(paths.database_url)
+    migrate(engine)  # a missing, foreign or damaged record is one clear line, never silently replaced
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     engine.dispose()
