@@ -156,3 +156,11 @@ def test_an_unreadable_config_is_one_line(root):
     assert "UTF-8" in refused(root)
     (root / "config.toml").write_bytes('\ufeffbureau_name = "区教育局"\n'.encode("utf-8"))  # Notepad's BOM
     assert load_settings(root).bureau_name == "区教育局"
+
+
+def test_week_labels_are_normalised_and_a_wrong_one_is_named(root):
+    write(root, 'no_report_weeks = ["2024-W5", "2024-w06"]\n[cutoff_overrides]\n"2023-W40" = 2023-10-07T12:00:00\n')
+    settings = load_settings(root)
+    assert settings.no_report_weeks == ["2024-W05", "2024-W06"] and list(settings.cutoff_overrides) == ["2023-W40"]
+    write(root, '[cutoff_overrides]\n"2023-W54" = 2023-10-07T12:00:00\n')  # never a week: it would never apply
+    assert "“cutoff_overrides” 不是周次：“2023-W54”" in refused(root)

@@ -191,6 +191,16 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("no_report_weeks")
+    @classmethod
+    def _week_list(cls, value: list[str]) -> list[str]:
+        return [_week_label(week) for week in value]
+
+    @field_validator("cutoff_overrides")
+    @classmethod
+    def _week_keys(cls, value: dict[str, dt.datetime]) -> dict[str, dt.datetime]:
+        return {_week_label(week): moment for week, moment in value.items()}
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -206,6 +216,24 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # the environment overrides the config file (passed as init values)
         return (env_settings, init_settings)
+
+
+_WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
+
+
+def _week_label(text: str) -> str:
+    """`2023-W5` or `2023-w05` as the label weeks are named by (`2023-W05`); an error for anything else (a week
+    label that is not one would never match, and the override would be silently ignored)."""
+    found = _WEEK.match(text)
+    if found is not None:
+        year, week = int(found[1]), int(found[2])
+        try:
+            dt.date.fromisocalendar(year, week, 1)
+        except ValueError:
+            pass
+        else:
+            return f"{year}-W{week:02d}"
+    raise PydanticCustomError("week_label", "不是周次：“{week}”（例如 \"2023-W47\"）", {"week": text})
 
 
 SECRETS_FILE_NAME = "secrets.toml"
@@ -439,7 +467,7 @@ _PROBLEMS = {
 
 def _problem(error: dict) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
-    if kind == "time_zone":
+    if kind in ("time_zone", "week_label"):
         return error["msg"]  # our own sentence, with the value and an example
     if kind in _PROBLEMS:
         text = _PROBLEMS[kind].format(**{k: str(v).replace(" or ", ", ") for k, v in ctx.items()})
