@@ -47,7 +47,7 @@ R = TypeVar("R")
 
 WATCHDOG, MEMORY, CRASH = "watchdog", "memory", "crash"
 MEMORY_EXIT = 86  # a worker's exit code after it could not even report a MemoryError
-NEAR_CAP = 0.9  # a worker that dies with its address space above this share of the cap died of memory
+NEAR_CAP = 0.9  # a worker that dies having used this share of its allowance (VmSize above its start) ran out of memory
 SAMPLE_AFTER = 0.25  # seconds an item runs before the parent starts sampling its worker's VmSize (Linux)
 
 
@@ -100,6 +100,7 @@ class _Worker:
         self.index: int | None = None  # the item it is running
         self.started = self.deadline = 0.0
         self.cap: int | None = None  # its address-space cap, once it said so
+        self.base = 0  # its VmSize when it set the cap
         self.vm = 0  # its VmSize when last sampled while busy (Linux)
 
     def give(self, fn: Callable, item: object, index: int, watchdog: float) -> None:
@@ -191,8 +192,9 @@ class BoundedPool:
         busy = [w for w in self._workers if w.index is not None]
         now = time.monotonic()
         timeout = max(0.0, min(w.deadline for w in busy) - now)
-        if any(w.cap is not None and now - w.started >= SAMPLE_AFTER for w in busy):
-            timeout = min(timeout, SAMPLE_AFTER)
+        for w in busy:  # wake to sample the VmSize of capped workers whose item runs longer than SAMPLE_AFTER
+            if w.cap is not None:
+                timeout = min(timeout, max(SAMPLE_AFTER - (now - w.started), 0.0) or SAMPLE_AFTER)
         ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout))
         done: list[tuple[int, object]] = []
         now = time.monotonic()
@@ -216,7 +218,7 @@ class BoundedPool:
             while w.conn.poll():
                 kind, *rest = w.conn.recv()
                 if kind == "ready":
-                    w.cap = rest[0]
+                    w.cap, w.base = rest
                     continue
                 if kind == "ok":
                     w.index = None
@@ -235,7 +237,7 @@ class BoundedPool:
     def _cause_of_death(self, w: _Worker) -> str:
         w.process.join(1.0)
         code = w.process.exitcode
-        if code == MEMORY_EXIT or (w.cap is not None and w.vm >= NEAR_CAP * w.cap):
+        if code == MEMORY_EXIT or (w.cap is not None and w.vm - w.base >= NEAR_CAP * (w.cap - w.base)):
             return MEMORY
         return CRASH
 
@@ -294,8 +296,8 @@ def _serve(conn, log_file: str | None, max_memory_bytes: int | None) -> None:
     _ignore_interrupts()
     if log_file is not None:
         _output_to(Path(log_file))
-    cap = _cap_address_space(max_memory_bytes)
-    conn.send(("ready", cap))
+    cap, base = _cap_address_space(max_memory_bytes)
+    conn.send(("ready", cap, base))
     while True:
         try:
             task = conn.recv()
@@ -393,20 +395,20 @@ def _log_only_to(log_file: Path) -> None:
     logging.captureWarnings(True)
 
 
-def _cap_address_space(limit: int | None) -> int | None:
-    """On Linux: cap this process's address space at its VmSize now plus `limit`; the cap in bytes, or None where
-    there is none (no limit asked, not Linux, or VmSize unknown)."""
+def _cap_address_space(limit: int | None) -> tuple[int | None, int]:
+    """On Linux: cap this process's address space at its VmSize now plus `limit`. Returns (the cap in bytes, that
+    VmSize), or (None, 0) where there is no cap (no limit asked, not Linux, or VmSize unknown)."""
     if limit is None or not sys.platform.startswith("linux"):
-        return None
+        return None, 0
     import resource
 
     size = _vm_size(os.getpid())
     if size is None:
-        return None
+        return None, 0
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = size + limit
     for existing in (soft, hard):
         if existing != resource.RLIM_INFINITY:
             cap = min(cap, existing)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    return cap
+    return cap, size
