@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from inspect_pipeline.cli import app
 from inspect_pipeline.errors import (
-    DiskFull, LockBusy, NotWritable, PipelineError, RecordError, RosterError, as_pipeline_error,
+    DiskFull, LockBusy, NotWritable, PipelineError, RecordError, RosterError, as_pipeline_error, format_size,
 )
 from inspect_pipeline.paths import Paths
 from inspect_pipeline.settings import Settings
@@ -65,7 +65,7 @@ def test_a_full_disk_is_exit_8_naming_the_folder_and_its_free_space(root, monkey
     assert result.exit_code == 8
     line = one_line(result)
     assert "磁盘空间不足" in line and str(folder) in line and "收件箱" in line, line
-    assert re.search(r"剩余 \d+(\.\d)? [MG]B", line), line
+    assert re.search(r"剩余 (\d+(\.\d)? [MG]B|不足 1 MB)", line), line
 
 
 def test_a_full_disk_found_as_the_cause_of_another_error_is_exit_8(root, monkeypatch):
@@ -170,6 +170,10 @@ def test_a_database_url_is_named_without_its_password(tmp_path):
 def test_a_long_unexpected_message_is_cut():
     mapped = as_pipeline_error(RuntimeError("x" * 1000))
     assert type(mapped) is PipelineError and mapped.exit_code == 1 and len(str(mapped)) < 260
+
+
+def test_free_space_is_said_in_gb_or_mb():
+    assert (format_size(3 * 1024**3 // 2), format_size(35 * 1024**2), format_size(1000)) == ("1.5 GB", "35 MB", "不足 1 MB")
 
 
 def test_printable_escapes_controls_and_bidi_and_keeps_the_rest():

@@ -145,9 +145,12 @@ def _free_space(where: object) -> str:
 
 
 def format_size(size: int) -> str:
+    """Free space as the clerk reads it: `1.2 GB`, `35 MB`, `不足 1 MB`."""
     if size >= 1024**3:
         return f"{size / 1024**3:.1f} GB"
-    return f"{size / 1024**2:.0f} MB"
+    if size >= 1024**2:
+        return f"{size // 1024**2} MB"
+    return "不足 1 MB"
 
 
 def _user() -> str:
