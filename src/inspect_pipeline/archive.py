@@ -158,6 +158,11 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
             tmp.unlink()
         else:
             os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write (disk full) names no file: the message names the archive folder
+            raise OSError(exc.errno, exc.strerror, str(folder)) from exc
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
