@@ -221,11 +221,18 @@ def test_zip_bomb_is_refused_before_it_is_unpacked():
 
 
 def test_sheet_over_the_cell_limit():
-    assert refusal((FORMATS / "merged_lo.xls").read_bytes(), "a.xls", Limits(max_cells=50)) == (
-        "unreadable-file", "工作表“隐患排查”范围过大（超过 50 个单元格）"
+    # the area counts from A1: calamine builds the grid from A1
+    assert refusal((FORMATS / "merged.xlsx").read_bytes(), "a.xlsx", Limits(max_cells=50)) == (
+        "unreadable-file", "工作表“隐患排查”的数据范围过大（A1:J9 共 90 格，上限 50 格）"
     )
-    for name in ("merged.xlsx", "merged_lo.ods"):
-        assert refusal((FORMATS / name).read_bytes(), name, Limits(max_cells=50))[0] == "unreadable-file"
+    # xls: calamine reserves room for the range the DIMENSIONS record declares
+    assert refusal((FORMATS / "merged_lo.xls").read_bytes(), "a.xls", Limits(max_cells=50)) == (
+        "unreadable-file", "工作表“隐患排查”的声明范围过大（C3:J9 共 56 格，上限 50 格）"
+    )
+    # ods: refused as soon as the area passes the limit, before the rest is read
+    assert refusal((FORMATS / "merged_lo.ods").read_bytes(), "a.ods", Limits(max_cells=50)) == (
+        "unreadable-file", "工作表“隐患排查”的数据范围过大（A1:J6 共 60 格，上限 50 格）"
+    )
 
 
 def test_cell_at_xfd1048576_is_refused_before_calamine():

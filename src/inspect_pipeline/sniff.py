@@ -19,7 +19,7 @@ from .grid import DAMAGED, FileRefused
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
-BIFF_EOF, BIFF_FILEPASS = 0x000A, 0x002F
+BIFF_BOF, BIFF_EOF, BIFF_FILEPASS = 0x0809, 0x000A, 0x002F
 
 HTML = "网页文件（HTML），不是真正的 Excel 文件"
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
@@ -116,6 +116,27 @@ def biff_records(stream: bytes, start: int = 0) -> Iterator[tuple[int, memoryvie
         if kind == BIFF_EOF:
             return
         pos += 4 + size
+
+
+def biff_substream(stream: bytes, start: int) -> Iterator[tuple[int, memoryview]]:
+    """Yield (record type, body) of the substream starting at `start` (a sheet's BOF) up to its EOF, skipping the
+    substreams nested in it (embedded charts: BOF ... EOF), as calamine does."""
+    seen_bof, depth = False, 0
+    view = memoryview(stream)
+    pos = start
+    while pos + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        pos += 4 + size
+        if depth:
+            depth += 1 if kind == BIFF_BOF else -1 if kind == BIFF_EOF else 0
+            continue
+        if kind == BIFF_BOF and seen_bof:
+            depth = 1
+            continue
+        seen_bof = seen_bof or kind == BIFF_BOF
+        yield kind, view[pos - size : pos]
+        if kind == BIFF_EOF:
+            return
 
 
 def _is_bmp_or_webp(data: bytes) -> bool:

@@ -1,34 +1,41 @@
 """Reading a received file into a grid of cells with true Excel coordinates: `read_workbook(data, name, limits)`
-returns a `Workbook` or raises `FileRefused(code, detail)` for files that cannot be read as a workbook."""
+returns a `Workbook` or raises `FileRefused(code, detail)` for files that cannot be read as a workbook.
+
+Files are untrusted. Before calamine (or anything) allocates, the file's own content is measured against the
+limits, so the same file gets the same outcome on any machine: xlsx/xlsm and ods parts through streaming, defused XML
+scans (xmlscan.py), xls through its BIFF records. Per sheet: the area from A1 of the cells holding values (calamine
+builds a dense grid from A1), each merged range and their sum; per file: the sums of those areas and the text the
+cells expand to (shared strings referenced many times, repeated ODS cells, runs of spaces).
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
-import posixpath
-import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from xml.etree.ElementTree import Element, ParseError, iterparse
+from typing import TypeVar
+from xml.parsers import expat
 
 import olefile
 import python_calamine
 
-from . import sniff
+from . import sniff, xmlscan
 from .grid import DAMAGED, CellValue, FileRefused, Sheet, Workbook
 from .settings import Limits
 
 # what a damaged file makes calamine, zipfile, olefile and our own parsing raise (KeyError: a missing zip member;
-# RuntimeError: a zip member flagged encrypted)
+# RuntimeError: a zip member flagged encrypted; ValueError covers xmlscan.Forbidden and xmlscan.Malformed)
 DAMAGED_FILE_ERRORS = (
     python_calamine.CalamineError, zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError, IndexError,
-    OverflowError, RuntimeError, struct.error, zlib.error, ParseError, NotImplementedError,
+    OverflowError, RuntimeError, struct.error, zlib.error, expat.ExpatError, NotImplementedError,
 )
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,7 +53,8 @@ def read_workbook(data: bytes, file_name: str, limits: Limits) -> Workbook:
     if fmt == "csv":
         return Workbook(fmt, [_read_csv(data, file_name, limits)])
     try:
-        # before calamine: it aborts the process (not an exception) on a sheet spanning A1:XFD1048576
+        # before calamine: it aborts the process (not an exception) when an allocation fails, e.g. for a sheet
+        # spanning A1:XFD1048576, and nothing it allocates is bounded by the file's size
         extras = {"xlsx": _xlsx_extras, "xlsm": _xlsx_extras, "ods": _ods_extras, "xls": _xls_extras}[fmt](data, limits)
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = [
@@ -102,9 +110,59 @@ def _clip(merged: list[tuple[int, int, int, int]], n_rows: int, n_cols: int) -> 
 
 
 def _check_area(sheet_name: str, n_rows: int, n_cols: int, limits: Limits) -> None:
-    """Raise FileRefused if a sheet spans more cells than limits.max_cells."""
+    """Raise FileRefused if a sheet spans more cells from A1 than limits.max_cells."""
     if n_rows * n_cols > limits.max_cells:
-        raise FileRefused("unreadable-file", f"工作表“{sheet_name}”范围过大（超过 {limits.max_cells} 个单元格）")
+        area = xmlscan.area_name(n_rows, n_cols)
+        raise _refused(sheet_name, xmlscan.Exceeded("area", n_rows * n_cols, limits.max_cells, area))
+
+
+def _refused(sheet_name: str, exc: xmlscan.Exceeded) -> FileRefused:
+    """Return the refusal of a file whose sheet (or shared string table, for an empty name) went over a limit: the
+    Chinese detail names the sheet, what exceeded and the limit."""
+    sheet = f"工作表“{sheet_name}”的" if sheet_name else ""
+    n, limit, where = f"{exc.amount:,}", f"{exc.limit:,}", exc.where
+    detail = {
+        "area": f"{sheet}数据范围过大（{where} 共 {n} 格，上限 {limit} 格）",
+        "declared": f"{sheet}声明范围过大（{where} 共 {n} 格，上限 {limit} 格）",
+        "cells": f"{sheet}有值的单元格过多（至少 {n} 个，上限 {limit} 个）",
+        "beyond": f"{sheet}单元格位置超出 Excel 的范围（{where}，最大为 XFD1048576）",
+        "merge": f"{sheet}合并单元格过大（{where} 共 {n} 格，上限 {limit} 格）",
+        "merges": f"{sheet}合并单元格合计过大（至少 {n} 格，上限 {limit} 格）",
+        "cell-text": f"{sheet}单元格文字过长（{where} 至少 {n} 字，上限 {limit} 字）",
+        "text": f"单元格文字展开后过多（读到工作表“{sheet_name}”时已达 {n} 字，上限 {limit} 字）",
+        "string": f"共享字符串表中的文字过长（{where}至少 {n} 字，上限 {limit} 字）",
+        "unique": f"共享字符串表声明的条目数过大（{n} 条，上限 {limit} 条）",
+        "file-area": f"全部工作表的数据范围合计过大（共 {n} 格，上限 {limit} 格）",
+        "file-merges": f"全部工作表的合并单元格合计过大（共 {n} 格，上限 {limit} 格）",
+    }[exc.kind]
+    return FileRefused("unreadable-file", detail)
+
+
+def _measured(sheet_name: str, measure: Callable[..., T], *args: object) -> T:
+    """Return measure(*args); a limit it reports exceeded becomes the file's refusal naming the sheet."""
+    try:
+        return measure(*args)
+    except xmlscan.Exceeded as exc:
+        raise _refused(sheet_name, exc) from None
+
+
+@dataclass
+class _FileTotals:
+    """The areas and merged areas of a file's sheets added up: the whole file stays in memory at once."""
+
+    limits: Limits
+    area: int = 0
+    merged: int = 0
+
+    def add(self, area: int, merged: int) -> None:
+        """Add one sheet; raise FileRefused when the file's sum goes over limits.max_cells."""
+        self.area += area
+        self.merged += merged
+        cap = self.limits.max_cells
+        if self.area > cap:
+            raise _refused("", xmlscan.Exceeded("file-area", self.area, cap))
+        if self.merged > cap:
+            raise _refused("", xmlscan.Exceeded("file-merges", self.merged, cap))
 
 
 def _from_timedelta(value: dt.timedelta) -> dt.time | str:
@@ -146,166 +204,103 @@ def _read_csv(data: bytes, file_name: str, limits: Limits) -> Sheet:
     return Sheet(name=name, visible=True, rows=rows)
 
 
-# ---- xlsx / xlsm: the sheet XML, by regular expressions on bytes (fast; Excel, WPS and LibreOffice put r= first)
+# ---- xlsx / xlsm: the parts calamine reads, scanned by xmlscan
 
-XML_ATTR = re.compile(rb'([\w:.-]+)\s*=\s*"([^"]*)"')
-XLSX_SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
-XLSX_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
-# a cell with a value (calamine skips cells with only a style or a formula without cached value)
-XLSX_VALUE_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)?<(?:v>[^<]|is>)')
-XLSX_ERROR_CELL = re.compile(
-    rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*?\bt="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)?<v>([^<]+)</v>'
-)
-XLSX_HIDDEN_ROW = re.compile(rb'<row r="([0-9]+)"[^>]*?\bhidden="(?:1|true)"')
+XML_MEMBER_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def _check_prologs(zf: zipfile.ZipFile) -> None:
+    """Raise xmlscan.Forbidden if any XML member of the zip declares a DOCTYPE (read up to its root element only):
+    calamine skips DTDs, but what reads the file later (openpyxl, for an annotated receipt) may not."""
+    for name in zf.namelist():
+        if name.lower().endswith(XML_MEMBER_SUFFIXES):
+            xmlscan.check_prolog(zf, name)
 
 
 def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
-    """Return the error values and hidden rows of each sheet of an xlsx/xlsm by name; refuse oversized sheets."""
+    """Return the error values and hidden rows of each sheet of an xlsx/xlsm by name; refuse a file whose sheets,
+    merged ranges or text go over the limits."""
+    tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
+    totals = _FileTotals(limits)
     result = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        names, targets = set(zf.namelist()), {}
-        for attrs in XLSX_REL.findall(zf.read("xl/_rels/workbook.xml.rels")):
-            rel = _attrs(attrs)
-            target = rel.get("Target", "")
-            targets[rel.get("Id")] = target[1:] if target.startswith("/") else posixpath.normpath("xl/" + target)
-        for attrs in XLSX_SHEET.findall(zf.read("xl/workbook.xml")):
-            sheet = _attrs(attrs)
-            part = targets.get(sheet.get("id"))
-            if sheet.get("name") is None or part not in names:
+        _check_prologs(zf)
+        sheets, shared_member = xmlscan.xlsx_parts(zf)
+        shared = xmlscan.SharedStrings()
+        if shared_member is not None:
+            shared = _measured("", xmlscan.scan_shared_strings, zf, shared_member, limits.max_cells)
+        for name, member in sheets:
+            if member is None:  # calamine will not find it either
                 continue
-            result[sheet["name"]] = _xlsx_sheet_extras(sheet["name"], zf.read(part), limits)
+            scan = _measured(name, xmlscan.XlsxSheetScan(tally, shared).scan, zf, member)
+            _check_area(name, scan.n_rows, scan.n_cols, limits)
+            totals.add(scan.n_rows * scan.n_cols, scan.merged_area)
+            result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
     return result
-
-
-def _xlsx_sheet_extras(name: str, xml: bytes, limits: Limits) -> _SheetExtras:
-    """Return what calamine misses from one worksheet's XML; refuse it if its values span too many cells."""
-    if cells := XLSX_VALUE_CELL.findall(xml):
-        n_cols = max(map(_column_index, {col for col, _ in cells})) + 1
-        _check_area(name, max(int(row) for _, row in cells), n_cols, limits)
-    errors = {}
-    if b't="e"' in xml:
-        errors = {(int(row) - 1, _column_index(col)): text.decode() for col, row, text in XLSX_ERROR_CELL.findall(xml)}
-    hidden = {int(row) - 1 for row in XLSX_HIDDEN_ROW.findall(xml)}
-    return _SheetExtras(errors=errors, hidden_rows=hidden)
-
-
-def _attrs(attrs: bytes) -> dict[str, str]:
-    """Return a tag's attributes by local name (r:id → id), unescaped."""
-    return {key.rpartition(b":")[2].decode(): html.unescape(value.decode()) for key, value in XML_ATTR.findall(attrs)}
-
-
-def _column_index(letters: bytes) -> int:
-    """Return the 0-based index of a column name (A → 0, AA → 26)."""
-    index = 0
-    for letter in letters:
-        index = index * 26 + letter - 64
-    return index - 1
 
 
 # ---- ods: content.xml, for what calamine does not give (merged ranges, hidden rows, error values)
 
-TABLE_NS = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-TABLE, ROW = TABLE_NS + "table", TABLE_NS + "table-row"
-CELLS = (TABLE_NS + "table-cell", TABLE_NS + "covered-table-cell")
-VALUE_TYPE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}value-type"
-CALC_VALUE_TYPE = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}value-type"
-TEXT_P = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}p"
-
 
 def _ods_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
-    """Return the merged ranges, hidden rows and error values of each table of an ods by name; refuse oversized ones."""
+    """Return the merged ranges, hidden rows and error values of each table of an ods by name; refuse a file whose
+    tables, merged spans or text go over the limits (counted with their repeats, before any is expanded)."""
+    tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
+    scan = xmlscan.OdsScan(tally)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        content = zf.read("content.xml")
-    # content.xml has no DTD, and without one no entity can be declared: plain ElementTree is then safe
-    # (and a third faster than defusedxml)
-    if b"<!DOCTYPE" in content:
-        raise FileRefused("unreadable-file", DAMAGED)
-    result, table = {}, _OdsTable("")
-    for event, elem in iterparse(io.BytesIO(content), events=("start", "end")):
-        tag = elem.tag
-        if event == "start":
-            if tag == TABLE:
-                table = _OdsTable(elem.get(TABLE_NS + "name"))
-            elif tag == ROW:
-                table.start_row(elem)
-        elif tag in CELLS:
-            table.add_cell(elem)
-            elem.clear()
-        elif tag == ROW:
-            table.row += table.row_repeat
-            elem.clear()
-        elif tag == TABLE:
-            result[table.name] = table.extras(limits)
-            elem.clear()
+        _check_prologs(zf)
+        try:
+            scan.scan(zf)
+        except xmlscan.Exceeded as exc:
+            raise _refused(scan.current_table, exc) from None
+    totals = _FileTotals(limits)
+    result = {}
+    for table in scan.tables:
+        totals.add(table.n_rows * table.n_cols, table.merged_area)
+        result[table.name] = _ods_sheet_extras(table)
     return result
 
 
-class _OdsTable:
-    """Position and findings while walking one table:table; repeats are kept compressed until the area is checked."""
+def _ods_sheet_extras(table: xmlscan.OdsTable) -> _SheetExtras:
+    """Return a table's findings with repeats expanded only within its area holding values (already checked
+    against the limits: the expansion is bounded by them)."""
+    height, width = table.n_rows, table.n_cols
 
-    def __init__(self, name: str):
-        self.name = name
-        self.row = self.col = self.row_repeat = self.n_rows = self.n_cols = 0
-        self.spans: list[tuple[int, int, int, int, int]] = []  # row, col, row repeat, rows spanned, cols spanned
-        self.hidden: list[tuple[int, int]] = []  # row, row repeat
-        self.errors: list[tuple[int, int, int, int, str]] = []  # row, col, row repeat, col repeat, text
+    def within(start: int, count: int, end: int) -> range:
+        return range(min(count, max(end - start, 0)))
 
-    def start_row(self, elem: Element) -> None:
-        """Enter a table-row."""
-        self.col, self.row_repeat = 0, _count(elem, "number-rows-repeated")
-        if elem.get(TABLE_NS + "visibility", "visible") != "visible":  # collapse, or filter
-            self.hidden.append((self.row, self.row_repeat))
-
-    def add_cell(self, elem: Element) -> None:
-        """Account for a table-cell or covered-table-cell (covered cells hold values too)."""
-        repeat = _count(elem, "number-columns-repeated")
-        error = elem.get(CALC_VALUE_TYPE) == "error"  # LibreOffice: string-value "" and the error in text:p
-        if error or elem.get(VALUE_TYPE) or len(elem):
-            self.n_rows, self.n_cols = max(self.n_rows, self.row + self.row_repeat), max(self.n_cols, self.col + repeat)
-        if error:
-            self.errors.append((self.row, self.col, self.row_repeat, repeat, elem.findtext(TEXT_P) or ""))
-        row_span, col_span = _count(elem, "number-rows-spanned"), _count(elem, "number-columns-spanned")
-        if row_span > 1 or col_span > 1:
-            self.spans.append((self.row, self.col, self.row_repeat, row_span, col_span))
-        self.col += repeat
-
-    def extras(self, limits: Limits) -> _SheetExtras:
-        """Return the table's findings, repeats expanded within the area holding values; refuse it if too large."""
-        _check_area(self.name, self.n_rows, self.n_cols, limits)
-        height = self.n_rows
-        return _SheetExtras(
-            merged=[(r + k, c, r + k + rs - 1, c + cs - 1) for r, c, rep, rs, cs in self.spans
-                    for k in range(min(rep, max(height - r, 1)))],
-            hidden_rows={r + k for r, rep in self.hidden for k in range(min(rep, height - r))},
-            errors={(r + i, c + j): text for r, c, rows, cols, text in self.errors
-                    for i in range(rows) for j in range(cols)},
-        )
-
-
-def _count(elem: Element, attribute: str) -> int:
-    """Return a table: repeat or span count of an element (at least 1)."""
-    return max(1, int(elem.get(TABLE_NS + attribute, 1)))
+    return _SheetExtras(
+        merged=[(r + i, c + j, r + i + rs - 1, c + j + cs - 1) for r, c, rows, cols, rs, cs in table.spans
+                for i in within(r, rows, height) for j in within(c, cols, width)],
+        hidden_rows={r + k for r, count in table.hidden for k in within(r, count, height)},
+        errors={(r + i, c + j): text for r, c, rows, cols, text in table.errors
+                for i in within(r, rows, height) for j in within(c, cols, width)},
+    )
 
 
 # ---- xls: the BIFF records of each worksheet (calamine gives neither error values nor hidden rows)
 
 BOF, BOUNDSHEET, DIMENSIONS, ROW_RECORD = 0x0809, 0x0085, 0x0200, 0x0208
-FORMULA, BOOLERR, MULRK = 0x0006, 0x0205, 0x00BD
-VALUE_RECORDS = {0x0203, 0x027E, 0x00FD, 0x0204, 0x00D6, FORMULA, BOOLERR}  # NUMBER RK LABELSST LABEL RSTRING
+FORMULA, BOOLERR, MULRK, MERGEDCELLS = 0x0006, 0x0205, 0x00BD, 0x00E5
+SST, CONTINUE, LABELSST, LABEL, RSTRING, STRING = 0x00FC, 0x003C, 0x00FD, 0x0204, 0x00D6, 0x0207
+VALUE_RECORDS = {0x0203, 0x027E, LABELSST, LABEL, RSTRING, FORMULA, BOOLERR}  # NUMBER RK LABELSST LABEL RSTRING
 XLS_ERRORS = {
     0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"
 }
 
 
 def _xls_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
-    """Return the error values and hidden rows of each worksheet of an xls by name; refuse damaged or huge ones."""
+    """Return the error values and hidden rows of each worksheet of an xls by name; refuse damaged files and files
+    whose sheets, declared dimensions, merged ranges or text go over the limits."""
     with olefile.OleFileIO(io.BytesIO(data)) as ole:
         stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
     records = sniff.biff_records(stream)
     kind, bof = next(records, (None, b""))
     biff8 = kind == BOF and struct.unpack_from("<H", bof)[0] == 0x0600  # else BIFF5 (Excel 95)
-    sheets = []
+    sheets, sst, strings = [], None, []  # sst: the SST record and its CONTINUE records while they come
     for kind, body in records:
+        if sst is not None and kind != CONTINUE:
+            strings, sst = _sst_lengths(sst), None  # calamine keeps the last SST
         if kind == BOUNDSHEET:
             if biff8:
                 n_chars, wide = body[6], body[7] & 1
@@ -313,13 +308,26 @@ def _xls_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
             else:  # a byte string in the file's code page; GBK on Chinese Windows
                 name = bytes(body[7 : 7 + body[6]]).decode("gbk", "replace")
             sheets.append((name, struct.unpack_from("<I", body)[0]))
-    return {name: _xls_sheet_extras(name, stream, start, limits) for name, start in sheets}
+        elif kind == SST:
+            sst = [body]
+        elif kind == CONTINUE and sst is not None:
+            sst.append(body)
+    if sst is not None:
+        strings = _sst_lengths(sst)
+    tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
+    totals = _FileTotals(limits)
+    return {
+        name: _measured(name, _xls_sheet_extras, stream, start, strings, tally, totals) for name, start in sheets
+    }
 
 
-def _xls_sheet_extras(name: str, stream: bytes, start: int, limits: Limits) -> _SheetExtras:
-    """Return what calamine misses from one sheet substream."""
-    extras, n_rows, n_cols = _SheetExtras(), 0, 0
-    for kind, body in sniff.biff_records(stream, start):
+def _xls_sheet_extras(
+    stream: bytes, start: int, strings: list[int], tally: xmlscan.Tally, totals: _FileTotals
+) -> _SheetExtras:
+    """Return what calamine misses from one sheet substream (embedded chart substreams skipped, as calamine does);
+    raise xmlscan.Exceeded for a sheet over the limits."""
+    extras, n_rows, n_cols, merged_area, cap = _SheetExtras(), 0, 0, 0, tally.max_cells
+    for kind, body in sniff.biff_substream(stream, start):
         if kind in VALUE_RECORDS or kind == MULRK:
             r, c = struct.unpack_from("<HH", body)
             if kind == MULRK:
@@ -329,14 +337,93 @@ def _xls_sheet_extras(name: str, stream: bytes, start: int, limits: Limits) -> _
                 extras.errors[r, c] = XLS_ERRORS.get(body[6], "#N/A")
             elif kind == FORMULA and body[12:14] == b"\xff\xff" and body[6] == 2:  # cached result is an error
                 extras.errors[r, c] = XLS_ERRORS.get(body[8], "#N/A")
+            elif kind == LABELSST:  # calamine copies the shared string into each cell
+                index = struct.unpack_from("<I", body, 6)[0]
+                tally.add_text(strings[index] if index < len(strings) else 0)
+            elif kind in (LABEL, RSTRING):
+                tally.add_text(struct.unpack_from("<H", body, 6)[0])
+        elif kind == STRING:
+            tally.add_text(struct.unpack_from("<H", body)[0])
         elif kind == ROW_RECORD and struct.unpack_from("<H", body, 12)[0] & 0x20:  # fDyZero: row hidden
             extras.hidden_rows.add(struct.unpack_from("<H", body)[0])
         elif kind == DIMENSIONS:
-            # calamine reserves rows x columns from this record (ends exclusive); an inverted or out-of-range one
-            # (a damaged file) makes it request terabytes and abort the process
-            first_row, end_row, first_col, end_col = struct.unpack_from("<IIHH" if len(body) >= 14 else "<HHHH", body)
-            inverted = end_row and end_col and (first_row >= end_row or first_col >= end_col)
-            if inverted or end_row > 65536 or end_col > 256:
-                raise FileRefused("unreadable-file", DAMAGED)
-    _check_area(name, n_rows, n_cols, limits)
+            _check_dimensions(body, cap)
+        elif kind == MERGEDCELLS:
+            for r0, r1, c0, c1 in _merged_ranges(body):
+                area = (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
+                where = f"{xmlscan.cell_name(min(r0, r1), min(c0, c1))}:{xmlscan.cell_name(max(r0, r1), max(c0, c1))}"
+                if area > cap:
+                    raise xmlscan.Exceeded("merge", area, cap, where)
+                merged_area += area
+                if merged_area > cap:
+                    raise xmlscan.Exceeded("merges", merged_area, cap)
+    if n_rows * n_cols > cap:
+        raise xmlscan.Exceeded("area", n_rows * n_cols, cap, xmlscan.area_name(n_rows, n_cols))
+    totals.add(n_rows * n_cols, merged_area)
     return extras
+
+
+def _check_dimensions(body: memoryview, cap: int) -> None:
+    """Refuse a DIMENSIONS record calamine would reserve too much for: it reserves room for every cell of the
+    declared range (ends exclusive); an inverted or out-of-range one (a damaged file) makes it request terabytes."""
+    first_row, end_row, first_col, end_col = struct.unpack_from("<IIHH" if len(body) >= 14 else "<HHHH", body)
+    inverted = end_row and end_col and (first_row >= end_row or first_col >= end_col)
+    if inverted or end_row > 65536 or end_col > 256:
+        raise FileRefused("unreadable-file", DAMAGED)
+    area = (end_row - first_row) * (end_col - first_col)
+    if area > cap:
+        where = f"{xmlscan.cell_name(first_row, first_col)}:{xmlscan.cell_name(end_row - 1, end_col - 1)}"
+        raise xmlscan.Exceeded("declared", area, cap, where)
+
+
+def _merged_ranges(body: memoryview) -> Iterable[tuple[int, int, int, int]]:
+    """Yield (first row, last row, first column, last column) of each range of a MERGEDCELLS record; raise
+    struct.error if the record is shorter than its count says (calamine would fail on it)."""
+    count = struct.unpack_from("<H", body)[0]
+    for k in range(count):
+        yield struct.unpack_from("<HHHH", body, 2 + 8 * k)
+
+
+def _sst_lengths(chunks: list[memoryview]) -> list[int]:
+    """Return the length in characters of each string of an SST record and its CONTINUE records, walked as calamine
+    walks them (a string's characters may go on in the next record, after a byte giving their width)."""
+    chunks = [chunks[0][8:], *chunks[1:]]  # after cstTotal and cstUnique
+    at, data, lengths = 0, chunks[0], []
+
+    def next_chunk() -> memoryview:
+        nonlocal at
+        at += 1
+        if at >= len(chunks):
+            raise EOFError("SST string goes past its records")
+        return chunks[at]
+
+    while data or at + 1 < len(chunks):
+        if not data:
+            data = next_chunk()
+        if not data:
+            lengths.append(0)
+            continue
+        n_chars, flags = struct.unpack_from("<HB", data)
+        data, wide = data[3:], flags & 1
+        n_runs = struct.unpack_from("<H", data)[0] if flags & 8 else 0
+        data = data[2:] if flags & 8 else data
+        ext = struct.unpack_from("<i", data)[0] if flags & 4 else 0
+        data = data[4:] if flags & 4 else data
+        if ext < 0:
+            raise ValueError("negative ExtRst size")
+        left = n_chars
+        while True:
+            taken = min(len(data) // 2 if wide else len(data), left)
+            data, left = data[taken * (2 if wide else 1) :], left - taken
+            if not left:
+                break
+            data = next_chunk()
+            wide, data = data[0] & 1, data[1:]
+        skip = 4 * n_runs + ext
+        while skip:
+            if not data:
+                data = next_chunk()
+            taken = min(skip, len(data))
+            data, skip = data[taken:], skip - taken
+        lengths.append(n_chars)
+    return lengths
