@@ -205,6 +205,42 @@ def xlsx_many_sheets_at_limit(sheets: int = 6) -> bytes:
     return xlsx_package({f"表{i}": sheet for i in range(1, sheets + 1)})
 
 
+def xlsx_duplicate_cells(cells: int = 3_000) -> bytes:
+    """Return an xlsx whose cell A1 is written `cells` times (calamine keeps every copy until it builds the grid)."""
+    return xlsx_package({"隐患排查": worksheet('<row r="1">' + '<c r="A1"><v>1</v></c>' * cells + "</row>")})
+
+
+def xlsx_case_mismatched_target() -> bytes:
+    """Return an xlsx whose relationship names "worksheets/SHEET1.xml" for the member xl/worksheets/sheet1.xml
+    (calamine finds members without regard to case), the sheet holding a value at CV600000."""
+    data = xlsx_prefixed(far=True, prefix="")
+    return _rewrite(data, "xl/_rels/workbook.xml.rels", lambda xml: xml.replace("sheet1.xml", "SHEET1.xml"))
+
+
+def xlsx_relocated_workbook() -> bytes:
+    """Return an xlsx whose _rels/.rels points calamine to doc/workbook.xml, whose sheet holds a value at CV600000,
+    while xl/workbook.xml (what a naive reader opens) and its sheet are harmless."""
+    decoy = zipfile.ZipFile(io.BytesIO(xlsx_table()))
+    real = zipfile.ZipFile(io.BytesIO(xlsx_prefixed(far=True, prefix="")))
+    parts = {name: decoy.read(name) for name in decoy.namelist()}
+    parts |= {"doc/" + name.removeprefix("xl/"): real.read(name) for name in real.namelist() if name.startswith("xl/")}
+    parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"xl/workbook.xml", b"doc/workbook.xml")
+    return _zip(parts)
+
+
+def xlsx_doctype_in_styles() -> bytes:
+    """Return a harmless xlsx plus an xl/styles.xml carrying a billion-laughs DTD (calamine reads styles.xml, and
+    openpyxl too when it annotates the file)."""
+    dtd = '<!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    return with_members(xlsx_table(), {"xl/styles.xml": XML_DECL + dtd + f'<styleSheet xmlns="{MAIN}">&b;</styleSheet>'})
+
+
+def with_members(data: bytes, members: dict[str, str | bytes]) -> bytes:
+    """Return the zip `data` with members added (or replaced)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    return _zip({name: source.read(name) for name in source.namelist()} | members)
+
+
 def legit_big_xlsx(rows: int = 1_000_000) -> bytes:
     """Return a real xlsx (xlsxwriter, constant_memory) of `rows` rows x 2 columns: a number and a short text."""
     buffer = io.BytesIO()
@@ -360,6 +396,12 @@ def _biff_record(data: bytearray, kind: int) -> int:
 
 
 # ---- helpers
+
+
+def _rewrite(data: bytes, member: str, change) -> bytes:
+    """Return the zip `data` with one text member changed by `change(text) -> text`."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    return with_members(data, {member: change(source.read(member).decode("utf-8"))})
 
 
 def _zip(parts: dict[str, str | bytes], stored_first: bool = False) -> bytes:

@@ -19,6 +19,9 @@ from .grid import DAMAGED, FileRefused
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+# members that make calamine take a zip for xlsb, or for an OOXML package, before it tries ods (lower case)
+XLSB_PARTS = frozenset({"xl/workbook.bin", "xl/_rels/workbook.bin.rels"})
+OOXML_PARTS = frozenset({"_rels/.rels", "[content_types].xml"}) | XLSB_PARTS
 BIFF_BOF, BIFF_EOF, BIFF_FILEPASS = 0x0809, 0x000A, 0x002F
 
 HTML = "网页文件（HTML），不是真正的 Excel 文件"
@@ -51,7 +54,8 @@ def detect_format(data: bytes, file_name: str, limits: Limits) -> str:
 
 
 def _zip_format(data: bytes, limits: Limits) -> str:
-    """Return xlsx, xlsm or ods for a zip; checks the sizes in the zip directory before any member is read."""
+    """Return xlsx, xlsm or ods for a zip; checks the sizes in the zip directory before any member is read, and
+    refuses a zip calamine could read as another format than the one checked (it tries xlsx, xlsb, then ods)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -62,10 +66,18 @@ def _zip_format(data: bytes, limits: Limits) -> str:
                 raise FileRefused("unreadable-file", f"解压后超过 {limits.max_uncompressed_mb:g} MB")
             if unpacked > 1024 * 1024 and unpacked > limits.max_compression_ratio * max(packed, 1):
                 raise FileRefused("unreadable-file", f"压缩比异常（超过 {limits.max_compression_ratio:g} 倍）")
+            # calamine finds members without regard to case: two names it cannot tell apart are a forgery
+            folded = {name.replace("\\", "/").lower() for name in names}
+            if len(folded) < len(infos):
+                raise FileRefused("unreadable-file", DAMAGED)
             if "[Content_Types].xml" in names and "xl/workbook.xml" in names:
+                if "mimetype" in names or not folded.isdisjoint(XLSB_PARTS):
+                    raise FileRefused("unreadable-file", DAMAGED)
                 macros = "xl/vbaProject.bin" in names or b"macroenabled" in zf.read("[Content_Types].xml").lower()
                 return "xlsm" if macros else "xlsx"
             if "mimetype" in names and zf.read("mimetype").strip() == ODS_MIMETYPE:
+                if not folded.isdisjoint(OOXML_PARTS):
+                    raise FileRefused("unreadable-file", DAMAGED)
                 if "META-INF/manifest.xml" in names and b"encryption-data" in zf.read("META-INF/manifest.xml"):
                     raise FileRefused("password-protected", "设置了密码的 ODS 表格")
                 return "ods"

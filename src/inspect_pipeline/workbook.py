@@ -124,7 +124,7 @@ def _refused(sheet_name: str, exc: xmlscan.Exceeded) -> FileRefused:
     detail = {
         "area": f"{sheet}数据范围过大（{where} 共 {n} 格，上限 {limit} 格）",
         "declared": f"{sheet}声明范围过大（{where} 共 {n} 格，上限 {limit} 格）",
-        "cells": f"{sheet}有值的单元格过多（至少 {n} 个，上限 {limit} 个）",
+        "cells": f"{sheet}有值单元格过多（至少 {n} 个，上限 {limit} 个）",
         "beyond": f"{sheet}单元格位置超出 Excel 的范围（{where}，最大为 XFD1048576）",
         "merge": f"{sheet}合并单元格过大（{where} 共 {n} 格，上限 {limit} 格）",
         "merges": f"{sheet}合并单元格合计过大（至少 {n} 格，上限 {limit} 格）",
@@ -209,11 +209,11 @@ def _read_csv(data: bytes, file_name: str, limits: Limits) -> Sheet:
 XML_MEMBER_SUFFIXES = (".xml", ".rels", ".vml")
 
 
-def _check_prologs(zf: zipfile.ZipFile) -> None:
-    """Raise xmlscan.Forbidden if any XML member of the zip declares a DOCTYPE (read up to its root element only):
-    calamine skips DTDs, but what reads the file later (openpyxl, for an annotated receipt) may not."""
+def _check_prologs(zf: zipfile.ZipFile, scanned: set[str | None]) -> None:
+    """Raise xmlscan.Forbidden if an XML member of the zip not `scanned` already declares a DOCTYPE (each is read up
+    to its root element only): calamine skips DTDs, but what reads the file later (openpyxl) may not."""
     for name in zf.namelist():
-        if name.lower().endswith(XML_MEMBER_SUFFIXES):
+        if name not in scanned and name.lower().endswith(XML_MEMBER_SUFFIXES):
             xmlscan.check_prolog(zf, name)
 
 
@@ -224,18 +224,18 @@ def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     totals = _FileTotals(limits)
     result = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        _check_prologs(zf)
-        sheets, shared_member = xmlscan.xlsx_parts(zf)
+        parts = xmlscan.xlsx_parts(zf)
         shared = xmlscan.SharedStrings()
-        if shared_member is not None:
-            shared = _measured("", xmlscan.scan_shared_strings, zf, shared_member, limits.max_cells)
-        for name, member in sheets:
+        if parts.shared_strings is not None:
+            shared = _measured("", xmlscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
+        for name, member in parts.sheets:
             if member is None:  # calamine will not find it either
                 continue
             scan = _measured(name, xmlscan.XlsxSheetScan(tally, shared).scan, zf, member)
             _check_area(name, scan.n_rows, scan.n_cols, limits)
             totals.add(scan.n_rows * scan.n_cols, scan.merged_area)
             result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
+        _check_prologs(zf, parts.structure | {parts.shared_strings} | {member for _, member in parts.sheets})
     return result
 
 
@@ -248,11 +248,11 @@ def _ods_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
     scan = xmlscan.OdsScan(tally)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        _check_prologs(zf)
         try:
             scan.scan(zf)
         except xmlscan.Exceeded as exc:
             raise _refused(scan.current_table, exc) from None
+        _check_prologs(zf, {"content.xml"})
     totals = _FileTotals(limits)
     result = {}
     for table in scan.tables:

@@ -167,6 +167,7 @@ def column_index(letters: str) -> int:
 
 
 _PLAIN_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+_plain_ref = _PLAIN_REF.fullmatch
 
 
 def parse_ref(ref: str, need_column: bool = True) -> tuple[int, int]:
@@ -185,7 +186,7 @@ def parse_ref(ref: str, need_column: bool = True) -> tuple[int, int]:
         raise Malformed(f"bad reference {ref[:20]!r}")
     column = column_index(letters) if letters else -1
     digits = digits.lstrip("0")
-    row = int(digits) - 1 if len(digits) <= 10 else 10**10
+    row = int(digits or "0") - 1 if len(digits) <= 10 else 10**10
     if row < 0:
         raise Malformed(f"bad reference {ref[:20]!r}")
     return row, column
@@ -255,10 +256,19 @@ def _scan_elements(zf: zipfile.ZipFile, member: str, wanted: str) -> list[dict[s
     return found
 
 
-def xlsx_parts(zf: zipfile.ZipFile) -> tuple[list[tuple[str, str | None]], str | None]:
-    """Return the worksheets as calamine finds them, [(sheet name, member or None)], and the sharedStrings member
-    (or None): the workbook's folder from _rels/.rels, its workbook.xml and _rels/workbook.xml.rels. Raise Malformed
-    where calamine would fail to open the workbook."""
+@dataclass
+class XlsxParts:
+    """Where calamine finds an xlsx's parts: the worksheets [(sheet name, member or None)] in order, the
+    sharedStrings member (or None), and the structural members read to find them."""
+
+    sheets: list[tuple[str, str | None]]
+    shared_strings: str | None
+    structure: set[str]
+
+
+def xlsx_parts(zf: zipfile.ZipFile) -> XlsxParts:
+    """Return the parts as calamine finds them: the workbook's folder from _rels/.rels, then its workbook.xml and
+    _rels/workbook.xml.rels. Raise Malformed where calamine would fail to open the workbook."""
     lookup = zip_lookup(zf)
     package_rels = lookup("_rels/.rels")
     if package_rels is None:
@@ -284,7 +294,8 @@ def xlsx_parts(zf: zipfile.ZipFile) -> tuple[list[tuple[str, str | None]], str |
             raise Malformed("sheet without relationship")
         path = target[1:] if target.startswith("/") else folder + target
         sheets.append((sheet.get("name", ""), lookup(path)))
-    return sheets, lookup(folder + "sharedStrings.xml")
+    structure = {package_rels, workbook_rels} | ({workbook} if workbook else set())
+    return XlsxParts(sheets, lookup(folder + "sharedStrings.xml"), structure)
 
 
 # ---- xlsx: sharedStrings.xml
@@ -296,6 +307,14 @@ class SharedStrings:
 
     lengths: array = field(default_factory=lambda: array("q"))
     longest_prefix: array = field(default_factory=lambda: array("q"))
+
+    @classmethod
+    def from_lengths(cls, lengths: array) -> SharedStrings:
+        """Return the table for strings of these lengths (index k's digit prefixes are k // 10, k // 100, ...)."""
+        longest = array("q", lengths[:10])
+        for index in range(10, len(lengths)):
+            longest.append(max(lengths[index], longest[index // 10]))
+        return cls(lengths, longest)
 
     def chars(self, index_text: str) -> int:
         """Return the characters a cell of type s with this `<v>` text may expand to. calamine takes the text up
@@ -317,7 +336,7 @@ def scan_shared_strings(zf: zipfile.ZipFile, member: str, max_cells: int) -> Sha
     """Return the shared strings' lengths (text of `t` elements outside phonetic runs, as calamine joins them);
     raise Exceeded for a string over 32,767 characters or a uniqueCount (which calamine reserves room for)
     beyond both the strings present and max_cells."""
-    strings = SharedStrings()
+    lengths = array("q")
     state = {"in_t": 0, "in_rph": 0, "length": -1, "unique": 0}
 
     def start(name: str, attrs: dict[str, str]) -> None:
@@ -346,24 +365,20 @@ def scan_shared_strings(zf: zipfile.ZipFile, member: str, max_cells: int) -> Sha
         if state["in_t"] and not state["in_rph"] and state["length"] >= 0:
             state["length"] += len(data)
             if state["length"] > MAX_CELL_TEXT:
-                raise Exceeded("string", state["length"], MAX_CELL_TEXT, f"第 {len(strings.lengths) + 1} 条")
+                raise Exceeded("string", state["length"], MAX_CELL_TEXT, f"第 {len(lengths) + 1} 条")
 
     def _close() -> None:
         if state["length"] >= 0:
-            strings.lengths.append(state["length"])
+            lengths.append(state["length"])
             state["length"] = -1
 
     parser = new_parser()
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
     feed(zf, member, parser)
     _close()
-    if state["unique"] > max(len(strings.lengths), max_cells):
-        raise Exceeded("unique", state["unique"], max(len(strings.lengths), max_cells))
-    lengths, longest = strings.lengths, strings.longest_prefix
-    longest.extend(lengths[:10])
-    for index in range(10, len(lengths)):
-        longest.append(max(lengths[index], longest[index // 10]))
-    return strings
+    if state["unique"] > max(len(lengths), max_cells):
+        raise Exceeded("unique", state["unique"], max(len(lengths), max_cells))
+    return SharedStrings.from_lengths(lengths)
 
 
 # ---- xlsx: one worksheet part
@@ -402,11 +417,16 @@ class XlsxSheetScan:
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = _LOCAL.get(name) or local_name(name)
-        if self._mode != _IDLE and local in _CELL_ELEMENTS:
+        if self._mode and local in _CELL_ELEMENTS:
             self._close_value()  # a value left open by a hostile part: count what it held
         if local == "c":
             ref = attrs.get("r")
-            row, col = (self._row, self._col) if ref is None else parse_ref(ref)
+            if ref is None:
+                row, col = self._row, self._col
+            elif (plain := _plain_ref(ref)) is not None and (col := _COLUMNS.get(plain[1])) is not None:
+                row = int(plain[2]) - 1  # the usual form, quickly
+            else:
+                row, col = parse_ref(ref)
             if row >= MAX_ROWS or col >= MAX_COLS:
                 raise Exceeded("beyond", 0, 0, cell_name(min(row, 10**10), min(col, 10**6)) if ref is None else ref[:20])
             self._col = col + 1
@@ -430,7 +450,8 @@ class XlsxSheetScan:
         elif local == "row":
             ref = attrs.get("r")
             if ref is not None:
-                self._row = parse_ref(ref, need_column=False)[0]
+                plain_row = ref.isdigit() and ref.isascii() and ref[0] != "0"
+                self._row = int(ref) - 1 if plain_row else parse_ref(ref, need_column=False)[0]
                 if self._row >= MAX_ROWS:
                     raise Exceeded("beyond", 0, 0, f"第 {ref[:20]} 行")
             hidden = attrs.get("hidden")
@@ -440,8 +461,8 @@ class XlsxSheetScan:
             self._merge(attrs["ref"])
 
     def _end(self, name: str) -> None:
-        if self._mode == _IDLE:
-            if name.endswith("row") and (_LOCAL.get(name) or local_name(name)) == "row":
+        if not self._mode:
+            if name[-1] == "w" and (_LOCAL.get(name) or local_name(name)) == "row":
                 self._row += 1
                 self._col = 0
             return

@@ -1,0 +1,316 @@
+"""Limits decided from a file's content before anything is allocated (workbook.py, xmlscan.py, sniff.py).
+
+Every hostile file of hostile.py is a few KB and would make calamine (or openpyxl, later) allocate gigabytes; each is
+refused with a detail naming what exceeded and the limit. The memory bound itself is checked by reading them all in
+a subprocess whose address space is capped (Linux): a file that got past the checks would abort it. Unusual but
+legal files read like their plain counterparts; a real 1,000,000-row sheet is accepted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from array import array
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+import hostile
+from inspect_pipeline import xmlscan
+from inspect_pipeline.grid import DAMAGED, FileRefused
+from inspect_pipeline.settings import Limits
+from inspect_pipeline.sniff import detect_format
+from inspect_pipeline.workbook import _sst_lengths, read_workbook
+
+LIMITS = Limits()
+FORMATS = Path(__file__).parent / "fixtures" / "formats"
+LINUX = sys.platform.startswith("linux")
+CAP = "上限 2,000,000 格"
+TEXT_CAP = "上限 100,000,000 字"
+CELL_TEXT_CAP = "上限 32,767 字"
+
+# (builder call, file name, the detail's characteristic part)
+HOSTILE = [
+    ("xlsx_merge_to_xfd()", "a.xlsx", f"工作表“隐患排查”的合并单元格过大（A30:XFD1048576 共 17,179,394,048 格，{CAP}）"),
+    ("xlsx_many_merges()", "a.xlsx", f"工作表“隐患排查”的合并单元格合计过大（至少 2,010,000 格，{CAP}）"),
+    ("xlsx_cell_far_away('t-first')", "a.xlsx", f"工作表“隐患排查”的数据范围过大（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_cell_far_away('s-first')", "a.xlsx", f"（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_prefixed(far=True)", "a.xlsx", f"（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_foreign_namespace_far()", "a.xlsx", f"（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_implicit_far()", "a.xlsx", f"（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_case_mismatched_target()", "a.xlsx", f"（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_relocated_workbook()", "a.xlsx", f"（A1:CV600000 共 60,000,000 格，{CAP}）"),
+    ("xlsx_column_zzzz()", "a.xlsx", "工作表“隐患排查”的单元格位置超出 Excel 的范围（ZZZZ4，最大为 XFD1048576）"),
+    ("xlsx_row_beyond_excel()", "a.xlsx", "单元格位置超出 Excel 的范围（第 5000000 行，最大为 XFD1048576）"),
+    ("xlsx_shared_string_bomb()", "a.xlsx", f"单元格文字展开后过多（读到工作表“隐患排查”时已达 100,032,000 字，{TEXT_CAP}）"),
+    ("xlsx_shared_string_too_long()", "a.xlsx", f"共享字符串表中的文字过长（第 1 条至少 40,000 字，{CELL_TEXT_CAP}）"),
+    ("xlsx_unique_count_huge()", "a.xlsx", "共享字符串表声明的条目数过大（4,000,000,000 条，上限 2,000,000 条）"),
+    ("xlsx_many_sheets_at_limit()", "a.xlsx", f"全部工作表的数据范围合计过大（共 4,000,000 格，{CAP}）"),
+    ("xlsx_doctype_entities()", "a.xlsx", DAMAGED),
+    ("xlsx_doctype_entities(part='shared')", "a.xlsx", DAMAGED),
+    ("xlsx_doctype_in_styles()", "a.xlsx", DAMAGED),
+    ("ods_space_bomb()", "a.ods", f"工作表“隐患排查”的单元格文字过长（A2 至少 1,500,000,001 字，{CELL_TEXT_CAP}）"),
+    ("ods_cell_text_too_long()", "a.ods", f"工作表“隐患排查”的单元格文字过长（A2 至少 40,000 字，{CELL_TEXT_CAP}）"),
+    ("ods_repeated_rows_with_values()", "a.ods", f"（A1:CV1000001 共 100,000,100 格，{CAP}）"),
+    ("ods_repeated_text()", "a.ods", f"单元格文字展开后过多（读到工作表“隐患排查”时已达 120,000,010 字，{TEXT_CAP}）"),
+    ("ods_formula_repeat_bomb()", "a.ods", f"已达 23,997,000,010 字，{TEXT_CAP}）"),
+    ("ods_span_bomb()", "a.ods", f"工作表“隐患排查”的合并单元格过大（A1起 1000000 行 × 1000 列 共 1,000,000,000 格，{CAP}）"),
+    ("ods_repeated_spans()", "a.ods", f"工作表“隐患排查”的合并单元格合计过大（至少 20,000,000 格，{CAP}）"),
+    ("ods_doctype_entities()", "a.ods", DAMAGED),
+    ("xls_merged_huge()", "a.xls", f"工作表“隐患排查”的合并单元格过大（A1:IV65536 共 16,777,216 格，{CAP}）"),
+    ("xls_merged_many()", "a.xls", f"工作表“隐患排查”的合并单元格合计过大（至少 2,478,080 格，{CAP}）"),
+    ("xls_dimensions_huge()", "a.xls", f"工作表“隐患排查”的声明范围过大（A1:IV65536 共 16,777,216 格，{CAP}）"),
+]
+# unusual but legal: read like hostile.xlsx_table()
+LEGAL = ["xlsx_prefixed(far=False)", "xlsx_table(ns=STRICT_MAIN)", "xlsx_table(prefix='s', ns=STRICT_MAIN)",
+         "xlsx_table(first_attr='t')", "xlsx_implicit_positions()", "xlsx_dimension_huge()"]
+
+
+def build(call: str) -> bytes:
+    """Return the bytes of a hostile.py builder call written as text ("xlsx_prefixed(far=True)")."""
+    return eval(call, {"__builtins__": {}}, vars(hostile))  # noqa: S307 (our own literal calls)
+
+
+def refusal(data: bytes, name: str, limits: Limits = LIMITS) -> tuple[str, str]:
+    """Return (code, detail) of the FileRefused that reading the bytes raises."""
+    with pytest.raises(FileRefused) as info:
+        read_workbook(data, name, limits)
+    return info.value.code, info.value.detail
+
+
+# ---- hostile files are refused, tiny on disk, with a detail naming the limit
+
+
+@pytest.mark.parametrize(("call", "name", "detail"), HOSTILE, ids=[c for c, _, _ in HOSTILE])
+def test_hostile_file_is_refused_naming_the_limit(call, name, detail):
+    data = build(call)
+    assert len(data) < 20_000
+    code, found = refusal(data, name)
+    assert code == "unreadable-file"
+    assert detail in found
+
+
+@pytest.mark.skipif(not LINUX, reason="RLIMIT_AS is enforced on Linux only")
+def test_hostile_files_are_refused_within_a_capped_address_space(tmp_path):
+    # a file that got past the checks makes calamine request gigabytes: under the cap, the allocation fails and the
+    # process aborts, so every line below would be missing from the output
+    files = [(call, name) for call, name, _ in HOSTILE] + [(call, "a.xlsx") for call in LEGAL]
+    for k, (call, _) in enumerate(files):
+        (tmp_path / f"{k}.bin").write_bytes(build(call))
+    script = textwrap.dedent("""
+        import json, resource, sys, time
+        from pathlib import Path
+        from inspect_pipeline.grid import FileRefused
+        from inspect_pipeline.settings import Limits
+        from inspect_pipeline.workbook import read_workbook
+        vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm + 400 * 1024 * 1024, resource.RLIM_INFINITY))
+        for k, name in enumerate(json.loads(sys.argv[2])):
+            started = time.perf_counter()
+            try:
+                read_workbook((Path(sys.argv[1]) / f"{k}.bin").read_bytes(), name, Limits())
+                outcome = "read"
+            except FileRefused as exc:
+                outcome = exc.code
+            print(json.dumps([k, outcome, time.perf_counter() - started]), flush=True)
+    """)
+    names = json.dumps([name for _, name in files])
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), names], capture_output=True, text=True,
+                          timeout=120)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, (done.stderr[-2000:], files[len(lines)] if len(lines) < len(files) else None)
+    expected = ["unreadable-file"] * len(HOSTILE) + ["read"] * len(LEGAL)
+    assert [outcome for _, outcome, _ in lines] == expected
+    assert max(seconds for _, _, seconds in lines) < 5
+
+
+# ---- legal files: prefixes, the strict namespace, attribute order, implied positions, a huge <dimension>
+
+
+@pytest.mark.parametrize("call", LEGAL)
+def test_unusual_but_legal_xlsx_reads_like_the_plain_file(call):
+    plain = read_workbook(hostile.xlsx_table(), "a.xlsx", LIMITS).sheets[0]
+    sheet = read_workbook(build(call), "a.xlsx", LIMITS).sheets[0]
+    assert sheet.rows == plain.rows == [["序号", "隐患部位", "隐患描述"], [1, "教学楼", "消防栓水压不足"], [2, "食堂", None]]
+
+
+def test_prefixed_far_file_differs_from_the_plain_one_only_by_its_prefix():
+    # the same far cell unprefixed: refused the same way
+    plain, prefixed = hostile.xlsx_prefixed(far=True, prefix=""), hostile.xlsx_prefixed(far=True)
+    assert refusal(plain, "a.xlsx") == refusal(prefixed, "a.xlsx")
+
+
+def test_error_values_and_hidden_rows_of_cells_placed_without_r():
+    rows = ('<row><c t="inlineStr"><is><t>a</t></is></c><c t="e"><v>#DIV/0!</v></c></row>'
+            '<row hidden="1"><c><v>1</v></c></row><row><c/><c t="e"><v>#N/A</v></c></row>')
+    sheet = read_workbook(hostile.xlsx_package({"表": hostile.worksheet(rows)}), "a.xlsx", LIMITS).sheets[0]
+    assert sheet.rows == [["a", "#DIV/0!"], [1.0, None], [None, "#N/A"]]
+    assert sheet.hidden_rows == {1}
+
+
+# ---- counting details
+
+
+def test_duplicate_cells_count_as_many_cells():
+    assert refusal(hostile.xlsx_duplicate_cells(3_000), "a.xlsx", Limits(max_cells=1_000)) == (
+        "unreadable-file", "工作表“隐患排查”的有值单元格过多（至少 1,001 个，上限 1,000 个）"
+    )
+
+
+def test_text_of_shared_strings_counts_once_per_cell():
+    data = hostile.xlsx_shared_string_bomb(length=1_000, cells=100)  # 100,000 characters once expanded
+    assert read_workbook(data, "a.xlsx", Limits(max_text_mb=0.1)).sheets[0].rows[99] == ["隐" * 1_000]
+    assert refusal(data, "a.xlsx", Limits(max_text_mb=0.099)) == (
+        "unreadable-file", "单元格文字展开后过多（读到工作表“隐患排查”时已达 100,000 字，上限 99,000 字）"
+    )
+
+
+def test_shared_string_index_counts_the_longest_string_its_prefixes_name():
+    # calamine reads "1&#50;" as index 1 (the text before the character reference); expat gives "12"
+    strings = xmlscan.SharedStrings.from_lengths(array("q", [5, 70_000, *[1] * 20]))
+    assert strings.chars("12") == 70_000  # 12 or its prefix 1
+    assert strings.chars("3") == 1
+    assert strings.chars("03") == 5  # a prefix "0" names string 0
+    assert strings.chars("x") == 5  # not a number: calamine reads index 0
+    assert strings.chars("987") == 1  # out of range: its prefixes 98, 9
+
+
+def test_shared_string_prefix_table_is_built_from_the_lengths(tmp_path):
+    shared = (hostile.XML_DECL + f'<sst xmlns="{hostile.MAIN}">'
+              + "".join(f"<si><t>{'x' * (500 if k == 1 else 2)}</t></si>" for k in range(25)) + "</sst>")
+    zf = zipfile.ZipFile(io.BytesIO(hostile.with_members(hostile.xlsx_table(), {"xl/sharedStrings.xml": shared})))
+    strings = xmlscan.scan_shared_strings(zf, "xl/sharedStrings.xml", 1_000)
+    assert list(strings.lengths) == [2, 500] + [2] * 23
+    assert [strings.chars(str(k)) for k in (1, 2, 10, 19, 20)] == [500, 2, 500, 500, 2]
+
+
+def test_phonetic_runs_are_not_text():
+    shared = (hostile.XML_DECL + f'<sst xmlns="{hostile.MAIN}"><si><r><t>隐患</t></r><r><t>排查</t></r>'
+              "<rPh sb=\"0\" eb=\"1\"><t>インカン</t></rPh></si></sst>")
+    zf = zipfile.ZipFile(io.BytesIO(hostile.with_members(hostile.xlsx_table(), {"xl/sharedStrings.xml": shared})))
+    assert list(xmlscan.scan_shared_strings(zf, "xl/sharedStrings.xml", 1_000).lengths) == [4]
+
+
+@pytest.mark.parametrize(
+    ("ref", "position"),
+    [("A1", (0, 0)), ("xfd1048576", (1_048_575, 16_383)), ("AB007", (6, 27)), ("ZZZZ1", (0, 16_388))],
+)
+def test_cell_references_as_calamine_reads_them(ref, position):
+    assert xmlscan.parse_ref(ref) == position
+
+
+@pytest.mark.parametrize("ref", ["", "A", "1", "A0", "$A$1", "A1B", "A-1", "Ä1", "A1 "])
+def test_malformed_references_are_damage(ref):
+    with pytest.raises(xmlscan.Malformed):
+        xmlscan.parse_ref(ref)
+    data = hostile.xlsx_package({"表": hostile.worksheet(f'<row><c r="{ref}"><v>1</v></c></row>')})
+    assert refusal(data, "a.xlsx") == ("unreadable-file", DAMAGED)
+
+
+def test_text_limit_counts_xls_shared_strings_per_cell():
+    # the three sheets' strings hold 100 + 4 + 10 characters, as calamine gives them
+    data = (FORMATS / "merged_lo.xls").read_bytes()
+    assert read_workbook(data, "a.xls", Limits(max_text_mb=0.000114)).sheets[2].rows[1][1] == "本表由学校安全办填写"
+    assert refusal(data, "a.xls", Limits(max_text_mb=0.000113)) == (
+        "unreadable-file", "单元格文字展开后过多（读到工作表“说明”时已达 114 字，上限 113 字）"
+    )
+
+
+def test_xls_shared_string_lengths_across_continue_records():
+    # cstTotal, cstUnique, then "ab" (8-bit), "隐患" (16-bit) whose second character goes on in a CONTINUE record
+    sst = b"\x02\0\0\0\x02\0\0\0" + b"\x02\0\x00ab" + b"\x02\0\x01" + "隐".encode("utf-16-le")
+    cont = b"\x01" + "患".encode("utf-16-le")
+    assert _sst_lengths([memoryview(sst), memoryview(cont)]) == [2, 2]
+    with pytest.raises(EOFError):
+        _sst_lengths([memoryview(sst)])
+
+
+# ---- ods: repeats are expanded only within the area holding values
+
+
+def test_ods_repeats_are_expanded_only_within_the_area_holding_values():
+    # 1,000,001 x 1 cells hold values (under the limit), but the repeated 3-row spans add up to 3,000,000 cells
+    body = ("<table:table-row>" + hostile.ods_cell("序号") + "</table:table-row>"
+            + '<table:table-row table:number-rows-repeated="1000000">'
+            + hostile.ods_cell("x", 'table:number-rows-spanned="3"') + "</table:table-row>")
+    assert refusal(hostile.ods_package(body), "a.ods") == (
+        "unreadable-file", f"工作表“隐患排查”的合并单元格合计过大（至少 3,000,000 格，{CAP}）"
+    )
+    body = (hostile.ods_header_row() + '<table:table-row table:visibility="collapse" table:number-rows-repeated="3">'
+            + hostile.ods_cell("x", 'table:number-rows-spanned="2"') + "</table:table-row>"
+            + '<table:table-row table:visibility="collapse" table:number-rows-repeated="1048000"><table:table-cell/>'
+            + "</table:table-row>")
+    sheet = read_workbook(hostile.ods_package(body), "a.ods", LIMITS).sheets[0]
+    assert len(sheet.rows) == 4 and sheet.hidden_rows == {1, 2, 3}
+    assert sheet.merged == [(1, 0, 2, 0), (2, 0, 3, 0)]  # the third span reaches past the grid: cut
+
+
+# ---- formats calamine might take the file for
+
+
+def test_zip_that_calamine_could_read_as_another_format_is_damaged():
+    xlsx, ods = hostile.xlsx_table(), hostile.ods_package(hostile.ods_header_row())
+    assert detect_format(xlsx, "a.xlsx", LIMITS) == "xlsx" and detect_format(ods, "a.ods", LIMITS) == "ods"
+    forgeries = [
+        hostile.with_members(xlsx, {"mimetype": "application/vnd.oasis.opendocument.spreadsheet"}),
+        hostile.with_members(xlsx, {"xl/workbook.bin": b"\0"}),
+        hostile.with_members(ods, {"_rels/.rels": "<Relationships/>"}),
+        hostile.with_members(xlsx, {"XL/worksheets/sheet1.xml": "<worksheet/>"}),  # same name to calamine
+    ]
+    for data in forgeries:
+        assert refusal(data, "a.xlsx") == ("unreadable-file", DAMAGED)
+
+
+# ---- the control: a real sheet of 1,000,000 rows x 2 columns is accepted
+
+
+@pytest.fixture(scope="session")
+def big_xlsx(request, tmp_path_factory) -> Path:
+    """The path of hostile.legit_big_xlsx() (xlsxwriter takes ~10 s to write it: kept in pytest's cache)."""
+    cache = getattr(request.config, "cache", None)
+    folder = cache.mkdir("hostile") if cache is not None else tmp_path_factory.mktemp("hostile")
+    path = folder / f"legit_big_1000000_xlsxwriter_{xlsxwriter.__version__}.xlsx"
+    if not path.exists():
+        path.write_bytes(hostile.legit_big_xlsx(1_000_000))
+    return path
+
+
+@pytest.mark.slow
+def test_a_million_rows_are_accepted(big_xlsx):
+    script = textwrap.dedent("""
+        import json, resource, sys, time
+        from pathlib import Path
+        from inspect_pipeline import workbook
+        from inspect_pipeline.settings import Limits
+        check = workbook._xlsx_extras
+        check_seconds = []
+
+        def timed_check(*args):
+            started = time.perf_counter()
+            try:
+                return check(*args)
+            finally:
+                check_seconds.append(time.perf_counter() - started)
+
+        workbook._xlsx_extras = timed_check  # read_workbook looks it up when called
+        data = Path(sys.argv[1]).read_bytes()
+        started = time.perf_counter()
+        sheet = workbook.read_workbook(data, "big.xlsx", Limits()).sheets[0]
+        seconds = time.perf_counter() - started
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        print(json.dumps([len(sheet.rows), sheet.rows[-1], check_seconds[0], seconds, rss]))
+    """)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script, str(big_xlsx)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    n_rows, last, check_seconds, read_seconds, rss = json.loads(done.stdout)
+    assert (n_rows, last) == (1_000_000, [1_000_000, "隐患"])
+    assert rss < LIMITS.max_memory_bytes
+    print(f"pre-check {check_seconds:.1f} s, read_workbook {read_seconds:.1f} s, peak RSS {rss / 2**20:.0f} MB, "
+          f"subprocess {time.perf_counter() - started:.1f} s")
