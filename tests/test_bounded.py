@@ -63,6 +63,14 @@ def near_cap_then_abort(x: int) -> int:
     return x
 
 
+def rust_out_of_memory(x: int) -> int:
+    """What a Rust allocation failure looks like: its message on fd 2, then an abort."""
+    if x == 1:
+        os.write(2, b"memory allocation of 1073741824 bytes failed\n")
+        os.abort()
+    return x
+
+
 def raising(x: int) -> int:
     if x == 5:
         raise ValueError(f"bad item {x}")
@@ -99,8 +107,15 @@ def test_a_worker_dying_near_its_cap_is_counted_as_memory():
 
 
 def test_a_native_abort_is_a_crash_and_the_run_goes_on(tmp_path):
-    out = bounded_map(aborting, range(10), 2, Bounds(watchdog_seconds=30, log_file=tmp_path / "w.log"))
+    bounds = Bounds(watchdog_seconds=30, max_memory_bytes=256 * MB, log_file=tmp_path / "w.log")
+    out = bounded_map(aborting, range(10), 2, bounds)
     assert out == [Stopped("crash") if x == 4 else -x for x in range(10)]
+
+
+@pytest.mark.skipif(not LINUX, reason="the address-space cap exists on Linux only")
+def test_a_native_allocation_failure_is_memory(tmp_path):
+    bounds = Bounds(watchdog_seconds=30, max_memory_bytes=256 * MB, log_file=tmp_path / "w.log")
+    assert bounded_map(rust_out_of_memory, range(3), 1, bounds) == [0, Stopped("memory"), 2]
 
 
 def test_an_exception_of_the_function_is_raised_here_with_the_workers_traceback():
@@ -247,6 +262,19 @@ def test_a_read_past_the_watchdog_is_unreadable_and_rebuild_keeps_it(root, monke
     assert watchdog_stops(paths) == stopped
     rebuilt = rebuild_week(paths, settings, "2023-W47")
     assert rebuilt.same, (rebuilt.rebuilt, rebuilt.recorded)
+
+
+@pytest.mark.skipif(not LINUX, reason="the address-space cap exists on Linux only")
+def test_a_read_past_the_memory_cap_is_unreadable_with_limit_hit_memory(root):
+    set_limits(root, max_memory_mb=64)
+    drop(root, "一实小/大表.xlsx", big_workbook(200_000))  # its grid alone takes well over 64 MB
+    drop(root, "一实小/周报.xlsx", school_book(rows=[hazard()]))
+    assert intake(root).outcomes == {"rejected": 1, "accepted": 1}
+    rows = {r["file_name"]: r for r in rows_of(root)}
+    big = rows["大表.xlsx"]
+    assert big["limit_hit"] == "memory" and big["issues"][0]["code"] == "unreadable-file"
+    assert "读取时超过 64 MB 的内存上限" in big["issues"][0]["message"]
+    assert rows["周报.xlsx"]["limit_hit"] is None and all(r["receipt_written"] for r in rows.values())
 
 
 def test_a_file_that_kills_its_reader_is_unreadable_with_limit_hit_crash(root):

@@ -7,8 +7,10 @@ sentinels together (`multiprocessing.connection.wait`), so it notices at once a 
 item past its deadline. The result for an item is `fn(item)`, or a `Stopped` saying why there is none:
 
 - "watchdog": still running after `bounds.watchdog_seconds`; its worker was killed and is replaced;
-- "memory": it raised MemoryError (on Linux: it hit the address-space cap), or its worker died with its address
-  space near the cap (a native allocation failure aborts the process); the worker is replaced either way;
+- "memory": it raised MemoryError (on Linux: it hit the address-space cap), or its worker died of a native
+  allocation failure (Rust aborts the process): seen as the worker's VmSize near the cap when last sampled, or as
+  Rust's "memory allocation of N bytes failed" in what the log file gained while the item ran; the worker is
+  replaced either way;
 - "crash": its worker died (a native abort or segfault in a reader, `os._exit`, a signal).
 
 An ordinary exception raised by `fn` is raised again in the parent, as `pmap` would (it is a bug, not a file).
@@ -29,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import signal
 import sys
 import time
@@ -47,6 +50,7 @@ R = TypeVar("R")
 
 WATCHDOG, MEMORY, CRASH = "watchdog", "memory", "crash"
 MEMORY_EXIT = 86  # a worker's exit code after it could not even report a MemoryError
+NATIVE_OOM = re.compile(rb"memory allocation of \d+ bytes failed")  # what Rust writes to fd 2 before it aborts
 NEAR_CAP = 0.9  # a worker that dies having used this share of its allowance (VmSize above its start) ran out of memory
 SAMPLE_AFTER = 0.25  # seconds an item runs before the parent starts sampling its worker's VmSize (Linux)
 
@@ -102,8 +106,11 @@ class _Worker:
         self.cap: int | None = None  # its address-space cap, once it said so
         self.base = 0  # its VmSize when it set the cap
         self.vm = 0  # its VmSize when last sampled while busy (Linux)
+        self.log_file = bounds.log_file
+        self.log_from = 0  # the log file's size when its item started
 
     def give(self, fn: Callable, item: object, index: int, watchdog: float) -> None:
+        self.log_from = _size(self.log_file)
         self.conn.send((fn, item))
         self.index, self.started, self.vm = index, time.monotonic(), 0
         self.deadline = self.started + watchdog
@@ -239,7 +246,7 @@ class BoundedPool:
         code = w.process.exitcode
         if code == MEMORY_EXIT or (w.cap is not None and w.vm - w.base >= NEAR_CAP * (w.cap - w.base)):
             return MEMORY
-        return CRASH
+        return MEMORY if w.cap is not None and NATIVE_OOM.search(_tail(w.log_file, w.log_from)) else CRASH
 
     def _retire(self, w: _Worker, reason: str | None = None) -> Stopped | None:
         """Remove a worker (killed if alive; a new one is started when work is handed out); Stopped(reason)."""
@@ -274,6 +281,27 @@ def _rebuilt(payload: bytes | None, text: str, tb: str) -> BaseException:
         exc = RuntimeError(text)
     exc.__cause__ = RemoteTraceback(tb)
     return exc
+
+
+def _size(path: Path | None) -> int:
+    """The size of a file in bytes; 0 if there is none."""
+    try:
+        return os.stat(path).st_size if path is not None else 0
+    except OSError:
+        return 0
+
+
+def _tail(path: Path | None, start: int, most: int = 1 << 20) -> bytes:
+    """What `path` holds from byte `start` (from 0 if it shrank: rotated), at most `most` bytes of its end."""
+    if path is None:
+        return b""
+    try:
+        with open(path, "rb") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            fh.seek(max(start if start <= end else 0, end - most))
+            return fh.read()
+    except OSError:
+        return b""
 
 
 def _vm_size(pid: int) -> int | None:
