@@ -413,7 +413,7 @@ def _xw_value(ws, r: int, c: int, value: object, cells: _XwCells, fill: str | No
         ws.write_blank(r, c, None, cells.format("plain", fill))
     elif isinstance(value, bool):
         ws.write_boolean(r, c, value, cells.format("plain", fill))
-    elif isinstance(value, int | float) and math.isfinite(value) and abs(value) < 1e308:
+    elif isinstance(value, int | float) and -1e308 < value < 1e308:  # not NaN/inf, not an int beyond floats
         ws.write_number(r, c, value, cells.format("plain", fill))
     elif isinstance(value, dt.datetime) and 1900 <= value.year <= 9999:
         ws.write_datetime(r, c, value.replace(tzinfo=None), cells.format("datetime", fill))
