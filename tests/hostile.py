@@ -163,10 +163,13 @@ def xlsx_dimension_huge() -> bytes:
     return xlsx_package({"隐患排查": worksheet(table_rows(), before='<dimension ref="A1:XFD1048576"/>')})
 
 
-def xlsx_shared_string_bomb(length: int = 32_000, cells: int = 3_200) -> bytes:
+def xlsx_shared_string_bomb(length: int = 32_000, cells: int = 3_200, nested: bool = False) -> bytes:
     """Return an xlsx whose one shared string of `length` characters is referenced by `cells` cells
-    (32,000 x 3,200 = 102 million characters once expanded)."""
-    shared = XML_DECL + f'<sst xmlns="{MAIN}" count="{cells}" uniqueCount="1"><si><t>{"隐" * length}</t></si></sst>'
+    (32,000 x 3,200 = 102 million characters once expanded). `nested` hides the long text in an si inside the
+    first: calamine ends string 0 at the first </si>, so string 0 is the long one."""
+    text = f'<t>{"隐" * length}</t>'
+    strings = f"<si><t>a</t><si>{text}</si></si>" if nested else f"<si>{text}</si>"
+    shared = XML_DECL + f'<sst xmlns="{MAIN}" count="{cells}" uniqueCount="1">{strings}</sst>'
     rows = "".join(f'<row r="{i}"><c r="A{i}" t="s"><v>0</v></c></row>' for i in range(1, cells + 1))
     return xlsx_package({"隐患排查": worksheet(rows)}, shared)
 

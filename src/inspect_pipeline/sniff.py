@@ -14,6 +14,7 @@ from pathlib import PurePath
 import olefile
 
 from inspect_pipeline.settings import Limits
+
 from .grid import DAMAGED, FileRefused
 
 ZIP_MAGIC = b"PK\x03\x04"

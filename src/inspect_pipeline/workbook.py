@@ -54,7 +54,7 @@ def read_workbook(data: bytes, file_name: str, limits: Limits) -> Workbook:
         return Workbook(fmt, [_read_csv(data, file_name, limits)])
     try:
         # before calamine: it aborts the process (not an exception) when an allocation fails, e.g. for a sheet
-        # spanning A1:XFD1048576, and nothing it allocates is bounded by the file's size
+        # spanning A1:XFD1048576, and what it allocates is not bounded by the file's size
         extras = {"xlsx": _xlsx_extras, "xlsm": _xlsx_extras, "ods": _ods_extras, "xls": _xls_extras}[fmt](data, limits)
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = [
@@ -146,25 +146,6 @@ def _measured(sheet_name: str, measure: Callable[..., T], *args: object) -> T:
         raise _refused(sheet_name, exc) from None
 
 
-@dataclass
-class _FileTotals:
-    """The areas and merged areas of a file's sheets added up: the whole file stays in memory at once."""
-
-    limits: Limits
-    area: int = 0
-    merged: int = 0
-
-    def add(self, area: int, merged: int) -> None:
-        """Add one sheet; raise FileRefused when the file's sum goes over limits.max_cells."""
-        self.area += area
-        self.merged += merged
-        cap = self.limits.max_cells
-        if self.area > cap:
-            raise _refused("", xmlscan.Exceeded("file-area", self.area, cap))
-        if self.merged > cap:
-            raise _refused("", xmlscan.Exceeded("file-merges", self.merged, cap))
-
-
 def _from_timedelta(value: dt.timedelta) -> dt.time | str:
     """Return a duration cell ([h]:mm:ss) as a time of day if under a day, else as Excel shows it ("36:00:00")."""
     if dt.timedelta(0) <= value < dt.timedelta(days=1):
@@ -221,7 +202,6 @@ def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     """Return the error values and hidden rows of each sheet of an xlsx/xlsm by name; refuse a file whose sheets,
     merged ranges or text go over the limits."""
     tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
-    totals = _FileTotals(limits)
     result = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         parts = xmlscan.xlsx_parts(zf)
@@ -232,8 +212,6 @@ def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
             if member is None:  # calamine will not find it either
                 continue
             scan = _measured(name, xmlscan.XlsxSheetScan(tally, shared).scan, zf, member)
-            _check_area(name, scan.n_rows, scan.n_cols, limits)
-            totals.add(scan.n_rows * scan.n_cols, scan.merged_area)
             result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
         _check_prologs(zf, parts.structure | {parts.shared_strings} | {member for _, member in parts.sheets})
     return result
@@ -245,20 +223,14 @@ def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
 def _ods_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     """Return the merged ranges, hidden rows and error values of each table of an ods by name; refuse a file whose
     tables, merged spans or text go over the limits (counted with their repeats, before any is expanded)."""
-    tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
-    scan = xmlscan.OdsScan(tally)
+    scan = xmlscan.OdsScan(xmlscan.Tally(limits.max_cells, limits.max_text_chars))
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         try:
             scan.scan(zf)
         except xmlscan.Exceeded as exc:
             raise _refused(scan.current_table, exc) from None
         _check_prologs(zf, {"content.xml"})
-    totals = _FileTotals(limits)
-    result = {}
-    for table in scan.tables:
-        totals.add(table.n_rows * table.n_cols, table.merged_area)
-        result[table.name] = _ods_sheet_extras(table)
-    return result
+    return {table.name: _ods_sheet_extras(table) for table in scan.tables}
 
 
 def _ods_sheet_extras(table: xmlscan.OdsTable) -> _SheetExtras:
@@ -315,15 +287,10 @@ def _xls_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     if sst is not None:
         strings = _sst_lengths(sst)
     tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
-    totals = _FileTotals(limits)
-    return {
-        name: _measured(name, _xls_sheet_extras, stream, start, strings, tally, totals) for name, start in sheets
-    }
+    return {name: _measured(name, _xls_sheet_extras, stream, start, strings, tally) for name, start in sheets}
 
 
-def _xls_sheet_extras(
-    stream: bytes, start: int, strings: list[int], tally: xmlscan.Tally, totals: _FileTotals
-) -> _SheetExtras:
+def _xls_sheet_extras(stream: bytes, start: int, strings: list[int], tally: xmlscan.Tally) -> _SheetExtras:
     """Return what calamine misses from one sheet substream (embedded chart substreams skipped, as calamine does);
     raise xmlscan.Exceeded for a sheet over the limits."""
     extras, n_rows, n_cols, merged_area, cap = _SheetExtras(), 0, 0, 0, tally.max_cells
@@ -359,7 +326,7 @@ def _xls_sheet_extras(
                     raise xmlscan.Exceeded("merges", merged_area, cap)
     if n_rows * n_cols > cap:
         raise xmlscan.Exceeded("area", n_rows * n_cols, cap, xmlscan.area_name(n_rows, n_cols))
-    totals.add(n_rows * n_cols, merged_area)
+    tally.add_sheet(n_rows * n_cols, merged_area)
     return extras
 
 

@@ -38,7 +38,8 @@ class Malformed(ValueError):
 
 
 class Exceeded(Exception):
-    """A count went over its cap. `kind` names it (area, cells, beyond, merge, merges, text, cell-text, strings);
+    """A count went over its cap. `kind` names it: per sheet area, declared (xls DIMENSIONS), cells, beyond (Excel's
+    grid), merge, merges, cell-text; per file text, file-area, file-merges; shared strings string, unique.
     `amount` is how much was found (at least), `limit` the cap, `where` the range, cell or string concerned."""
 
     def __init__(self, kind: str, amount: int, limit: int, where: str = ""):
@@ -48,17 +49,30 @@ class Exceeded(Exception):
 
 @dataclass
 class Tally:
-    """The caps of one file and the text counted so far over all its parts (text is capped per file)."""
+    """The caps of one file and what its sheets have added up to so far: the text the cells expand to, and the
+    sheets' areas and merged areas (all of a file's sheets are held in memory at once, so their sums are capped
+    too, at max_cells)."""
 
     max_cells: int
     max_text: int
     text: int = 0
+    area: int = 0
+    merged: int = 0
 
     def add_text(self, chars: int) -> None:
         """Count `chars` more characters of expanded cell text; raise Exceeded past the cap."""
         self.text += chars
         if self.text > self.max_text:
             raise Exceeded("text", self.text, self.max_text)
+
+    def add_sheet(self, area: int, merged: int) -> None:
+        """Count a sheet's area and merged area; raise Exceeded when the file's sums go over max_cells."""
+        self.area += area
+        self.merged += merged
+        if self.area > self.max_cells:
+            raise Exceeded("file-area", self.area, self.max_cells)
+        if self.merged > self.max_cells:
+            raise Exceeded("file-merges", self.merged, self.max_cells)
 
 
 # ---- the parser
@@ -289,7 +303,7 @@ def xlsx_parts(zf: zipfile.ZipFile) -> XlsxParts:
     workbook = lookup(folder + "workbook.xml")
     for sheet in _scan_elements(zf, workbook, "sheet") if workbook else []:
         ids = [value for key, value in sheet.items() if key.rpartition(" ")[2] == "id"]
-        target = targets.get(ids[-1]) if ids else None
+        target = targets.get(ids[-1] if ids else "")
         if target is None:
             raise Malformed("sheet without relationship")
         path = target[1:] if target.startswith("/") else folder + target
@@ -337,17 +351,17 @@ def scan_shared_strings(zf: zipfile.ZipFile, member: str, max_cells: int) -> Sha
     raise Exceeded for a string over 32,767 characters or a uniqueCount (which calamine reserves room for)
     beyond both the strings present and max_cells."""
     lengths = array("q")
-    state = {"in_t": 0, "in_rph": 0, "length": -1, "unique": 0}
+    # length: of the open string (-1 between strings); in_rph: calamine's flag, cleared by the first end of an rPh
+    state = {"in_t": 0, "in_rph": False, "length": -1, "unique": 0}
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = local_name(name)
         if local == "t":
             state["in_t"] += 1
-        elif local == "si":
-            _close()
-            state["length"] = 0
+        elif local == "si":  # an si inside an si belongs to it: calamine ends the string at the first </si>
+            state["length"] = max(state["length"], 0)
         elif local == "rPh":
-            state["in_rph"] += 1
+            state["in_rph"] = True
         elif local == "sst" and not state["unique"]:
             count = attrs.get("uniqueCount", "").removeprefix("+")
             state["unique"] = int(count[:30]) if count.isascii() and count.isdigit() else -1
@@ -357,7 +371,7 @@ def scan_shared_strings(zf: zipfile.ZipFile, member: str, max_cells: int) -> Sha
         if local == "t":
             state["in_t"] -= 1
         elif local == "rPh":
-            state["in_rph"] -= 1
+            state["in_rph"] = False
         elif local == "si":
             _close()
 
@@ -413,6 +427,11 @@ class XlsxSheetScan:
         feed(zf, member, parser)
         if self._mode != _IDLE:
             self._close_value()
+        self.hidden_rows = {row for row in self.hidden_rows if row < self.n_rows}  # below the values: nothing to say
+        area = self.n_rows * self.n_cols
+        if area > self.tally.max_cells:
+            raise Exceeded("area", area, self.tally.max_cells, area_name(self.n_rows, self.n_cols))
+        self.tally.add_sheet(area, self.merged_area)
         return self
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
@@ -540,7 +559,7 @@ class OdsScan:
         self._annotation = 0
         self._cell: dict[str, str] = {}
         self._chars = self._paragraphs = 0
-        self._content = False
+        self._content = self._error = False
         self._error_text: list[str] = []
 
     @property
@@ -565,6 +584,8 @@ class OdsScan:
                 self._in_cell, self._cell = True, local_attrs(attrs)
                 self._chars = self._paragraphs = 0
                 self._content, self._error_text = False, []
+                # LibreOffice: calcext:value-type="error" beside office:value-type="string"
+                self._error = any(v == "error" and k.endswith(" value-type") for k, v in attrs.items())
         elif local == "table-row":
             if self._in_row:
                 raise Malformed("table-row inside table-row")
@@ -611,15 +632,21 @@ class OdsScan:
             self._in_row = False
             self._row += self._row_repeat
         elif local == "table" and self._table is not None:
-            self.tables.append(self._table)
+            self._end_table(self._table)
             self._table, self._row = None, 0
+
+    def _end_table(self, table: OdsTable) -> None:
+        """Keep a finished table, its hidden rows cut to its area; add it to the file's sums."""
+        table.hidden = [(row, min(count, table.n_rows - row)) for row, count in table.hidden if row < table.n_rows]
+        self.tally.add_sheet(table.n_rows * table.n_cols, table.merged_area)
+        self.tables.append(table)
 
     def _text(self, data: str) -> None:
         if self._in_cell:
             self._content = True
             if not self._annotation:
                 self._add_chars(len(data))
-                if self._cell.get("value-type") == "error" and len(self._error_text) < 16:
+                if self._error and len(self._error_text) < 16:
                     self._error_text.append(data)
 
     def _add_chars(self, chars: int) -> None:
@@ -637,6 +664,9 @@ class OdsScan:
         self._col += cols
         if table is None:
             return
+        if len(cell.get("string-value", "")) > MAX_CELL_TEXT:
+            where = cell_name(min(row, 10**9), col)
+            raise Exceeded("cell-text", len(cell["string-value"]), MAX_CELL_TEXT, where)
         chars = self._chars + max(self._paragraphs - 1, 0) + sum(len(cell.get(a, "")) for a in _ODS_TEXT_ATTRS)
         holds = self._content or not _ODS_VALUE_ATTRS.isdisjoint(cell)
         if holds:
@@ -646,7 +676,7 @@ class OdsScan:
                                area_name(table.n_rows, table.n_cols))
             if chars:
                 tally.add_text(chars * cols * rows)
-            if cell.get("value-type") == "error":
+            if self._error:
                 table.errors.append((row, col, rows, cols, "".join(self._error_text).strip()[:64]))
         row_span, col_span = _count(cell, "number-rows-spanned"), _count(cell, "number-columns-spanned")
         if row_span > 1 or col_span > 1:
