@@ -63,6 +63,8 @@ def read_workbook(data: bytes, file_name: str, limits: Limits) -> Workbook:
         ]
     except python_calamine.PasswordError:
         raise FileRefused("password-protected", "设置了密码的表格") from None
+    except xmlscan.Exceeded as exc:  # each is turned into its refusal where the sheet is known; this is a backstop
+        raise _refused("", exc) from None
     except DAMAGED_FILE_ERRORS:
         raise FileRefused("unreadable-file", DAMAGED) from None
     except BaseException as exc:

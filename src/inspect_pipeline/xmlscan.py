@@ -98,7 +98,11 @@ def new_parser() -> expat.XMLParserType:
 
 
 def feed(zf: zipfile.ZipFile, member: str, parser: expat.XMLParserType) -> None:
-    """Parse the zip member to its end through `parser`, a chunk at a time; return nothing (the handlers collect)."""
+    """Parse the zip member to its end through `parser`, a chunk at a time (a small one at once); return nothing
+    (the handlers collect)."""
+    if zf.getinfo(member).file_size <= CHUNK:  # the size the zip directory declares: reading stops there
+        parser.Parse(zf.read(member), True)
+        return
     with zf.open(member) as stream:
         while chunk := stream.read(CHUNK):
             parser.Parse(chunk, False)
