@@ -131,7 +131,7 @@ def _refused(sheet_name: str, exc: xmlscan.Exceeded) -> FileRefused:
         "merge": f"{sheet}合并单元格过大（{where} 共 {n} 格，上限 {limit} 格）",
         "merges": f"{sheet}合并单元格合计过大（至少 {n} 格，上限 {limit} 格）",
         "cell-text": f"{sheet}单元格文字过长（{where} 至少 {n} 字，上限 {limit} 字）",
-        "text": f"单元格文字展开后过多（读到工作表“{sheet_name}”时已达 {n} 字，上限 {limit} 字）",
+        "text": f"单元格文字展开后过多（{f'读到工作表“{sheet_name}”时' if sheet_name else ''}已达 {n} 字，上限 {limit} 字）",
         "string": f"共享字符串表中的文字过长（{where}至少 {n} 字，上限 {limit} 字）",
         "unique": f"共享字符串表声明的条目数过大（{n} 条，上限 {limit} 条）",
         "file-area": f"全部工作表的数据范围合计过大（共 {n} 格，上限 {limit} 格）",
