@@ -17,13 +17,13 @@ import sqlalchemy as sa
 
 from . import receipts as receipt_writer
 from .archive import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle, snapshot_inputs
+from .bounded import Bounds, Stopped, bounded_map
 from .db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
 from .issues import Issue, has_errors
 from .lock import run_lock
 from .ledger import SchoolLedger, load_ledgers, match_rows, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
-from .bounded import Bounds, Stopped, bounded_map
 from .parallel import worker_count
 from .paths import Paths
 from .roster import Roster, School, load_roster, resolve_unit

@@ -341,10 +341,11 @@ def _notes(sheet, issues: list[Issue]) -> dict[int, dict[int, list[Issue]]]:
     return notes
 
 
+NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd", "time": "hh:mm:ss", "plain": None}
+
+
 class _XwCells:
     """xlsxwriter formats for reproduced values (number formats x fills), made once per workbook."""
-
-    NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd", "time": "hh:mm:ss", "plain": None}
 
     def __init__(self, wb):
         self._wb, self._made = wb, {}
@@ -354,8 +355,8 @@ class _XwCells:
         key = (kind, fill)
         if key not in self._made:
             props: dict[str, object] = {}
-            if self.NUMBER_FORMATS[kind]:
-                props["num_format"] = self.NUMBER_FORMATS[kind]
+            if NUMBER_FORMATS[kind]:
+                props["num_format"] = NUMBER_FORMATS[kind]
             if fill:
                 props.update(pattern=1, bg_color=f"#{fill[2:]}")
             self._made[key] = self._wb.add_format(props) if props else None
