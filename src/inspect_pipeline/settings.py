@@ -55,11 +55,14 @@ class Limits(_Table):
     max_cells: int = Field(
         2_000_000,
         gt=0,
-        description="Most cells one sheet may span, counted from the file's content before anything is allocated: "
-        "the area of cells with values, merged ranges and repeated cells.",
+        description="Most cells one sheet may span, and all sheets of a file together, counted from the file's "
+        "content before anything is allocated: the area of cells with values, of merged ranges, of repeated cells.",
     )
     max_text_mb: float = Field(
-        100.0, gt=0, description="Most text (in millions of characters) one file's cells may expand to (.ods repeats)."
+        50.0,
+        gt=0,
+        description="Most text, in millions of characters, one file's cells may expand to (shared strings, .ods "
+        "repeats); 50 million CJK characters take about 270 MB.",
     )
     max_memory_mb: float = Field(
         1024.0, ge=64, description="Memory one file may take while it is read or its receipt is written, in MB."
@@ -541,7 +544,7 @@ max_file_mb = 20
 max_uncompressed_mb = 200
 max_compression_ratio = 200
 max_cells = 2000000            # cells one sheet may span (values, merged ranges, repeats)
-max_text_mb = 100              # millions of characters one file's cells may expand to
+max_text_mb = 50               # millions of characters one file's cells may expand to
 max_memory_mb = 1024           # memory for reading one file or writing its receipt
 watchdog_seconds = 60          # last resort: reading one file or writing its receipt is stopped after this long
 max_rows = 5000                # hazard rows one file may hold
