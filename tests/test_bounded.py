@@ -71,6 +71,16 @@ def rust_out_of_memory(x: int) -> int:
     return x
 
 
+def own_alarm(x: int) -> int:
+    """What a worker's own alarm does when its parent did not stop it in time (see bounded._alarm)."""
+    if x == 2:
+        import signal
+
+        signal.alarm(1)
+        time.sleep(30)
+    return x
+
+
 def raising(x: int) -> int:
     if x == 5:
         raise ValueError(f"bad item {x}")
@@ -92,6 +102,11 @@ def test_items_past_the_watchdog_are_stopped_the_others_done_in_order():
     out = bounded_map(sleepy, range(12), 2, Bounds(watchdog_seconds=1.0))
     assert out == [Stopped("watchdog") if x in (3, 8) else x * 10 for x in range(12)]
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.skipif(os.name == "nt", reason="no alarm on Windows")
+def test_a_worker_ended_by_its_own_alarm_counts_as_watchdog():
+    assert bounded_map(own_alarm, range(4), 2, Bounds(watchdog_seconds=30)) == [0, 1, Stopped("watchdog"), 3]
 
 
 @pytest.mark.skipif(not LINUX, reason="the address-space cap exists on Linux only")

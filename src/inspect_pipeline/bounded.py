@@ -23,12 +23,14 @@ would need a job object): there only the watchdog bounds an item.
 Output: each worker points its fd 1 and 2 (and, on Windows, the process's standard handles) at `bounds.log_file`,
 opened for appending, and logs through a file handler on it with no console handler and no `logging.lastResort`:
 a Rust panic message, a native library's complaint or a stray traceback lands in the log file, never on the
-terminal of a run that succeeds. Workers ignore Ctrl-C; the parent stops them.
+terminal of a run that succeeds. Workers ignore Ctrl-C; the parent stops them. On POSIX each item also arms an
+alarm (watchdog + ORPHAN_GRACE) that ends its worker should the parent itself have been killed meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
 import re
@@ -52,6 +54,7 @@ WATCHDOG, MEMORY, CRASH = "watchdog", "memory", "crash"
 MEMORY_EXIT = 86  # a worker's exit code after it could not even report a MemoryError
 NATIVE_OOM = re.compile(rb"memory allocation of \d+ bytes failed")  # what Rust writes to fd 2 before it aborts
 NEAR_CAP = 0.9  # a worker that dies having used this share of its allowance (VmSize above its start) ran out of memory
+ORPHAN_GRACE = 10.0  # seconds past its deadline after which a worker's own alarm ends it (its parent is gone)
 SAMPLE_AFTER = 0.25  # seconds an item runs before the parent starts sampling its worker's VmSize (Linux)
 
 
@@ -98,7 +101,8 @@ class _Worker:
         ctx = _context()
         self.conn, child = ctx.Pipe(duplex=True)
         log_file = str(bounds.log_file) if bounds.log_file is not None else None
-        self.process = ctx.Process(target=_serve, args=(child, log_file, bounds.max_memory_bytes), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, log_file, bounds.max_memory_bytes,
+                                                         bounds.watchdog_seconds), daemon=True)
         self.process.start()
         child.close()
         self.index: int | None = None  # the item it is running
@@ -244,6 +248,8 @@ class BoundedPool:
     def _cause_of_death(self, w: _Worker) -> str:
         w.process.join(1.0)
         code = w.process.exitcode
+        if code is not None and code == -getattr(signal, "SIGALRM", 0):
+            return WATCHDOG  # its own alarm ended it before this process did
         if code == MEMORY_EXIT or (w.cap is not None and w.vm - w.base >= NEAR_CAP * (w.cap - w.base)):
             return MEMORY
         return MEMORY if w.cap is not None and NATIVE_OOM.search(_tail(w.log_file, w.log_from)) else CRASH
@@ -319,7 +325,7 @@ def _vm_size(pid: int) -> int | None:
 # ---------------------------------------------------------------------------------------------------- worker side
 
 
-def _serve(conn, log_file: str | None, max_memory_bytes: int | None) -> None:
+def _serve(conn, log_file: str | None, max_memory_bytes: int | None, watchdog: float) -> None:
     """Worker main loop: set up once, then run one (fn, item) at a time until told to stop (None) or recycled."""
     _ignore_interrupts()
     if log_file is not None:
@@ -333,7 +339,9 @@ def _serve(conn, log_file: str | None, max_memory_bytes: int | None) -> None:
             return
         if task is None:
             return
+        _alarm(watchdog + ORPHAN_GRACE)
         reply = _run_one(*task)
+        _alarm(None)
         try:
             conn.send(reply)
         except MemoryError:
@@ -370,11 +378,23 @@ def _portable(exc: BaseException) -> tuple[bytes | None, str, str]:
 
 
 def _ignore_interrupts() -> None:
-    """Ctrl-C goes to the whole process group: the parent decides, the workers do not print tracebacks."""
+    """Ctrl-C goes to the whole process group: the parent decides, the workers do not print tracebacks. SIGALRM
+    keeps its default action (end the process: see `_alarm`)."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "SIGALRM"):
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
     except (ValueError, OSError):
         pass
+
+
+def _alarm(seconds: float | None) -> None:
+    """POSIX: arm (or, with None, disarm) an alarm whose default action ends this process: a worker whose parent
+    was killed while it ran a hanging item (even one stuck in native code) does not outlive its deadline by more
+    than ORPHAN_GRACE. A live parent kills it at the deadline first. Nothing on Windows."""
+    if not hasattr(signal, "alarm"):
+        return
+    signal.alarm(0 if seconds is None else max(1, math.ceil(seconds)))
 
 
 def _output_to(log_file: Path) -> None:
