@@ -424,3 +424,39 @@ def _column(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
+
+
+# Every hostile file above with the extension a school might give it: (builder, extension). Each is refused within
+# the per-file limits (or read within them where it is legal); tests/test_hostile_inbox.py and bench/hostile.py
+# drop them all into one inbox.
+CATALOGUE = [
+    ("xlsx_merge_to_xfd", ".xlsx"),
+    ("xlsx_many_merges", ".xlsx"),
+    ("xlsx_cell_far_away", ".xlsx"),
+    ("xlsx_prefixed", ".xlsx"),
+    ("xlsx_foreign_namespace_far", ".xlsx"),
+    ("xlsx_column_zzzz", ".xlsx"),
+    ("xlsx_row_beyond_excel", ".xlsx"),
+    ("xlsx_implicit_far", ".xlsx"),
+    ("xlsx_dimension_huge", ".xlsx"),
+    ("xlsx_shared_string_bomb", ".xlsx"),
+    ("xlsx_shared_string_too_long", ".xlsx"),
+    ("xlsx_unique_count_huge", ".xlsx"),
+    ("xlsx_doctype_entities", ".xlsx"),
+    ("xlsx_many_sheets_at_limit", ".xlsx"),
+    ("xlsx_duplicate_cells", ".xlsx"),
+    ("xlsx_case_mismatched_target", ".xlsx"),
+    ("xlsx_relocated_workbook", ".xlsx"),
+    ("xlsx_doctype_in_styles", ".xlsx"),
+    ("ods_space_bomb", ".ods"),
+    ("ods_repeated_rows_with_values", ".ods"),
+    ("ods_repeated_text", ".ods"),
+    ("ods_cell_text_too_long", ".ods"),
+    ("ods_formula_repeat_bomb", ".ods"),
+    ("ods_span_bomb", ".ods"),
+    ("ods_repeated_spans", ".ods"),
+    ("ods_doctype_entities", ".ods"),
+    ("xls_merged_huge", ".xls"),
+    ("xls_merged_many", ".xls"),
+    ("xls_dimensions_huge", ".xls"),
+]
