@@ -152,7 +152,8 @@ def _row_matches(grid: Grid, r: int) -> set[str]:
 def find_header_row(grid: Grid) -> int | None:
     """Index of the first row where at least four cells match canonical headers or aliases."""
     for r in range(len(grid.rows)):
-        if len(_row_matches(grid, r)) >= MIN_HEADER_MATCHES:
+        # a row of fewer cells cannot hold enough headers (a sheet of a million short rows is skipped in a blink)
+        if len(grid.rows[r]) >= MIN_HEADER_MATCHES and len(_row_matches(grid, r)) >= MIN_HEADER_MATCHES:
             return r
     return None
 
@@ -352,13 +353,18 @@ def read_rows(grid: Grid, start: int, columns: dict[str, Column]) -> tuple[list[
 # ---------------------------------------------------------------- one sheet
 
 
+# A sheet without a hazard table is read for its header block and a zero statement in its first rows only: a zero
+# report is a few rows, and this bounds the work on a huge sheet of anything else.
+NO_TABLE_SCAN_ROWS = 1_000
+
+
 def read_layout(sheet: Sheet) -> SheetLayout:
     """Everything the sheet says, before any value is judged."""
     grid = Grid(sheet)
     layout = SheetLayout(name=sheet.name)
     top = find_header_row(grid)
     if top is None:
-        layout.fields, others = read_header_block(grid, len(grid.rows))
+        layout.fields, others = read_header_block(grid, min(len(grid.rows), NO_TABLE_SCAN_ROWS))
         layout.week_mentions = [(kind, loc) for kind, loc in others if isinstance(loc.value, str)]
         layout.zero_statement = any(mentions_zero(str(loc.value)) for _, loc in others if isinstance(loc.value, str))
         return layout
