@@ -136,3 +136,13 @@ def test_a_file_that_changes_while_it_is_archived_is_left_for_the_next_run(root)
     os.utime(path, ns=(found.mtime_ns + 10**9, found.mtime_ns + 10**9))
     assert archive_file(found, paths, "2023-W47", NOW) is None
     assert path.is_file() and not list((root / "archive").rglob("*.json"))
+
+
+def test_a_windows_shortcut_is_a_link_not_a_file(root):
+    shortcut = (b"L\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00F" + bytes(56)
+                + "C:\\Users\\学校\\周报.xlsx".encode("utf-16-le"))
+    drop(root, "丰润区第三幼儿园/周报.xlsx - 快捷方式.lnk", shortcut)
+    intake(root)
+    entry = _entry(root, "周报.xlsx - 快捷方式.lnk")
+    assert (entry["outcome"], entry["school_name"]) == ("rejected", "丰润区第三幼儿园")
+    assert [i["message"] for i in entry["issues"]] == ["文件格式不受支持：链接（快捷方式），不是文件本身"]

@@ -28,6 +28,7 @@ from .parallel import worker_count
 from .paths import Paths
 from .roster import Roster, School, load_roster, resolve_unit
 from .settings import Settings
+from .sniff import LINK
 from .submission import ParsedFile, parse_file
 from .validate import DONE, OPEN, structure_issues, validate_rows
 from .weeks import cutoff, week_of
@@ -560,7 +561,7 @@ def _link_parsed(a: Archived, settings: Settings) -> ParsedFile:
 
     arrival = week_of(a.received_at, settings)
     parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
-    parsed.issues.append(make_issue("unsupported-format", detail="链接（快捷方式），不是文件本身"))
+    parsed.issues.append(make_issue("unsupported-format", detail=LINK))
     return parsed
 
 

@@ -26,6 +26,9 @@ OOXML_PARTS = frozenset({"_rels/.rels", "[content_types].xml"}) | XLSB_PARTS
 BIFF_BOF, BIFF_EOF, BIFF_FILEPASS = 0x0809, 0x000A, 0x002F
 
 HTML = "网页文件（HTML），不是真正的 Excel 文件"
+LINK = "链接（快捷方式），不是文件本身"
+# a Windows shell link (.lnk): header size 0x4C, then the LinkCLSID {00021401-0000-0000-C000-000000000046}
+LNK_MAGIC = b"L\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00F"
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")
 WEB_PAGE_MARKER = re.compile(rb"<(?:html|table)[\s>]|urn:schemas-microsoft-com:office:spreadsheet")
 
@@ -43,6 +46,8 @@ def detect_format(data: bytes, file_name: str, limits: Limits) -> str:
         return _zip_format(data, limits)
     if data.startswith(OLE_MAGIC):
         return _ole_format(data)
+    if data.startswith(LNK_MAGIC):
+        raise FileRefused("unsupported-format", LINK)
     if data.startswith(b"%PDF"):
         raise FileRefused("unsupported-format", "PDF 文件")
     if data.startswith(IMAGE_MAGIC) or _is_bmp_or_webp(data):
