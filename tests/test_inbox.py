@@ -146,3 +146,20 @@ def test_a_windows_shortcut_is_a_link_not_a_file(root):
     entry = _entry(root, "周报.xlsx - 快捷方式.lnk")
     assert (entry["outcome"], entry["school_name"]) == ("rejected", "丰润区第三幼儿园")
     assert [i["message"] for i in entry["issues"]] == ["文件格式不受支持：链接（快捷方式），不是文件本身"]
+
+
+@posix_only
+def test_rebuild_replays_a_link_as_a_link(root, tmp_path):
+    from inspect_pipeline.rebuild import rebuild_week
+
+    outside = tmp_path / "elsewhere.xlsx"  # followed, it would be 三幼's accepted file
+    outside.write_bytes(school_book(unit="丰润区第三幼儿园", rows=[hazard()]))
+    (root / "inbox" / "丰润区第三幼儿园").mkdir(parents=True)
+    (root / "inbox" / "丰润区第三幼儿园" / "周报.xlsx").symlink_to(outside)
+    drop(root, "good.xlsx", school_book(rows=[hazard()]))
+    intake(root)
+    assert sorted(p.suffix for p in (root / "archive" / "2023-W47").iterdir() if p.suffix != ".json") == [
+        ".link", ".xlsx"]
+    settings = load_settings(root)
+    result = rebuild_week(Paths.at(root, settings), settings, "2023-W47")
+    assert result.same and result.files == 2

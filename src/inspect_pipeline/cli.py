@@ -398,6 +398,23 @@ def rebuild(data_root: DataRoot = Path("data"), week: Week = None, now: Now = No
 
 
 @app.command()
+def restore(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
+    """从归档重建丢失的数据库：把 archive/ 中收到的每个文件按原收件时间重新收件，记入空的数据库。
+    Rebuild a lost record (empty, damaged and moved away, or deleted database) from the archive."""
+    from .restore import restore_record
+
+    try:
+        settings, paths = _ready(data_root, debug)
+        result = restore_record(paths, settings)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug, data_root)
+    console.print(f"已从归档恢复 {result.files} 个文件（{result.runs} 次收件），已有回执 {result.receipts_found} 个，"
+                  f"报表版本 {result.revisions} 个。", soft_wrap=True)
+    console.print("[yellow]邮件发送记录无法从归档恢复：之后收件或生成报表时，同一周已发过的回执或报表可能会再发一次。[/]",
+                  soft_wrap=True)
+
+
+@app.command()
 def files(
     data_root: DataRoot = Path("data"),
     week: Annotated[str | None, typer.Option("--week", help="Only this week, e.g. 2023-W47.")] = None,

@@ -285,8 +285,8 @@ def make_engine(url: str) -> Engine:
 # ---------------------------------------------------------------------------------------- opening the record
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-RESTORE = ("请从备份恢复该文件；或将它移到别处，运行 inspect-pipeline init 新建数据库，"
-           "再用 inspect-pipeline rebuild 从归档重建历史记录")
+RESTORE = ("请从备份恢复该文件；或将它移到别处，再运行 inspect-pipeline restore，"
+           "从归档（archive/ 中保存着收到的每个文件）重建数据库")
 
 
 def migrate(engine: Engine, *, create: bool = False) -> None:
@@ -296,7 +296,7 @@ def migrate(engine: Engine, *, create: bool = False) -> None:
     (0-byte), unreadable, damaged or foreign database, or one of a newer version, raises RecordError with one line
     saying what, where and how to restore, and is left as it was. Cheap when the schema is current (every intake
     calls it): a look at the file's header, the table names and the version."""
-    where = _where(engine)
+    where = database_label(engine)
     try:
         needed = _new_sqlite_file(engine, where) or _needs_upgrade(engine, where, create)
     except sa.exc.DatabaseError as exc:
@@ -310,7 +310,7 @@ def migrate(engine: Engine, *, create: bool = False) -> None:
         raise RecordError(f"数据库 {where} 无法建立或升级（{_reason(exc)}）：请检查数据库的位置与权限后再试") from None
 
 
-def _where(engine: Engine) -> str:
+def database_label(engine: Engine) -> str:
     """The database as the clerk knows it: the SQLite file, or the URL without its password."""
     if engine.dialect.name == "sqlite":
         return engine.url.database or ":memory:"

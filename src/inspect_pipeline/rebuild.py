@@ -1,5 +1,6 @@
 """`rebuild --week W`: replay every archived file through intake into a fresh database, in the order and at the
-times they were first received, and compare the week's figures with the record's.
+times they were first received, and compare the week's figures with the record's. `restore`: the same replay into
+the data root's own (empty) database, when the record was lost.
 
 A file whose reading the live run stopped at the watchdog is not read again: how long it takes depends on the
 machine's load, so the replay takes the recorded outcome (`run_intake(known_stops=…)`). Memory and crash stops
@@ -75,6 +76,34 @@ def figures_of(conn, roster, settings: Settings, week: str) -> dict:
     return json.loads(json.dumps({k: getattr(wf, k) for k in FIGURE_PARTS}, default=str))
 
 
+def replay(paths: Paths, settings: Settings, drops: list, work: Path, database_url: str | None,
+           stops: dict[str, str]) -> int:
+    """Take every archived drop again, at its first received time, through intake into `database_url` (None: a
+    fresh SQLite file under `work`), from an inbox under `work`; returns the number of intake runs."""
+    replay_settings = settings.model_copy(
+        update={"database_url": database_url, "inbox_dir": None, "roster_file": paths.roster_file})
+    shadow = Paths.at(work, replay_settings)
+    runs = 0
+    for moment in sorted({d[0] for d in drops}):
+        for when, rel, meta, copy in drops:
+            if when == moment:
+                _put_back(shadow.inbox / rel, meta, copy)
+        run_intake(shadow, replay_settings, moment, receipts=False, settle=False, known_stops=stops)
+        runs += 1
+    return runs
+
+
+def _put_back(target: Path, meta: dict, copy: Path) -> None:
+    """The drop as it lay in the inbox: the file, or the link it was (its target text, never followed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if "link" in meta:
+        os.symlink(meta["link"], target)  # Windows: needs the right to create links (developer mode)
+    else:
+        shutil.copyfile(copy, target)
+    if os.utime in os.supports_follow_symlinks or "link" not in meta:
+        os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]), follow_symlinks=False)
+
+
 def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
     """Replay the archive into a fresh database under a temporary data root; the week's figures from both."""
     roster = load_roster(paths.roster_file, settings)
@@ -83,20 +112,8 @@ def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
     work = temp_dir_for(paths.state_dir / "rebuild")
     work.mkdir(parents=True)
     try:
-        replay = settings.model_copy(update={"database_url": None, "inbox_dir": None, "roster_file": paths.roster_file})
-        shadow = Paths.at(work, replay)
-        runs = 0
-        for moment in sorted({d[0] for d in drops}):
-            for when, rel, meta, copy in drops:
-                if when != moment:
-                    continue
-                target = shadow.inbox / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(copy, target)
-                os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]))
-            run_intake(shadow, replay, moment, receipts=False, settle=False, known_stops=stops)
-            runs += 1
-        fresh = make_engine(shadow.database_url)
+        runs = replay(paths, settings, drops, work, None, stops)
+        fresh = make_engine(Paths.at(work, settings.model_copy(update={"database_url": None})).database_url)
         with fresh.connect() as conn:
             rebuilt = figures_of(conn, roster, settings, week)
         fresh.dispose()
