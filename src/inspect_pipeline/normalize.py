@@ -26,7 +26,7 @@ def fold(text: str) -> str:
     """Trimmed text with full-width forms folded, all white space collapsed to single spaces and a leading
     apostrophe dropped."""
     out = _SPACES.sub(" ", text.translate(_FOLD)).strip()
-    if out.startswith("'"):
+    while out.startswith("'"):  # every leading apostrophe, so that folding twice changes nothing ("''")
         out = out[1:].strip()
     return out
 
