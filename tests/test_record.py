@@ -315,7 +315,7 @@ def test_a_broken_sqlite_record_stops_the_run_untouched(tmp_path, kind):
     message = str(caught.value)
     assert str(db.as_posix()) in message and BROKEN[kind][1] in message and "\n" not in message
     if kind != "newer":
-        assert "inspect-pipeline init" in message and "inspect-pipeline rebuild" in message and "备份" in message
+        assert "inspect-pipeline restore" in message and "备份" in message
     assert caught.value.exit_code == 7
     assert db.read_bytes() == before
     assert (root / "inbox" / "a.xlsx").exists()  # nothing taken
