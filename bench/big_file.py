@@ -24,9 +24,10 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from intake import WorkerPeak  # bench/intake.py: the workers' peak resident size
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -78,36 +79,6 @@ def fresh_root(name: str, workbook: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(workbook, target)
     return root
-
-
-class WorkerPeak:
-    """Largest VmHWM (peak resident size) of the other processes of this process group, sampled every 0.1 s."""
-
-    def __init__(self) -> None:
-        self.peak_kb, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def __enter__(self) -> WorkerPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _watch(self) -> None:
-        me, group = os.getpid(), os.getpgrp()
-        while not self._stop.wait(0.1):
-            for proc in Path("/proc").glob("[0-9]*"):
-                try:
-                    fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                    if int(proc.name) == me or int(fields[2]) != group:
-                        continue
-                    status = (proc / "status").read_text().splitlines()
-                    hwm = next(line for line in status if line.startswith("VmHWM"))
-                except (OSError, StopIteration, IndexError, ValueError):
-                    continue
-                self.peak_kb = max(self.peak_kb, int(hwm.split()[1]))
 
 
 def measure(root: Path) -> dict:

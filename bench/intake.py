@@ -55,8 +55,8 @@ def fresh_root(generated: Path, units: int) -> Path:
 
 
 class WorkerPeak:
-    """Largest resident size of the worker processes (Linux /proc): they are forked by a fork server, so they are
-    not this process's children and `RUSAGE_CHILDREN` does not see them; sampled every 0.1 s."""
+    """Largest peak resident size (VmHWM) of the worker processes (Linux /proc): they are forked by a fork server,
+    so they are not this process's children and `RUSAGE_CHILDREN` does not see them; sampled every 0.1 s."""
 
     def __init__(self) -> None:
         import threading
@@ -82,7 +82,7 @@ class WorkerPeak:
                     fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
                     if int(proc.name) == me or int(fields[2]) != group:
                         continue
-                    rss = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("VmRSS"))
+                    rss = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("VmHWM"))
                 except (OSError, StopIteration, IndexError, ValueError):
                     continue
                 self.peak_kb = max(self.peak_kb, int(rss.split()[1]))
