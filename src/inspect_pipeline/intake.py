@@ -98,6 +98,7 @@ class _Run:
         self.workers = worker_count(settings.workers)
         self.timings: dict[str, float] = {}
         self.receipts = self.settle = True
+        self.known_stops: dict[str, str] = {}
         self.superseded: set[int] = set()
 
     def _timed(self, stage: str, started: float) -> float:
@@ -123,12 +124,10 @@ class _Run:
                 archived.append(a)
             self.progress("archive", i + 1, len(incoming))
         t = self._timed("archive", t)
-        jobs = [
-            (str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings) for a in archived
-        ]
-        parsed = _read_files(jobs, self.workers, self.paths, getattr(self, "known_stops", {}))
-        parsed = [_link_parsed(a, self.settings) if a.incoming.link is not None else p
-                  for a, p in zip(archived, parsed, strict=True)]  # a link's target is never read
+        jobs = [(str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings)
+                for a in archived if a.incoming.link is None]  # a link is never read, nor what it points at
+        read = iter(_read_files(jobs, self.workers, self.paths, self.known_stops))
+        parsed = [next(read) if a.incoming.link is None else _link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
         if archived:
