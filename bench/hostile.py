@@ -11,8 +11,9 @@ bombs: each hostile file of tests/hostile.py is dropped with a good control file
 kills: intake and report of a generated district are SIGKILLed at random moments, then run again to completion;
     the record, archive, manifests and report figures are compared with an uninterrupted run (divergences), and
     the data root is searched for temporary debris.
-fuzz: files derived from the golden fixtures by flipping, truncating and splicing bytes go through one intake run;
-    counted: files, run crashes, files not in exactly one state.
+fuzz: files derived from the golden fixtures by flipping, truncating and splicing bytes (of the file, or of one
+    member of a zipped workbook, packed again) go through one intake run; counted: files, run crashes, files not in
+    exactly one state, outcomes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import random
@@ -28,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -223,6 +226,24 @@ def kills(trials: int, seed: int = 1) -> dict:
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
+    """For a zipped workbook, half the time one member's unpacked bytes mutated and packed again (so the XML
+    readers, not the zip checks, meet the damage); else the file's own bytes mutated."""
+    if data.startswith(b"PK") and rng.random() < 0.5:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zin:
+                members = [(info, zin.read(info)) for info in zin.infolist()]
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return _mutate_bytes(data, rng)
+        k = rng.choice([i for i, (_, body) in enumerate(members) if len(body) > 1] or [0])
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+            for i, (info, body) in enumerate(members):
+                zout.writestr(info.filename, _mutate_bytes(body, rng) if i == k and len(body) > 1 else body)
+        return out.getvalue()
+    return _mutate_bytes(data, rng)
+
+
+def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:
     """One of: flipped bytes, truncation, a spliced block, a zeroed block."""
     b = bytearray(data)
     kind = rng.randrange(4)
