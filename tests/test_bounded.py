@@ -24,8 +24,8 @@ from inspect_pipeline.bounded import Bounds, Stopped, bounded_map
 from inspect_pipeline.db import make_engine, submissions
 from inspect_pipeline.grid import Sheet, Workbook
 from inspect_pipeline.issues import Issue
-from inspect_pipeline.receipts import ERROR_RGB, ISSUE_SHEET, STREAMED_NOTE, ReceiptInfo, write_rejected
-from support import NOW, drop, hazard, intake, make_root, manifest, school_book
+from inspect_pipeline.receipts import ERROR_RGB, ISSUE_SHEET, NO_COPY_NEEDED, STREAMED_NOTE, ReceiptInfo, write_rejected
+from support import HEADERS, NOW, drop, hazard, intake, make_root, manifest, school_book
 
 LINUX = sys.platform.startswith("linux")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -350,12 +350,23 @@ def test_native_noise_and_annotation_failures_stay_off_the_terminal(root):
 # ---------------------------------------------------------------------------------------------------- large files
 
 
-def big_workbook(rows: int) -> bytes:
-    """`rows` rows x 2 columns (text, number), no header row, rows 10-12 hidden (what bench/big_file.py builds)."""
+def big_workbook(rows: int, table: bool = False) -> bytes:
+    """`rows` rows x 2 columns (text, number), no header row, rows 10-12 hidden (what bench/big_file.py builds);
+    with `table`, first a sheet of the official layout with one bad 隐患等级 (a cell to mark)."""
     import xlsxwriter
 
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False})
+    if table:
+        first = book.add_worksheet("隐患排查")
+        bad = {"排查日期": "2023-11-20", "隐患部位": "教学楼", "隐患类别": "消防", "隐患描述": "灭火器过期",
+               "隐患等级": "较大", "整改方式": "限期整改", "整改措施": "更换", "整改责任人": "李四",
+               "整改时限": "2023-11-30", "整改状态": "整改中"}
+        for r, values in enumerate([["丰润区第一实验小学安全隐患排查整治台账"], ["填报单位：丰润区第一实验小学"],
+                                    ["周次：2023年第47周"], HEADERS, [1, *[bad.get(h) for h in HEADERS[1:]]]]):
+            for c, value in enumerate(values):
+                if value is not None:
+                    first.write(r, c, value)
     sheet = book.add_worksheet("数据")
     for r in range(rows):
         if 10 <= r <= 12:
@@ -366,19 +377,33 @@ def big_workbook(rows: int) -> bytes:
     return out.getvalue()
 
 
-def test_a_large_rejected_workbook_gets_its_streamed_receipt_in_seconds(root):
+def test_a_large_rejected_workbook_without_cells_to_mark_gets_the_plain_receipt(root):
     drop(root, "一实小/大表.xlsx", big_workbook(200_000))
+    assert intake(root).outcomes == {"rejected": 1}
+    (row,) = rows_of(root)
+    assert row["receipt_written"] is True and [i["code"] for i in row["issues"]] == ["no-header-row", "missing-unit"]
+    book = openpyxl.load_workbook(root / row["receipt_path"])
+    assert book.sheetnames == [ISSUE_SHEET]  # a copy would mark nothing: the school has its own file
+    texts = [v for r in book[ISSUE_SHEET].iter_rows(values_only=True) for v in r if v]
+    assert NO_COPY_NEEDED in texts
+
+
+def test_a_large_rejected_workbook_gets_its_streamed_receipt_in_seconds(root):
+    drop(root, "一实小/大表.xlsx", big_workbook(200_000, table=True))
     started = time.monotonic()
     assert intake(root).outcomes == {"rejected": 1}
     elapsed = time.monotonic() - started
     (row,) = rows_of(root)
     assert row["receipt_written"] is True and row["limit_hit"] is None
+    assert ("H5", "bad-enum") in [(i["cell"], i["code"]) for i in row["issues"]]
     receipt = root / row["receipt_path"]
     book = python_calamine.CalamineWorkbook.from_path(str(receipt))
-    assert book.sheet_names == [ISSUE_SHEET, "数据"]
+    assert book.sheet_names == [ISSUE_SHEET, "隐患排查", "数据"]
+    marked = openpyxl.load_workbook(receipt, read_only=False)["隐患排查"]["H5"]
+    assert marked.fill.fgColor.rgb == ERROR_RGB and marked.value == "较大"
     values = book.get_sheet_by_name("数据").to_python()
     assert len(values) == 200_000 and values[0] == ["记录0000000", 0.0] and values[-1] == ["记录0199999", 99999.5]
     with zipfile.ZipFile(receipt) as z:
-        xml = z.read("xl/worksheets/sheet2.xml")
+        xml = z.read("xl/worksheets/sheet3.xml")
     assert sorted(int(r) for r in re.findall(rb'<row r="(\d+)"[^>]*hidden="1"', xml)) == [11, 12, 13]
     assert elapsed < 120

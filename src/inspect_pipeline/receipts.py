@@ -53,6 +53,7 @@ _XW_STREAM = {"constant_memory": True, **_XW_TEXT}  # rows go to temp files as t
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per sheet
 STREAMED_NOTE = "原表格较大，本副本只保留了各单元格的内容（未保留原格式和合并单元格），问题单元格已标出。"
 COPY_FAILED = "原表格无法由程序打开，未能生成带标注的副本；问题见下表"
+NO_COPY_NEEDED = "原表格较大，且问题不在具体单元格上，故未附副本；问题见下表"
 
 
 def copy_missing(reason: str, watchdog_seconds: float, max_memory_mb: float) -> str:
@@ -207,6 +208,8 @@ def write_rejected(
     issues = _ordered(issues)
     builds: list[tuple[str, Callable[[], Path]]] = []
     if workbook is not None and annotate_max_cells is not None and cell_count(workbook) > annotate_max_cells:
+        if not any(_cell_rc(i.cell) for i in issues):  # a copy with nothing marked: the school has its own file
+            return write_explanation(info, issues, out_path, missing=NO_COPY_NEEDED)
         builds.append(("streaming a copy", lambda: _streamed(info, issues, workbook, out_path)))
     else:
         if original is not None and fmt in ("xlsx", "xlsm"):
