@@ -10,7 +10,8 @@ worker's peak RSS (VmHWM of the run's worker processes, sampled from /proc every
 server, so RUSAGE_CHILDREN does not see them; Linux only):
 
 - streamed: default limits (the workbook spans more than limits.annotate_max_cells cells, so its receipt is a
-  streamed xlsxwriter copy of its values);
+  streamed xlsxwriter copy of its values when it has cells to mark; this one, without a header row, marks none and
+  gets the plain 问题清单);
 - annotated (baseline): annotate_max_cells, watchdog and memory raised so that the receipt is the school's own
   workbook annotated with openpyxl, as before the streamed mode existed.
 """
