@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -110,6 +111,24 @@ def _issue_rows(issues: list[Issue]) -> list[tuple]:
          SEVERITY_TEXT.get(i.severity, i.severity), i.code)
         for n, i in enumerate(issues, 1)
     ]
+
+
+LINE_HEIGHT = 15.0  # points per line of 11-point text
+
+
+def row_height(values: Iterable[object], widths: Iterable[float]) -> float:
+    """The height, in points, a row of wrapped cells needs to show all its text: the most lines any cell takes at
+    its column's width (a CJK character is two width units), so printed text never spills or hides."""
+    most = 1
+    for value, width in zip(values, widths):
+        parts = ("" if value is None else str(value)).split("\n")
+        most = max(most, sum(max(1, math.ceil(_units(part) / max(width - 1, 1))) for part in parts))
+    return LINE_HEIGHT * most
+
+
+def _units(text: str) -> int:
+    """Display width of text in column-width units (wide and full-width characters count two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _when(t: dt.datetime) -> str:
@@ -454,6 +473,7 @@ def _xw_issue_sheet(wb, ws, info: ReceiptInfo, issues: list[Issue], targets: dic
         ws.write_string(head, c, h, head_fmt)
     for n, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), 1):
         r = head + n
+        ws.set_row(r, row_height(row, WIDTHS))
         for c, v in enumerate(row):
             _xw_put(ws, r, c, v, wrap)
         rc = _cell_rc(issue.cell)
@@ -464,6 +484,7 @@ def _xw_issue_sheet(wb, ws, info: ReceiptInfo, issues: list[Issue], targets: dic
     ws.autofilter(head, 0, max(head + len(issues), head), len(ISSUE_HEADERS) - 1)
     ws.repeat_rows(head)
     ws.set_landscape()
+    ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
     ws.activate()
 
@@ -561,6 +582,7 @@ def _add_issue_sheet(
     for r, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), head + 1):
         for c, v in enumerate(row, 1):
             _put(ws, r, c, v).alignment = wrap
+        ws.row_dimensions[r].height = row_height(row, WIDTHS)
         rc = _cell_rc(issue.cell)
         if issue.sheet in targets and rc is not None:
             link = ws.cell(r, 3)
@@ -573,6 +595,7 @@ def _add_issue_sheet(
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(ISSUE_HEADERS))}{max(head + len(issues), head)}"
     ws.print_title_rows = f"{head}:{head}"
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     for other in wb.worksheets:
