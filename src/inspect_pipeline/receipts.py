@@ -363,6 +363,7 @@ def _notes(sheet, issues: list[Issue]) -> dict[int, dict[int, list[Issue]]]:
     return notes
 
 
+STREAMED_WIDTH = 14  # every column of a streamed copy (its own widths are not reproduced)
 NUMBER_FORMATS = {"datetime": "yyyy-mm-dd hh:mm:ss", "date": "yyyy-mm-dd", "time": "hh:mm:ss", "plain": None}
 
 
@@ -389,6 +390,10 @@ def _xw_sheet(ws, sheet, notes: dict[int, dict[int, list[Issue]]], cells: _XwCel
     """Write one grid sheet row by row (constant_memory: rows strictly in order)."""
     last = max(len(sheet.rows), max(notes, default=-1) + 1)
     hidden = sheet.hidden_rows
+    ws.set_column(0, max(max(map(len, sheet.rows), default=1), 1) - 1, STREAMED_WIDTH)  # dates fit, not ###
+    ws.set_landscape()
+    ws.set_paper(9)  # A4, every column on the page's width
+    ws.fit_to_pages(1, 0)
     write_string, write_number = ws.write_string, ws.write_number
     for r in range(last):
         if r in hidden:
