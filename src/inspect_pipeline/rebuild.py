@@ -100,7 +100,9 @@ def _put_back(target: Path, meta: dict, copy: Path) -> None:
         os.symlink(meta["link"], target)  # Windows: needs the right to create links (developer mode)
     else:
         shutil.copyfile(copy, target)
-    if os.utime in os.supports_follow_symlinks or "link" not in meta:
+    if "link" not in meta:
+        os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]))
+    elif os.utime in os.supports_follow_symlinks:  # the link's own time (Windows cannot set it: not needed there)
         os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]), follow_symlinks=False)
 
 
