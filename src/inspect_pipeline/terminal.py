@@ -12,15 +12,17 @@ from rich.text import Text
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _CONTROLS = (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))  # C0 (tab and newline too), DEL, C1
 
+_SURROGATES = range(0xD800, 0xE000)  # a file name's bytes that are not UTF-8 (os.fsdecode): unprintable, unencodable
+
 _TABLE = {
     **{cp: f"\\x{cp:02x}" for cp in _CONTROLS},
-    **{cp: f"\\u{cp:04x}" for cp in _BIDI},
+    **{cp: f"\\u{cp:04x}" for cp in (*_BIDI, *_SURROGATES)},
 }
 
 
 def printable(text: object) -> str:
-    r"""`text` with every control character and bidi control written out (`\x1b`, `\n`-as-`\x0a`, `\u202e`);
-    CJK and all other printable text unchanged."""
+    r"""`text` with every control character, bidi control and lone surrogate written out (`\x1b`, `\n`-as-`\x0a`,
+    `\u202e`, `\udcff`); CJK and all other printable text unchanged."""
     return str(text).translate(_TABLE)
 
 
