@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from inspect_pipeline.terminal import printable
 
 
