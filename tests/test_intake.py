@@ -199,3 +199,12 @@ def test_a_stamp_note_after_the_unit_name_still_names_the_school(root):
     drop(root, "a.xlsx", school_book(unit="丰润区第三幼儿园（盖章）", rows=[hazard()]))
     intake(root)
     assert manifest(root)["files"][0]["school_code"] == "1113000003"
+
+
+def test_point_8_a_unit_name_that_is_the_schools_code_names_the_school(root):
+    """Issue #9 point 8: 填报单位 resolves by name, 简称 or 学校标识码 (submission.md §Header block)."""
+    drop(root, "a.xlsx", school_book(unit="2113000001", rows=[hazard()]))
+    drop(root, "b.xlsx", school_book(unit="9999999999", rows=[hazard()]))
+    intake(root)
+    got = {f["file"]: (f["outcome"], f["school_code"]) for f in manifest(root)["files"]}
+    assert got == {"a.xlsx": ("accepted", "2113000001"), "b.xlsx": ("rejected", None)}

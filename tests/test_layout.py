@@ -117,7 +117,19 @@ def test_sheet_choice():
     assert chosen.name == "第47周" and issue is None
     c = sheet([HEADERS, ROW], name="Sheet2")
     chosen, issue = choose_sheet([read_layout(a), read_layout(c)], "2023-W47")
+    assert chosen.name == "第46周" and issue is None  # none names the arrival week: the week before (a late file)
+    chosen, issue = choose_sheet([read_layout(sheet([HEADERS, ROW], name="Sheet1")), read_layout(c)], "2023-W47")
     assert chosen is None and issue.code == "ambiguous-sheet"
+
+
+def test_point_8_sheets_of_two_weeks_each_with_its_own_week_field_choose_the_arrival_week():
+    """Issue #9 point 8: visible sheets 第46周 and 第47周, each with its own 周次, arriving in W47 → 第47周."""
+    w46 = sheet([["周次：2023年第46周"], HEADERS, ROW], name="第46周")
+    w47 = sheet([["周次：2023年第47周"], HEADERS, ROW], name="第47周")
+    chosen, issue = choose_sheet([read_layout(w46), read_layout(w47)], "2023-W47")
+    assert chosen.name == "第47周" and issue is None
+    chosen, issue = choose_sheet([read_layout(w46), read_layout(w47)], "2023-W48")  # late: neither names W48
+    assert chosen.name == "第47周" and issue is None
 
 
 def test_hidden_sheets_are_ignored():

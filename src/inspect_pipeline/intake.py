@@ -215,7 +215,7 @@ class _Run:
         the one its first folder below the inbox names when the file names none (submission.md §File formats)."""
         school, issues = resolve_unit(self.roster, p.fields, p.sheet) if p.readable and not _fatal(p) else (None, [])
         if school is None and not any(i.code in NAMES_A_SCHOOL for i in issues):
-            school = self.roster.by_folder(a.incoming.rel.split("/")[0]) if "/" in a.incoming.rel else None
+            school = self.roster.named(a.incoming.rel.split("/")[0]) if "/" in a.incoming.rel else None
         return school, issues
 
     def _decide(self, d: _Decided, state: _WeekState, ledgers: dict[str, SchoolLedger], next_hazard) -> None:

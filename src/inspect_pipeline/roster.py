@@ -83,10 +83,9 @@ class Roster:
         key = squash(text)
         return self._by_name.get(key) or self._by_name.get(strip_bracket_tail(key)[0])
 
-    def by_folder(self, folder: str) -> School | None:
-        """The one school an inbox folder's name names (学校标识码, full name or 简称), else None."""
-        code = folder.replace(" ", "").strip()
-        return self.by_code.get(code) or self.resolve_name(folder)
+    def named(self, text: str) -> School | None:
+        """The one school a text names — full name, 简称 or 学校标识码 (a 填报单位 cell, an inbox folder) — else None."""
+        return self.resolve_name(text) or self.by_code.get(squash(text))
 
     def closest(self, text: str, n: int = 3) -> list[str]:
         hits = difflib.get_close_matches(squash(text), list(self._by_name), n=n, cutoff=0.5)
@@ -291,7 +290,7 @@ def resolve_unit(roster: Roster, fields: dict, sheet: str | None) -> tuple[Schoo
     name = as_text(name_loc.value) if name_loc is not None else None
     if code is None and name is None:
         return None, [make_issue("missing-unit", sheet=sheet)]
-    by_name = roster.resolve_name(name) if name else None
+    by_name = roster.named(name) if name else None
     if code is not None:
         school = roster.by_code.get(code)
         if school is None:

@@ -124,22 +124,28 @@ def decide_week(
 
 
 def choose_sheet(layouts: list[SheetLayout], arrival: str) -> tuple[SheetLayout | None, Issue | None]:
-    """The first visible sheet holding the hazard header row; several → the one naming the week or 本周."""
+    """The first visible sheet holding the hazard header row; several → the one whose name names the arrival week
+    (or says 本周), else the one naming the week before (a late file); none or several that way → ambiguous-sheet
+    (submission.md §Which sheet)."""
     with_table = [lay for lay in layouts if lay.has_table]
     if len(with_table) == 1:
         return with_table[0], None
     if not with_table:
         return None, None
-    naming = []
-    for lay in with_table:
-        week, _ = decide_week(lay, None, arrival, field_only=True)  # the sheet's 周次 field, else arrival
-        label, bare = named_week(lay.name)
-        if "本周" in lay.name or label == week or (bare is not None and bare == parse_label(week)[1]):
-            naming.append(lay)
-    if len(naming) == 1:
-        return naming[0], None
+    for wanted in (arrival, shift(arrival, -1)):
+        naming = [lay for lay in with_table if _names_week(lay.name, wanted) or (wanted == arrival and "本周" in lay.name)]
+        if len(naming) == 1:
+            return naming[0], None
+        if naming:
+            break
     names = "、".join(f"“{lay.name}”" for lay in with_table)
     return None, make_issue("ambiguous-sheet", detail=names)
+
+
+def _names_week(name: str, week: str) -> bool:
+    """Whether a sheet's name names `week` (`第47周`, `47周`, `2023-W47`, a date range ending in it)."""
+    label, bare = named_week(name)
+    return label == week or (bare is not None and bare == parse_label(week)[1])
 
 
 # ---------------------------------------------------------------- typed rows
