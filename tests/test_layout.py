@@ -165,3 +165,13 @@ def test_spaced_labels_and_a_stamp_note_after_the_unit():
     lay = read_layout(sheet(rows))
     assert lay.fields["unit_name"].value == "丰润区第一实验小学(盖章)"
     assert lay.fields["report_date"].value == "2023年11月24日"
+
+
+def test_point_6_a_date_range_across_new_year_without_the_end_year():
+    """Issue #9 point 6: 周次：2023.12.30-1.5 ends on 2024-01-05 (ISO week 2024-W01), not on 2023-01-05."""
+    from inspect_pipeline.submission import named_week
+
+    assert named_week("周次：2023.12.30-1.5") == ("2024-W01", None)
+    assert named_week("周次：2023年12月30日至1月5日") == ("2024-W01", None)
+    assert named_week("周次：2023.11.18-11.24") == ("2023-W47", None)  # same year as before
+    assert named_week("周次：2023.12.30-2024.1.5") == ("2024-W01", None)

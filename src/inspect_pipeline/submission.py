@@ -69,7 +69,9 @@ def named_week(text: str) -> tuple[str | None, int | None]:
     """(ISO week label, None) for a week with its year or a date range; (None, N) for a bare 第N周."""
     t = fold(text)
     if m := _DATE_RANGE.search(t):
-        year = int(m[4] or m[1])
+        # an end without its year ends in the start's year, or the next one when it falls before the start
+        # (周次：2023.12.30-1.5 ends on 2024-01-05)
+        year = int(m[4]) if m[4] else int(m[1]) + ((int(m[5]), int(m[6])) < (int(m[2]), int(m[3])))
         try:
             end = dt.date(year, int(m[5]), int(m[6]))
         except ValueError:
