@@ -175,3 +175,15 @@ def test_point_6_a_date_range_across_new_year_without_the_end_year():
     assert named_week("周次：2023年12月30日至1月5日") == ("2024-W01", None)
     assert named_week("周次：2023.11.18-11.24") == ("2023-W47", None)  # same year as before
     assert named_week("周次：2023.12.30-2024.1.5") == ("2024-W01", None)
+
+
+def test_point_9_only_a_cell_reading_an_end_marker_ends_the_table():
+    """Issue #9 point 9: `以下空白` ends the table when a cell reads it, not when a description starts with it."""
+    from inspect_pipeline.layout import is_end_marker
+
+    assert is_end_marker("以下空白") and is_end_marker("（以下空白）") and is_end_marker(" 以下无内容。")
+    assert not is_end_marker("以下为空调外机支架锈蚀") and not is_end_marker("以下空白处堆放杂物")
+    row2 = [2, dt.datetime(2023, 11, 20), "教学楼", "消防", "以下为空调外机支架锈蚀", "一般", "更换", "李四",
+            dt.datetime(2023, 11, 30), "整改中"]
+    parsed = understand(Workbook("xlsx", [sheet([HEADERS, ROW, row2, ["以下空白"], ROW])]), "2023-W47", Settings())
+    assert [r["description"] for r in parsed.records] == [ROW[4], "以下为空调外机支架锈蚀"]

@@ -300,6 +300,12 @@ def mentions_zero(text: str) -> bool:
     return any(z in t for z in _row_vocabulary()["zero_statements"])
 
 
+def is_end_marker(text: str) -> bool:
+    """Whether a cell *reads* 以下空白 (or 以下无内容, …), brackets and trailing dots aside — not a description that
+    merely starts so (以下为空调外机支架锈蚀 is a hazard)."""
+    return squash(text).strip("（）()【】[]〔〕。.…-—_") in _row_vocabulary()["end_markers"]
+
+
 def _first_filled(values: list[CellValue]) -> str | None:
     for v in values:
         t = as_text(v)
@@ -322,7 +328,7 @@ def read_rows(grid: Grid, start: int, columns: dict[str, Column]) -> tuple[list[
         texts = [t for t in (as_text(v) for v in full) if t is not None]
         if not texts:
             continue
-        if any(squash(t).startswith(tuple(vocab["end_markers"])) for t in texts):
+        if any(is_end_marker(t) for t in texts):
             break
         values = {cid: grid.get(r, col.index) for cid, col in columns.items()}
         filled = {cid for cid, v in values.items() if as_text(v) is not None}
