@@ -163,3 +163,24 @@ def test_rebuild_replays_a_link_as_a_link(root, tmp_path):
     settings = load_settings(root)
     result = rebuild_week(Paths.at(root, settings), settings, "2023-W47")
     assert result.same and result.files == 2
+
+
+def test_point_9_only_lock_and_hidden_files_are_ignored_and_status_shows_what_is_left(root):
+    """Issue #9 point 9: `~x.xlsx` and `x.tmp` are taken and judged (they were left unseen forever); Office lock
+    files and hidden files are ignored and `status` lists them with the reason."""
+    import subprocess
+
+    drop(root, "~周报.xlsx", school_book(rows=[hazard()]))
+    drop(root, "一实小/周报.tmp", b"")
+    drop(root, "~$周报.xlsx", b"lock")
+    drop(root, ".~lock.周报.xlsx#", b"lock")
+    drop(root, "a/.hidden.xlsx", b"x")
+    intake(root)
+    assert {f["file"]: f["outcome"] for f in manifest(root)["files"]} == {"~周报.xlsx": "accepted",
+                                                                         "周报.tmp": "rejected"}
+    run = subprocess.run([sys.executable, "-m", "inspect_pipeline", "status", "--data-root", str(root), "--week",
+                          "2023-W47"], capture_output=True, text=True, encoding="utf-8")
+    assert run.returncode == 0, run.stderr
+    assert "收件箱中还有 3 个文件" in run.stdout
+    assert "inbox/~$周报.xlsx：Office/WPS 打开文件时的临时文件，已忽略" in run.stdout
+    assert "inbox/a/.hidden.xlsx：隐藏文件，已忽略" in run.stdout

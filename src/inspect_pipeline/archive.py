@@ -42,28 +42,34 @@ class Incoming:
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-def is_ignored(rel_parts: tuple[str, ...]) -> bool:
-    """Lock/temp files of Office, WPS and LibreOffice, and hidden files or folders, are never taken."""
+def ignored_because(rel_parts: tuple[str, ...], attrs: int = 0) -> str | None:
+    """Why an inbox entry is never taken, or None: the lock and temporary files Office, WPS and LibreOffice keep
+    beside an open workbook (`~$*`, `.~lock.*#`) and hidden files or folders (submission.md §File formats).
+    Anything else is taken and judged by its content, so nothing a school drops stays unseen."""
     name = rel_parts[-1]
-    return (
-        any(p.startswith(".") for p in rel_parts)
-        or name.startswith("~$")
-        or name.startswith(".~lock.")
-        or name.startswith("~")
-        or name.lower().endswith((".tmp", ".crdownload", ".part"))
-        or name in {"Thumbs.db", "desktop.ini"}
-    )
+    if name.startswith("~$") or name.startswith(".~lock."):
+        return "Office/WPS 打开文件时的临时文件，已忽略"
+    if any(p.startswith(".") for p in rel_parts) or attrs & FILE_ATTRIBUTE_HIDDEN or name in HIDDEN_SYSTEM_FILES:
+        return "隐藏文件，已忽略"
+    return None
 
 
 FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_REPARSE_POINT = 0x2, 0x400  # Windows st_file_attributes
+HIDDEN_SYSTEM_FILES = frozenset({"Thumbs.db", "desktop.ini", ".DS_Store"})  # hidden by the system that writes them
 
 
 def scan_inbox(inbox: Path) -> list[Incoming]:
     """Every file below the inbox that counts, in code-point order of its path below the inbox. Links below the
     inbox (symlinks, junctions) are listed as links and never followed; the inbox folder itself may be one."""
+    return [f for f, reason in walk_inbox(inbox) if reason is None]
+
+
+def walk_inbox(inbox: Path) -> list[tuple[Incoming, str | None]]:
+    """Every entry below the inbox (links as links, never followed) with the reason it is ignored, or None for
+    the entries a run takes; in code-point order of the path below the inbox."""
     if not inbox.is_dir():
         return []
-    found: list[Incoming] = []
+    found: list[tuple[Incoming, str | None]] = []
     pending: list[tuple[Path, tuple[str, ...]]] = [(inbox, ())]
     while pending:
         folder, parts = pending.pop()
@@ -78,16 +84,16 @@ def scan_inbox(inbox: Path) -> list[Incoming]:
             except OSError:
                 continue
             attrs = getattr(st, "st_file_attributes", 0)
-            if is_ignored(rel_parts) or attrs & FILE_ATTRIBUTE_HIDDEN:
-                continue
-            path = Path(entry.path)
+            path, rel = Path(entry.path), "/".join(rel_parts)
+            reason = ignored_because(rel_parts, attrs)
             if entry.is_symlink() or attrs & FILE_ATTRIBUTE_REPARSE_POINT:
-                found.append(Incoming(path, "/".join(rel_parts), st.st_size, st.st_mtime_ns, link=_link_text(path)))
+                found.append((Incoming(path, rel, st.st_size, st.st_mtime_ns, link=_link_text(path)), reason))
             elif entry.is_dir(follow_symlinks=False):
-                pending.append((path, rel_parts))
+                if reason is None:
+                    pending.append((path, rel_parts))
             elif entry.is_file(follow_symlinks=False):
-                found.append(Incoming(path, "/".join(rel_parts), st.st_size, st.st_mtime_ns))
-    return sorted(found, key=lambda f: f.rel)
+                found.append((Incoming(path, rel, st.st_size, st.st_mtime_ns), reason))
+    return sorted(found, key=lambda f: f[0].rel)
 
 
 def _link_text(path: Path) -> str:

@@ -247,8 +247,9 @@ def report(
 
 @app.command()
 def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
-    """Who has reported this week, per zone; which reports are stale; which mails are still unsent."""
-    from .status import stale_reports, unsent_mail, week_status_by_zone
+    """Who has reported this week, per zone; which reports are stale; which mails are still unsent; which files
+    are still in the inbox, and why."""
+    from .status import inbox_left, stale_reports, unsent_mail, week_status_by_zone
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -256,6 +257,7 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
         rows = week_status_by_zone(paths, settings, chosen)
         stale = stale_reports(paths, settings)
         unsent = unsent_mail(paths)
+        left = inbox_left(paths)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     table = Table(title=f"{chosen} 报送情况")
@@ -274,6 +276,10 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
     for m in unsent[:10]:
         console.print(f"  {markup_safe(m['recipient'])}《{markup_safe(m['subject'])}》已试 {m['attempts']} 次："
                       f"{markup_safe(m['error'] or '')}", soft_wrap=True, highlight=False)
+    if left:
+        console.print(f"[yellow]收件箱中还有 {len(left)} 个文件：[/]")
+    for item in left[:20]:
+        console.print(f"  inbox/{markup_safe(item['path'])}：{item['reason']}", soft_wrap=True, highlight=False)
 
 
 def _current(settings) -> str:

@@ -1,9 +1,11 @@
-"""`status --week W`: who has reported, per zone, and which report revisions are stale."""
+"""`status --week W`: who has reported, per zone, which report revisions are stale, which mails are unsent, and
+what is still in the inbox."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .archive import walk_inbox
 from .db import deliveries, make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .listings import week_status
@@ -73,3 +75,12 @@ def unsent_mail(paths: Paths) -> list[dict]:
         ).mappings().all()
     engine.dispose()
     return [dict(r) for r in rows]
+
+
+WAITING = "尚未收件：下次收件时处理（若一直留在这里，请检查文件是否仍在复制中）"
+
+
+def inbox_left(paths: Paths) -> list[dict]:
+    """Every file still below the inbox, with why: ignored (Office lock files, hidden files) or waiting for the
+    next intake run (a file still being copied is left until it is quiet)."""
+    return [{"path": f.rel, "reason": reason or WAITING} for f, reason in walk_inbox(paths.inbox)]
