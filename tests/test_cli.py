@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from inspect_pipeline.archive import Incoming, scan_inbox, settle
 from inspect_pipeline.cli import app
-from support import drop, hazard, make_root, manifest, school_book
+from support import drop, hazard, intake, make_root, manifest, school_book
 
 runner = CliRunner()
 NOW = "2023-11-23T10:00:00+08:00"
@@ -180,3 +181,24 @@ def test_template_command(tmp_path):
     assert (folder / "空白模板_2023-W48.xlsx").is_file() and len(list(folder.glob("*.xlsx"))) == 4  # blank + 3
     result = runner.invoke(app, ["template", "--data-root", str(root), "--week", "2023-W48", "--school", "9999"])
     assert result.exit_code == 2 and "9999" in result.output
+
+
+def test_point_2_a_loosely_written_week_is_the_same_week_and_a_future_week_is_refused(tmp_path):
+    """Issue #9 point 2: `report --week 2023-W9` is 2023-W09 (it was compared as text and gave a wrong report);
+    `report --week 2031-W10` (not yet begun) is refused with one line instead of writing an official 第1版."""
+    root = make_root(tmp_path)
+    drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    intake(root)
+    runner = CliRunner()
+    now = "2023-11-24T13:00:00+08:00"  # after W47's cutoff: the current week is W48
+    loose = runner.invoke(app, ["report", "--data-root", str(root), "--week", "2023-W47 ", "--now", now,
+                                "--no-templates"])
+    assert loose.exit_code == 0, loose.output
+    assert (root / "reports" / "2023-W47" / "r1" / "manifest.json").is_file()
+    future = runner.invoke(app, ["report", "--data-root", str(root), "--week", "2031-W10", "--now", now])
+    assert future.exit_code == 2 and "2031-W10 还没有到" in future.output
+    assert not (root / "reports" / "2031-W10").exists()
+    from inspect_pipeline.cli import _week
+    from inspect_pipeline.settings import Settings
+
+    assert _week("2023-W9", dt.datetime.fromisoformat(now), Settings(), ahead=0) == "2023-W09"

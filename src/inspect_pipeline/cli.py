@@ -175,16 +175,22 @@ def _print_result(result) -> None:
 Week = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: the last closed week.")]
 
 
-def _week(week: str | None, moment: dt.datetime, settings) -> str:
-    from .weeks import parse_label, shift, week_of
+def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = None) -> str:
+    """The week of a --week option as its canonical label (`2023-W9` → `2023-W09`; labels are compared as text
+    elsewhere), default the last closed week; with `ahead`, refused when later than the current week + `ahead`."""
+    from .weeks import parse_label, shift, week_label, week_of
 
     if week is None:
         return shift(week_of(moment, settings), -1)  # the last week whose cutoff has passed
     try:
-        parse_label(week)
+        chosen = week_label(*parse_label(week))
     except ValueError:
         raise ConfigError(f"--week “{week}” 不是周次（例如 2023-W47）") from None
-    return week
+    latest = shift(week_of(moment, settings), ahead) if ahead is not None else None
+    if latest is not None and parse_label(chosen) > parse_label(latest):
+        raise ConfigError(f"--week {chosen} 还没有到：现在是 {week_of(moment, settings)}，"
+                          f"此命令最晚只能用于 {latest}")
+    return chosen
 
 
 def _ready(data_root: Path, debug: bool):
@@ -216,7 +222,7 @@ def report(
     try:
         settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
-        chosen = _week(week, moment, settings)
+        chosen = _week(week, moment, settings, ahead=0)
         if _through_prefect():
             flow = _flow("weekly_report")
             done = flow(data_root=str(paths.root), week=chosen, now=moment.isoformat(), templates=templates,
@@ -302,7 +308,7 @@ def template(
     try:
         settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
-        chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
+        chosen = _week(week, moment, settings, ahead=1) if week else _current_at(moment, settings)
         written = write_templates(paths, settings, chosen, school)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
@@ -331,7 +337,7 @@ def remind(
     try:
         settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
-        chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
+        chosen = _week(week, moment, settings, ahead=0) if week else _current_at(moment, settings)
         if _through_prefect():
             done = _flow("reminders")(data_root=str(paths.root), week=chosen, now=moment.isoformat())
             owners, folder, mailed = done["owners"], Path(done["folder"]), done["mail"]
