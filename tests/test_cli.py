@@ -202,3 +202,12 @@ def test_point_2_a_loosely_written_week_is_the_same_week_and_a_future_week_is_re
     from inspect_pipeline.settings import Settings
 
     assert _week("2023-W9", dt.datetime.fromisoformat(now), Settings(), ahead=0) == "2023-W09"
+
+
+def test_point_5_status_with_now_shows_the_week_the_real_clock_would_then(tmp_path):
+    """Issue #9 point 5: `status --now <a Thursday>` shows that Thursday's week (W47), as `status` does on that
+    Thursday without --now; it showed the week before."""
+    root = make_root(tmp_path)
+    run = CliRunner().invoke(app, ["status", "--data-root", str(root), "--now", "2023-11-23T10:00:00+08:00"])
+    assert run.exit_code == 0, run.output
+    assert "2023-W47 报送情况" in run.output

@@ -259,7 +259,8 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
 
     try:
         settings, paths = _ready(data_root, debug)
-        chosen = _week(week, _clock(now, settings.tz), settings) if week or now else _current(settings)
+        moment = _clock(now, settings.tz)  # --now means "as if it were then": the same week as the real clock then
+        chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
         rows = week_status_by_zone(paths, settings, chosen)
         stale = stale_reports(paths, settings)
         unsent = unsent_mail(paths)
@@ -286,12 +287,6 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
         console.print(f"[yellow]收件箱中还有 {len(left)} 个文件：[/]")
     for item in left[:20]:
         console.print(f"  inbox/{markup_safe(item['path'])}：{item['reason']}", soft_wrap=True, highlight=False)
-
-
-def _current(settings) -> str:
-    from .weeks import week_of
-
-    return week_of(dt.datetime.now(settings.tz), settings)
 
 
 @app.command()
