@@ -44,32 +44,15 @@ CLI = [sys.executable, "-m", "inspect_pipeline"]
 # ---------------------------------------------------------------- measuring a process tree
 
 
-def _tree_rss(session: int) -> tuple[int, int]:
-    """(sum, max) of the RSS in bytes over the processes of a session (the intake and its workers)."""
-    total = largest = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[3]) != session:  # field 6 of /proc/<pid>/stat: session id
-                continue
-            rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-        total += rss
-        largest = max(largest, rss)
-    return total, largest
-
-
 def run_measured(args: list[str], timeout: float = 900) -> dict:
     """Run a CLI command in a new session; its wall time, peak tree and process RSS (MB), exit code and stderr."""
+    from support import tree_rss
+
     started = time.perf_counter()
     proc = subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     peak_total = peak_one = 0
     while proc.poll() is None:
-        total, one = _tree_rss(proc.pid)
+        total, one = tree_rss(proc.pid)
         peak_total, peak_one = max(peak_total, total), max(peak_one, one)
         if time.perf_counter() - started > timeout:
             os.killpg(proc.pid, signal.SIGKILL)

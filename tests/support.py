@@ -94,3 +94,23 @@ def outcomes(root: Path, week: str = "2023-W47") -> dict[str, str]:
 
 def cells(entry: dict) -> list[tuple[str | None, str]]:
     return sorted(((i["cell"], i["code"]) for i in entry["issues"]), key=lambda x: (x[0] or "", x[1]))
+
+
+def tree_rss(session: int) -> tuple[int, int]:
+    """(sum, largest) resident size in bytes of the processes of a session — a CLI run started with
+    start_new_session=True, its fork server and workers (Linux: read from /proc)."""
+    import os
+
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = largest = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # field 6 of /proc/<pid>/stat: the session id
+            rss = int(fields[21]) * page
+            total, largest = total + rss, max(largest, rss)
+    return total, largest

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 import hostile
-from support import NOW, drop, hazard, intake, make_root, manifest, school_book
+from support import NOW, drop, hazard, intake, make_root, manifest, school_book, tree_rss
 from test_record import hostile_files, postgres_root
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="samples memory from /proc")
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MB = 1024 * 1024
 
 
@@ -55,21 +54,6 @@ def _inbox(root: Path, outside: Path, files: dict[str, bytes]) -> None:
         (root / "inbox" / "丰润区第三幼儿园" / "passwd.xlsx").symlink_to(secret)
 
 
-def _tree_rss(session: int) -> tuple[int, int]:
-    """(sum, largest) RSS in bytes of the processes of a session."""
-    total = largest = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == session:
-                rss = int(fields[21]) * PAGE
-                total, largest = total + rss, max(largest, rss)
-    return total, largest
-
-
 def _check(files: dict[str, dict], want: dict[str, str]) -> None:
     assert set(files) == set(want), "every file in exactly one state"
     for name, expected in want.items():
@@ -100,7 +84,7 @@ def test_one_run_takes_every_hostile_file_within_the_limits(tmp_path, postgres_u
     )
     peak_total = peak_one = 0
     while proc.poll() is None and time.monotonic() - started < 600:
-        total, one = _tree_rss(proc.pid)
+        total, one = tree_rss(proc.pid)
         peak_total, peak_one = max(peak_total, total), max(peak_one, one)
         time.sleep(0.02)
     out, err = proc.communicate(timeout=60)

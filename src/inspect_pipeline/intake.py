@@ -71,9 +71,8 @@ def run_intake(
     with run_lock(paths, settings, "另一个 intake 正在运行，请稍后再试"):
         engine = make_engine(paths.database_url)
         migrate(engine)
-        run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress)
-        run.receipts, run.settle = receipts, settle
-        run.known_stops = dict(known_stops or {})
+        run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress,
+                   receipts=receipts, settle=settle, known_stops=known_stops or {})
         return run.execute()
 
 
@@ -92,13 +91,13 @@ class _Decided:
 
 
 class _Run:
-    def __init__(self, paths, settings, roster: Roster, engine, now: dt.datetime, progress: Progress | None):
+    def __init__(self, paths, settings, roster: Roster, engine, now: dt.datetime, progress: Progress | None, *,
+                 receipts: bool, settle: bool, known_stops: dict[str, str]):
         self.paths, self.settings, self.roster, self.engine, self.now = paths, settings, roster, engine, now
         self.progress = progress or (lambda stage, done, total: None)
         self.workers = worker_count(settings.workers)
         self.timings: dict[str, float] = {}
-        self.receipts = self.settle = True
-        self.known_stops: dict[str, str] = {}
+        self.receipts, self.settle, self.known_stops = receipts, settle, known_stops
         self.superseded: set[int] = set()
 
     def _timed(self, stage: str, started: float) -> float:
@@ -341,7 +340,7 @@ class _Run:
             "archive_path": a.path.relative_to(self.paths.root).as_posix(),
             "receipt_path": receipt.relative_to(self.paths.root).as_posix(),
             "receipt_written": False,
-            "limit_hit": getattr(p, "limit_hit", None),  # set on a file stopped by a limit (_StoppedFile)
+            "limit_hit": p.limit_hit,
             "note": d.note,
         }
 
@@ -397,13 +396,6 @@ class _WeekState:
         return state
 
 
-@dataclass(slots=True)
-class _StoppedFile(ParsedFile):
-    """A file whose reading was stopped by a per-file limit; `limit_hit` goes to the submission's row."""
-
-    limit_hit: str | None = None
-
-
 def _read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[str, str]) -> list[ParsedFile]:
     """Each job's ParsedFile, in order: read in bounded workers (settings.limits: watchdog, memory), a file stopped
     by a limit or that killed its worker answered as unreadable (`_reader_stopped`). Files whose sha256 (the
@@ -443,7 +435,7 @@ def _reader_stopped(job: tuple, reason: str) -> ParsedFile:
         "watchdog": f"读取超过 {limits.watchdog_seconds:g} 秒的时间上限，已停止",
         "memory": f"读取时超过 {limits.max_memory_mb:g} MB 的内存上限",
     }.get(reason, "文件已损坏，读取时出错")
-    parsed = _StoppedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings), limit_hit=reason)
+    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings), limit_hit=reason)
     parsed.issues.append(make_issue("unreadable-file", detail=detail))
     return parsed
 

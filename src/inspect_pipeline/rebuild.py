@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .db import make_engine, submissions
+from .db import make_engine, migrate, submissions
 from .figures import compute_week
 from .intake import run_intake
 from .paths import Paths
@@ -60,9 +60,8 @@ def watchdog_stops(paths: Paths) -> dict[str, str]:
     """sha256 → "watchdog" of every file whose reading the live record says was stopped at the watchdog."""
     live = make_engine(paths.database_url)
     try:
+        migrate(live)  # the record is checked (and brought to the current schema) like every command's
         with live.connect() as conn:
-            if "limit_hit" not in {c["name"] for c in sa.inspect(conn).get_columns("submissions")}:
-                return {}  # a record not yet migrated to 0005 has no stops
             shas = conn.execute(
                 sa.select(submissions.c.sha256).where(submissions.c.limit_hit == "watchdog").distinct()
             ).scalars()

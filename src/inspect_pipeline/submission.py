@@ -36,6 +36,7 @@ class ParsedFile:
     zero_statement: bool = False
     issues: list[Issue] = field(default_factory=list)
     readable: bool = True
+    limit_hit: str | None = None  # the per-file limit that stopped its reading: "watchdog", "memory" or "crash"
 
     def cell_issue(self, code: str, rec: dict, column_id: str, **kw) -> Issue:
         """An issue at the cell of `column_id` in the row of `rec`, quoting the value as the school wrote it."""
