@@ -16,11 +16,15 @@ from .wiring import clock, open_root, publish_markdown, publish_table, retry_on_
 
 
 @task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_on_io)
-def build_week(data_root: str, week: str | None, now: str | None) -> dict:
-    """The week's report revision (a new one only if something changed), with what the UI shows of it."""
+def build_week(data_root: str, week: str | None, now: str | None, roster_current: bool = False) -> dict:
+    """The week's report revision (a new one only if something changed), with what the UI shows of it; only the
+    week for a week in which no one reports."""
     settings, paths = open_root(data_root)
     moment = clock(now, settings)
-    result = build_report(paths, settings, week or closed_week(moment, settings), moment)
+    chosen = week or closed_week(moment, settings)
+    result = build_report(paths, settings, chosen, moment, roster_current=roster_current)
+    if result is None:
+        return {"week": chosen, "skipped": True}
     return {
         "week": result.week,
         "revision": result.revision,
@@ -48,10 +52,12 @@ def mail_report(data_root: str, manifest: dict, now: str | None) -> dict:
 
 @flow(name="weekly-report", description="周报：截止后再收件一次，生成区安委办、市教育局、包片包校报表和下周模板，并发送。")
 def weekly_report(data_root: str = "data", week: str | None = None, now: str | None = None,
-                  templates: bool = True, close_intake: bool = True) -> dict:
+                  templates: bool = True, close_intake: bool = True, roster_current: bool = False) -> dict:
     if close_intake:  # the schedule closes the week with one more intake; `inspect-pipeline report` does not
         take_inbox(data_root, now)
-    built = build_week(data_root, week, now)
+    built = build_week(data_root, week, now, roster_current)
+    if built.get("skipped"):  # a week in which no one reports gets no report
+        return {"week": built["week"], "skipped": True}
     publish_table("weekly-report-status", built["zones"], f"{built['week']} 各片区报送情况和本周数字")
     publish_markdown("weekly-report-summary", built["summary"], f"{built['week']} 周报摘要（第 {built['revision']} 版）")
     written = next_templates(data_root, built["week"]) if templates else 0

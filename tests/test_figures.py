@@ -23,7 +23,7 @@ import pytest
 from inspect_pipeline.db import make_engine
 from inspect_pipeline.figures import FIGURE_KEYS, compute_week
 from inspect_pipeline.paths import Paths
-from inspect_pipeline.roster import load_roster
+from inspect_pipeline.schools import current_roster
 from inspect_pipeline.settings import load_settings
 from support import drop, hazard, intake, make_root, manifest, school_book
 
@@ -68,8 +68,9 @@ def build(tmp_path):
 def figures_of(root, week):
     settings = load_settings(root)
     paths = Paths.at(root, settings)
-    roster = load_roster(paths.roster_file, settings)
-    with make_engine(paths.database_url).connect() as conn:
+    engine = make_engine(paths.database_url)
+    roster = current_roster(paths, settings, engine, register=False)
+    with engine.connect() as conn:
         return compute_week(conn, roster, settings, week)
 
 

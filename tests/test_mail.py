@@ -29,7 +29,7 @@ from inspect_pipeline.mail import DeliveryResult, Mail, build_message, deliver, 
 from inspect_pipeline.mailings import receipt_mails, report_mails
 from inspect_pipeline.paths import Paths
 from inspect_pipeline.report import build_report
-from inspect_pipeline.roster import load_roster
+from inspect_pipeline.schools import current_roster
 from inspect_pipeline.settings import Mail as MailSettings
 from inspect_pipeline.settings import load_settings
 from inspect_pipeline.workbooks import layout
@@ -73,7 +73,8 @@ def week(tmp_path_factory):
     settings = settings.model_copy(update={"mail": MailSettings(host="127.0.0.1", sender=SENDER, **RECIPIENTS)})
     paths = Paths.at(root, settings)
     manifest = build_report(paths, settings, WEEK, NOW).manifest
-    mails = report_mails(paths, settings, load_roster(paths.roster_file, settings), manifest)
+    mails = report_mails(paths, settings, current_roster(paths, settings, make_engine(paths.database_url),
+                                                         register=False), manifest)
     return Week(paths.root, paths, manifest, mails)
 
 
@@ -160,7 +161,8 @@ def test_a_rerun_sends_nothing_twice_but_a_new_revision_is_mailed_again(week, en
     assert len(smtp.inbox.received) == 5
     revised = {**week.manifest, "revision": 2}  # the same files, as if a late file had made revision 2
     full = load_settings(week.root).model_copy(update={"mail": MailSettings(host="127.0.0.1", **RECIPIENTS)})
-    mails = report_mails(week.paths, full, load_roster(week.paths.roster_file, full), revised)
+    mails = report_mails(week.paths, full, current_roster(week.paths, full, make_engine(week.paths.database_url),
+                                                          register=False), revised)
     assert {m.key for m in mails}.isdisjoint({m.key for m in week.mails})
     assert "（第2版）" in mails[0].subject and "请以第2版为准" in mails[0].body
     assert len(deliver(engine, settings, mails, NOW, root=week.root, sleep=NO_WAIT).sent) == 5
@@ -280,8 +282,8 @@ def test_receipts_go_to_the_school_addresses(tmp_path, smtp):
     settings = load_settings(root)
     settings = settings.model_copy(update={"mail": mail_settings(smtp.port)})
     paths = Paths.at(root, settings)
-    roster = load_roster(paths.roster_file, settings)
     engine = make_engine(paths.database_url)
+    roster = current_roster(paths, settings, engine, register=False)
     try:
         mails = receipt_mails(paths, settings, roster, engine)
         assert sorted(m.to for m in mails) == ["sanyou@school.example.cn", "yishi@school.example.cn",

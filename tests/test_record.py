@@ -27,6 +27,7 @@ from inspect_pipeline.db import (
     migrate,
     observations,
     runs,
+    schools,
     storable_json,
     storable_text,
     submissions,
@@ -214,12 +215,14 @@ def test_the_record_takes_what_no_reader_lets_through(tmp_path, postgres_url):
             conn.execute(runs.insert().values(id=1, started_at="a\x00b", now="n", files=1))
             conn.execute(submissions.insert().values(
                 id=1, run_id=1, file_name="名\udcff\x00.xlsx", inbox_path="x/名\udcff.xlsx", sha256="s", size=1,
-                mtime_ns=2**70, received_at="r", arrival_week="w", week="w", outcome="rejected", on_time=True,
+                mtime_ns=2**70, received_at="r", received_epoch=2**70, arrival_week="w", week="w", outcome="rejected",
+                on_time=True,
                 zero_report=False, rows=0, new=0, major=0, open=0, rectified=0, archive_path="a", receipt_written=False,
                 issues=[{"value": "\x00\ud800", "n": float("nan"), "m": [float("-inf"), 2.5]}],
                 checks=99999999999, check_person_times=-(2**40), phone="\x00" * 3 + "1" * 10_000,
             ))
-            conn.execute(hazards.insert().values(id=1, school_key="k", code="c", identity=_cjk(20_000, 9),
+            conn.execute(schools.insert().values(id=1, name="\x00名\udcff", names=["\ud800"]))
+            conn.execute(hazards.insert().values(id=1, school_id=1, code="c", identity=_cjk(20_000, 9),
                                                  found_date=dt.date(2023, 11, 20), first_week="w",
                                                  first_submission_id=1))
             conn.execute(observations.insert().values(hazard_id=1, submission_id=1, week="w", row=5, is_new=True,
@@ -410,7 +413,7 @@ def _upgrade_keeps_data(engine: sa.Engine) -> None:
         row = conn.execute(sa.text("SELECT file_name, phone, limit_hit FROM submissions")).one()
         assert tuple(row) == ("报表.xlsx", "123", None)
         conn.execute(sa.text("UPDATE submissions SET phone = :p, limit_hit = 'watchdog'"), {"p": "1" * 500})
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"  # and on to the head
 
 
 def test_0005_keeps_the_data_of_a_0004_sqlite_record(tmp_path):

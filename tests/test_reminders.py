@@ -29,7 +29,7 @@ from inspect_pipeline.db import make_engine
 from inspect_pipeline.figures import compute_week
 from inspect_pipeline.paths import Paths
 from inspect_pipeline.reminders import build_reminders, reason
-from inspect_pipeline.roster import load_roster
+from inspect_pipeline.schools import current_roster
 from inspect_pipeline.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book
 
@@ -123,8 +123,9 @@ def test_each_owner_gets_exactly_the_due_units_not_received(district):
 
 def test_the_list_is_what_the_week_figures_count_as_missing(district):
     settings = load_settings(district)
-    roster = load_roster(Paths.at(district, settings).roster_file, settings)
-    with make_engine(Paths.at(district, settings).database_url).connect() as conn:
+    engine = make_engine(Paths.at(district, settings).database_url)
+    roster = current_roster(Paths.at(district, settings), settings, engine, register=False)
+    with engine.connect() as conn:
         wf = compute_week(conn, roster, settings, WEEK)
     assert {u["school_name"] for u in remind(district).units} == {m["school_name"] for m in wf.missing_units}
     assert wf.totals["week"]["missing"] == 4

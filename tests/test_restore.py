@@ -18,6 +18,7 @@ from inspect_pipeline.rebuild import figures_of
 from inspect_pipeline.report import build_report
 from inspect_pipeline.restore import restore_record
 from inspect_pipeline.roster import load_roster
+from inspect_pipeline.schools import identify
 from inspect_pipeline.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book
 
@@ -34,7 +35,8 @@ def _record(paths: Paths) -> dict:
             submissions.c.received_at, submissions.c.receipt_path, submissions.c.receipt_written)))
         revisions = sorted(tuple(r) for r in conn.execute(sa.select(reports.c.week, reports.c.revision, reports.c.path)))
         settings = load_settings(paths.root)
-        figures = figures_of(conn, load_roster(paths.roster_file, settings), settings, "2023-W47")
+        figures = figures_of(conn, identify(conn, load_roster(paths.roster_file, settings), register=False), settings,
+                             "2023-W47")
     engine.dispose()
     return {"submissions": subs, "revisions": revisions, "figures": figures}
 

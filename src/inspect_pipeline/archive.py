@@ -241,14 +241,26 @@ def flush_to_disk(files: list[Path]) -> None:
             os.fsync(fh.fileno())
 
 
-def snapshot_inputs(paths: Paths, roster_file: Path) -> None:
-    """Keep the roster and config a run used (named by content), so any week can be rebuilt as it was."""
+def snapshot_inputs(paths: Paths, roster_file: Path) -> dict[str, str]:
+    """Keep the roster and config a run used (named by content), so any week can be rebuilt as it was; the SHA-256
+    of each kept ("roster", "config": a config file is optional)."""
     folder = paths.archive_root / "_inputs"
     folder.mkdir(parents=True, exist_ok=True)
+    kept = {}
     for source, kind in ((roster_file, "roster"), (paths.config_file, "config")):
         if not source.is_file():
             continue
         data = source.read_bytes()
-        target = folder / f"{kind}-{hashlib.sha256(data).hexdigest()[:16]}{source.suffix.lower()}"
+        kept[kind] = hashlib.sha256(data).hexdigest()
+        target = folder / f"{kind}-{kept[kind][:16]}{source.suffix.lower()}"
         if not target.exists():
             write_bytes_atomic(target, data)
+    return kept
+
+
+def input_snapshot(paths: Paths, kind: str, sha256: str) -> Path | None:
+    """The kept copy of a roster or config (`snapshot_inputs`) with this SHA-256, if it is there."""
+    folder = paths.archive_root / "_inputs"
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.glob(f"{kind}-{sha256[:16]}.*")) if p.is_file()), None)

@@ -209,6 +209,9 @@ def report(
     week: Week = None,
     now: Now = None,
     templates: Annotated[bool, typer.Option(help="Also write next week's templates for every school.")] = True,
+    roster: Annotated[str, typer.Option(
+        "--roster", help="week: attribute schools by the roster the week was first reported with; current: by "
+                         "today's roster (a correction).")] = "week",
     debug: Debug = False,
 ) -> None:
     """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
@@ -223,20 +226,29 @@ def report(
         settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)
         chosen = _week(week, moment, settings, ahead=0)
+        if roster not in ("week", "current"):
+            raise ConfigError(f"--roster “{roster}” 不是可选的值：week（按该周首次报告时的名单）或 current（按当前名单）")
+        if chosen in settings.no_report_weeks:
+            console.print(f"{chosen} 是不报送周（config.toml 的 no_report_weeks），不生成周报。")
+            return
         if _through_prefect():
             flow = _flow("weekly_report")
             done = flow(data_root=str(paths.root), week=chosen, now=moment.isoformat(), templates=templates,
-                        close_intake=False)
+                        close_intake=False, roster_current=roster == "current")
             folder, revision, changed, written = Path(done["folder"]), done["revision"], done["written"], done["templates"]
             mailed = done["mail"]
+            files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
         else:
-            result = build_report(paths, settings, chosen, moment)
+            result = build_report(paths, settings, chosen, moment, roster_current=roster == "current")
             folder, revision, changed = result.folder, result.revision, result.written
+            files = result.manifest["files"]
             written = len(write_templates(paths, settings, shift(result.week, 1))) if templates else 0
             mailed = summary(send_report(paths, settings, result.manifest, moment))
         outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
+    if not files:
+        console.print(f"注意：{chosen} 没有收到任何文件，报表中所有应报单位都计为未报。")
     if not changed:
         console.print(f"{chosen} 的报表没有变化，仍是第 {revision} 版：")
     else:
@@ -261,7 +273,7 @@ def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = Non
         settings, paths = _ready(data_root, debug)
         moment = _clock(now, settings.tz)  # --now means "as if it were then": the same week as the real clock then
         chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
-        rows = week_status_by_zone(paths, settings, chosen)
+        rows = week_status_by_zone(paths, settings, chosen, as_of=moment)
         stale = stale_reports(paths, settings)
         unsent = unsent_mail(paths)
         left = inbox_left(paths)

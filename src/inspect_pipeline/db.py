@@ -107,6 +107,17 @@ class Float(sa.types.TypeDecorator):
 
 # ---------------------------------------------------------------------------------------- the tables
 
+# One row per school the record has ever known: its identity whatever its roster row says today (roster.md §Roster
+# changes). Roster rows are matched to it by 学校标识码 first, then by any full name it has had (schools.identify).
+schools = sa.Table(
+    "schools",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", Text, unique=True),  # 学校标识码, once the roster gives one
+    sa.Column("name", Text, nullable=False),  # its latest full name
+    sa.Column("names", JSON, nullable=False),  # every full name it has had (a renamed school keeps its old ones)
+)
+
 runs = sa.Table(
     "runs",
     metadata,
@@ -115,6 +126,7 @@ runs = sa.Table(
     sa.Column("now", Text, nullable=False),  # the run's clock (--now)
     sa.Column("files", sa.Integer, nullable=False, default=0),
     sa.Column("roster_sha256", Text),
+    sa.Column("config_sha256", Text),
 )
 
 submissions = sa.Table(
@@ -127,10 +139,11 @@ submissions = sa.Table(
     sa.Column("sha256", Text, nullable=False, index=True),
     sa.Column("size", BigInteger, nullable=False),
     sa.Column("mtime_ns", BigInteger, nullable=False),
-    sa.Column("received_at", Text, nullable=False),
+    sa.Column("received_at", Text, nullable=False),  # ISO 8601 with the offset of the time zone then configured
+    sa.Column("received_epoch", BigInteger, nullable=False, index=True),  # the same moment, for comparing
     sa.Column("arrival_week", Text, nullable=False),
     sa.Column("week", Text, nullable=False, index=True),
-    sa.Column("school_key", Text, index=True),
+    sa.Column("school_id", sa.Integer, sa.ForeignKey("schools.id"), index=True),
     sa.Column("school_code", Text),
     sa.Column("school_name", Text),
     sa.Column("format", Text),
@@ -163,7 +176,7 @@ hazards = sa.Table(
     "hazards",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("school_key", Text, nullable=False),
+    sa.Column("school_id", sa.Integer, sa.ForeignKey("schools.id"), nullable=False),
     sa.Column("code", Text, nullable=False, unique=True),  # 隐患编号, e.g. 2113000001-2023W47-003
     sa.Column("identity", Text, nullable=False),
     sa.Column("found_date", sa.Date, nullable=False),
@@ -171,8 +184,8 @@ hazards = sa.Table(
     sa.Column("first_submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
     # one hazard per identity and school; PostgreSQL indexes the identity's md5, as a b-tree entry holds at most
     # ~2.7 kB and an identity (found date, location, description) holds whatever the school typed
-    sa.UniqueConstraint("school_key", "identity", name="uq_hazard_identity").ddl_if(dialect="sqlite"),
-    sa.Index("uq_hazard_identity", "school_key", sa.text("md5(identity)"), unique=True).ddl_if(dialect="postgresql"),
+    sa.UniqueConstraint("school_id", "identity", name="uq_hazard_identity").ddl_if(dialect="sqlite"),
+    sa.Index("uq_hazard_identity", "school_id", sa.text("md5(identity)"), unique=True).ddl_if(dialect="postgresql"),
 )
 
 observations = sa.Table(
@@ -211,7 +224,7 @@ hazard_state = sa.Table(
     "hazard_state",
     metadata,
     sa.Column("hazard_id", sa.Integer, sa.ForeignKey("hazards.id"), primary_key=True),
-    sa.Column("school_key", Text, nullable=False),
+    sa.Column("school_id", sa.Integer, nullable=False),
     sa.Column("first_week", Text, nullable=False, index=True),  # first week it was counted
     sa.Column("week", Text, nullable=False),  # week of its latest counted observation
     sa.Column("observation_id", sa.Integer, sa.ForeignKey("observations.id"), nullable=False),
@@ -236,6 +249,7 @@ reports = sa.Table(
     sa.Column("generated_at", Text, nullable=False),
     sa.Column("path", Text, nullable=False),  # the revision's folder, relative to the data root
     sa.Column("last_submission_id", sa.Integer, nullable=False),  # newer files of weeks ≤ this one make it stale
+    sa.Column("roster_sha256", Text),  # the roster it attributed schools by (archive/_inputs; the first revision's rules)
     sa.UniqueConstraint("week", "revision", name="uq_report_revision"),
 )
 
@@ -304,7 +318,7 @@ def migrate(engine: Engine, *, create: bool = False) -> None:
     if not needed:
         return
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             _upgrade(conn)
     except sa.exc.DatabaseError as exc:
         raise RecordError(f"数据库 {where} 无法建立或升级（{_reason(exc)}）：请检查数据库的位置与权限后再试") from None
@@ -428,6 +442,20 @@ def _known_revisions() -> frozenset[str]:
 
 
 def _upgrade(conn: Connection) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = conn
-    command.upgrade(cfg, "head")
+    """Upgrade in one transaction. On SQLite foreign keys are off meanwhile (a batch migration copies a table,
+    drops it and renames the copy, which rows of other tables refer to) and checked after."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, or SQLite ignores it
+        conn.commit()
+    try:
+        with conn.begin():
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                raise RecordError("数据库升级后有记录指向不存在的行：升级已撤销，数据库保持原样")
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()

@@ -10,7 +10,7 @@ from .db import make_engine, migrate
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
 from .paths import Paths
-from .roster import load_roster
+from .schools import current_roster
 from .settings import Settings
 
 
@@ -22,8 +22,8 @@ def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.date
 def send_report(paths: Paths, settings: Settings, manifest: dict, now: dt.datetime) -> DeliveryResult:
     """The week's workbooks to their recipients and each zone extract to its 包片领导."""
     return _with_engine(
-        paths, settings, now, lambda engine: report_mails(paths, settings, load_roster(paths.roster_file, settings),
-                                                          manifest)
+        paths, settings, now, lambda engine: report_mails(
+            paths, settings, current_roster(paths, settings, engine, register=False), manifest)
     )
 
 
@@ -33,8 +33,8 @@ def send_receipts(paths: Paths, settings: Settings, weeks: list[str], now: dt.da
     if not weeks:
         return _with_engine(paths, settings, now, lambda engine: [])
     return _with_engine(
-        paths, settings, now, lambda engine: receipt_mails(paths, settings, load_roster(paths.roster_file, settings),
-                                                           engine, weeks=weeks)
+        paths, settings, now, lambda engine: receipt_mails(
+            paths, settings, current_roster(paths, settings, engine, register=False), engine, weeks=weeks)
     )
 
 

@@ -47,6 +47,13 @@ class WeekFigures:
     missing_units: list[dict]
     hazards: pd.DataFrame = field(repr=False)  # the 累计 set with its state at the cutoff, one row per hazard
     reporting: pd.DataFrame = field(repr=False)  # one row per due school and week of the campaign
+    as_of: dt.datetime | None = None  # files received after it were left out of the reporting figures
+
+    @property
+    def missing_ids(self) -> list[int]:
+        """The school ids of `missing_units`, in the same order."""
+        r = self.reporting[self.reporting["week"] == self.week]
+        return [int(k) for k in r.loc[~r["received"], "school_id"]]
 
 
 def rows_frame(rows, columns: list[str]) -> pd.DataFrame:
@@ -79,7 +86,7 @@ def _counted(week: str, *columns):
     return sa.select(o.hazard_id, o.week, *columns).where(o.counted.is_(True), o.week <= week)
 
 
-STATE_COLUMNS = ["hazard_id", "school_key", "week", "first_week", "status", "before", "observation_id", "level",
+STATE_COLUMNS = ["hazard_id", "school_id", "week", "first_week", "status", "before", "observation_id", "level",
                  "mode", "deadline", "funds_wan", "code", "found_date"]
 
 
@@ -103,7 +110,7 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     were are read from their history."""
     s = hazard_state.c
     # the current page carries the facts too: one table read in index order, no lookups into the history
-    query = sa.select(s.hazard_id, s.school_key, s.week, s.first_week, s.status, s.prev_status, s.observation_id,
+    query = sa.select(s.hazard_id, s.school_id, s.week, s.first_week, s.status, s.prev_status, s.observation_id,
                       s.level, s.mode, sa.cast(s.deadline, sa.String), s.funds_wan, s.code,
                       sa.cast(s.found_date, sa.String))
     current = rows_frame(conn.execute(query.where(s.first_week >= first, s.first_week <= week)), STATE_COLUMNS)
@@ -139,7 +146,7 @@ def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
             sa.func.lead(o.status).over(**by_hazard).label("before"),
             sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
         ).where(o.counted == sa.true(), o.week <= week, o.hazard_id.in_(ids[i : i + 500])).subquery()
-        query = sa.select(ranked.c.hazard_id, hazards.c.school_key, ranked.c.week, ranked.c.first_week,
+        query = sa.select(ranked.c.hazard_id, hazards.c.school_id, ranked.c.week, ranked.c.first_week,
                           ranked.c.status, ranked.c.before)
         rows += conn.execute(_with_facts(query, ranked.c.observation_id).where(ranked.c.rn == 1)).all()
     return rows_frame(rows, STATE_COLUMNS)
@@ -238,33 +245,41 @@ def _rate(numerator: int, denominator: int) -> float | None:
 # ---------------------------------------------------------------- reporting
 
 
-def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks: list[str]) -> pd.DataFrame:
-    """One row per (due school, week): received, on time (by its first accepted file), checks, person-times."""
+def received_by(as_of: dt.datetime | None):
+    """The condition "received at or before `as_of`" on submissions (always true without one)."""
+    return sa.true() if as_of is None else submissions.c.received_epoch <= int(as_of.timestamp())
+
+
+def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks: list[str],
+                    as_of: dt.datetime | None = None) -> pd.DataFrame:
+    """One row per (due school, week): received, on time (by its first accepted file), checks, person-times; as
+    the record stood at `as_of` when given (files received later are not there yet)."""
     sub = submissions.c
-    in_weeks = sa.and_(sub.week >= weeks[0], sub.week <= weeks[-1], sub.school_key.is_not(None))
+    in_weeks = sa.and_(sub.week >= weeks[0], sub.week <= weeks[-1], sub.school_id.is_not(None), received_by(as_of))
     counted = rows_frame(
-        conn.execute(sa.select(sub.school_key, sub.week, sub.checks, sub.check_person_times)
+        conn.execute(sa.select(sub.school_id, sub.week, sub.checks, sub.check_person_times)
                      .where(in_weeks, sub.outcome == "accepted")).all(),
-        ["school_key", "week", "checks", "check_person_times"],
+        ["school_id", "week", "checks", "check_person_times"],
     ).assign(received=True)
     first = rows_frame(
-        conn.execute(sa.select(sub.school_key, sub.week, sa.func.min(sub.received_at))
+        conn.execute(sa.select(sub.school_id, sub.week, sa.func.min(sub.received_epoch))
                      .where(in_weeks, sub.outcome.in_(("accepted", "superseded")))
-                     .group_by(sub.school_key, sub.week)).all(),
-        ["school_key", "week", "received_at"],
+                     .group_by(sub.school_id, sub.week)).all(),
+        ["school_id", "week", "received_epoch"],
     )
     cutoffs = {week: cutoff(week, settings) for week in weeks if week not in settings.no_report_weeks}
     due = pd.DataFrame(
-        [(school.key, week) for week, moment in cutoffs.items() for school in roster.due(moment.date())],
-        columns=["school_key", "week"],
+        [(school.id, week) for week, moment in cutoffs.items() for school in roster.due(moment.date())],
+        columns=["school_id", "week"],
     )
-    frame = due.merge(counted, on=["school_key", "week"], how="left").merge(first, on=["school_key", "week"], how="left")
+    ids = {"school_id": "int64"}  # an empty result is an object column, which does not merge with ids
+    frame = (due.astype(ids).merge(counted.astype(ids), on=["school_id", "week"], how="left")
+             .merge(first.astype(ids), on=["school_id", "week"], how="left"))
     received = frame["received"].eq(True)
-    week_cutoff = pd.to_datetime(frame["week"].map({w: m.isoformat() for w, m in cutoffs.items()}), utc=True,
-                                 format="ISO8601")
-    on_time = received & (pd.to_datetime(frame["received_at"], utc=True, format="ISO8601") < week_cutoff)
+    week_cutoff = frame["week"].map({w: m.timestamp() for w, m in cutoffs.items()})
+    on_time = received & (pd.to_numeric(frame["received_epoch"]) < week_cutoff)
     return pd.DataFrame({
-        "school_key": frame["school_key"],
+        "school_id": frame["school_id"],
         "week": frame["week"],
         "received": received,
         "on_time": on_time,
@@ -306,34 +321,36 @@ def _pair(h: pd.DataFrame, r: pd.DataFrame, week: str) -> dict:
     return {"week": week_block, "cumulative": cumulative}
 
 
-def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str) -> WeekFigures:
-    """All figures of a week."""
+def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str,
+                 as_of: dt.datetime | None = None) -> WeekFigures:
+    """All figures of a week. With `as_of` (status, reminders: who has sent what by then), the reporting figures
+    leave out files received after it; the hazard figures are the record's."""
     week_cutoff = cutoff(week, settings)
     first = campaign_first_week(conn, settings) or week
     first = min(first, week)
     weeks = weeks_between(first, week)
     h = hazard_states(conn, week, first)
-    r = reporting_frame(conn, roster, settings, weeks)
-    schools = roster.by_key
-    h = h[h["school_key"].isin(schools)]  # hazards of schools the roster still lists
+    r = reporting_frame(conn, roster, settings, weeks, as_of)
+    schools = roster.by_id
+    h = h[h["school_id"].isin(schools)]  # hazards of schools the roster still lists
     zone_of = {k: s.zone for k, s in schools.items()}
     stage_of = {k: s.stage for k, s in schools.items()}
     h = with_flags(h, week_cutoff.date()).assign(
-        zone=h["school_key"].map(zone_of),
-        stage=h["school_key"].map(stage_of),
-        school_name=h["school_key"].map({k: s.name for k, s in schools.items()}),
+        zone=h["school_id"].map(zone_of),
+        stage=h["school_id"].map(stage_of),
+        school_name=h["school_id"].map({k: s.name for k, s in schools.items()}),
     )
-    r = r.assign(zone=r["school_key"].map(zone_of), stage=r["school_key"].map(stage_of))
+    r = r.assign(zone=r["school_id"].map(zone_of), stage=r["school_id"].map(stage_of))
     zones = list(dict.fromkeys(s.zone for s in roster.schools))
     leaders = {s.zone: s.zone_leader for s in roster.schools}
     by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(h[h["zone"] == z], r[r["zone"] == z], week)}
                for z in zones]
     by_stage = [{"stage": s, **_pair(h[h["stage"] == s], r[r["stage"] == s], week)} for s in STAGES]
     this_week = r[r["week"] == week]
-    missing = [
+    missing = [  # in the order of WeekFigures.missing_ids
         {"school_code": schools[k].code, "school_name": schools[k].name, "zone": schools[k].zone,
          "section_owner": schools[k].section_owner}
-        for k in this_week.loc[~this_week["received"], "school_key"]
+        for k in this_week.loc[~this_week["received"], "school_id"]
     ]
     return WeekFigures(
         week=week,
@@ -345,5 +362,6 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
         missing_units=missing,
         hazards=h,
         reporting=r,
+        as_of=as_of,
     )
 

@@ -21,12 +21,13 @@ from .bounded import Bounds, Stopped, bounded_map
 from .db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
 from .issues import Issue, has_errors
 from .lock import run_lock
-from .ledger import SchoolLedger, load_ledgers, match_rows, refresh_state
+from .ledger import SchoolLedger, load_ledgers, match_rows, recount_new, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
 from .parallel import worker_count
 from .paths import Paths
 from .roster import Roster, School, load_roster, resolve_unit
+from .schools import identify
 from .settings import Settings
 from .sniff import LINK
 from .submission import ParsedFile, parse_file
@@ -71,6 +72,8 @@ def run_intake(
     with run_lock(paths, settings, "另一个 intake 正在运行，请稍后再试"):
         engine = make_engine(paths.database_url)
         migrate(engine)
+        with engine.begin() as conn:
+            roster = identify(conn, roster, register=True)  # a merge or split of known schools stops the run here
         run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress,
                    receipts=receipts, settle=settle, known_stops=known_stops or {})
         return run.execute()
@@ -99,6 +102,7 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.receipts, self.settle, self.known_stops = receipts, settle, known_stops
         self.superseded: set[int] = set()
+        self.inputs: dict[str, str] = {}
 
     def _timed(self, stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -130,7 +134,7 @@ class _Run:
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
         if archived:
-            snapshot_inputs(self.paths, self.roster.source)
+            self.inputs = snapshot_inputs(self.paths, self.roster.source)
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
         taken = [*archived, *leftovers]
@@ -190,11 +194,12 @@ class _Run:
                     now=self.now.isoformat(timespec="seconds"),
                     files=len(archived),
                     roster_sha256=self.roster.sha256,
+                    config_sha256=self.inputs.get("config"),
                 )
             ).inserted_primary_key[0]
             next_submission = _next_id(conn, submissions)
             next_hazard = _counter(_next_id(conn, hazards))
-            keys = {s.key for s, _ in resolved if s is not None}
+            keys = {s.id for s, _ in resolved if s is not None}
             ledgers = load_ledgers(conn, keys)
             weeks = {p.week for p in parsed}
             state = _WeekState.load(conn, keys, weeks)
@@ -219,7 +224,7 @@ class _Run:
 
     def _decide(self, d: _Decided, state: _WeekState, ledgers: dict[str, SchoolLedger], next_hazard) -> None:
         p, school = d.parsed, d.school
-        key = (school.key, p.week) if school else None
+        key = (school.id, p.week) if school else None
         if key and d.archived.sha256 in state.shas.get(key, set()):
             d.outcome, d.issues = "duplicate", []
             d.note = "本文件与此前已收到的文件完全相同，未重复计入。"
@@ -232,8 +237,8 @@ class _Run:
                 d.note = f"本周此前已受理的报表（{state.accepted_name[key]}）仍然有效，本文件未计入。"
             d.issues = _sorted(d.issues)
             return
-        ledger = ledgers[school.key]
-        matches, cross = match_rows(p, ledger, school.key, next_hazard, d.submission_id)
+        ledger = ledgers[school.id]
+        matches, cross = match_rows(p, ledger, school.code or school.name, next_hazard, d.submission_id)
         d.matches, d.outcome = matches, "accepted"
         d.issues = _sorted([*d.issues, *cross])
         previous = state.accepted.get(key)
@@ -257,7 +262,7 @@ class _Run:
                     hazard_rows.append(
                         {
                             "id": m.known.id,
-                            "school_key": d.school.key,
+                            "school_id": d.school.id,
                             "code": m.known.code,
                             "identity": m.known.identity,
                             "found_date": m.known.found_date,
@@ -278,16 +283,8 @@ class _Run:
             touched |= set(conn.execute(
                 sa.select(observations.c.hazard_id).where(observations.c.submission_id == sid)
             ).scalars())
+        recount_new(conn, touched)  # "new" is new in week order, whatever order the files came in
         refresh_state(conn, touched)
-        # a late file for an earlier week moves first_week back
-        for d in decided:
-            for m in d.matches:
-                if m.known.first_submission_id != d.submission_id and m.known.first_week == d.parsed.week:
-                    conn.execute(
-                        hazards.update()
-                        .where(hazards.c.id == m.known.id, hazards.c.first_week > d.parsed.week)
-                        .values(first_week=d.parsed.week)
-                    )
 
     def _submission_row(self, d: _Decided, run_id: int, used: set[Path]) -> dict:
         p, a, school = d.parsed, d.archived, d.school
@@ -314,9 +311,10 @@ class _Run:
             "size": a.incoming.size,
             "mtime_ns": a.incoming.mtime_ns,
             "received_at": a.received_at.isoformat(timespec="seconds"),
+            "received_epoch": int(a.received_at.timestamp()),
             "arrival_week": week_of(a.received_at, self.settings),
             "week": p.week,
-            "school_key": school.key if school else None,
+            "school_id": school.id if school else None,
             "school_code": school.code if school else None,
             "school_name": school.name if school else None,
             "format": p.format,
@@ -382,9 +380,9 @@ class _WeekState:
             return state
         rows = conn.execute(
             sa.select(
-                submissions.c.id, submissions.c.school_key, submissions.c.week, submissions.c.sha256,
+                submissions.c.id, submissions.c.school_id, submissions.c.week, submissions.c.sha256,
                 submissions.c.outcome, submissions.c.file_name,
-            ).where(submissions.c.week.in_(sorted(weeks)), submissions.c.school_key.is_not(None))
+            ).where(submissions.c.week.in_(sorted(weeks)), submissions.c.school_id.is_not(None))
         )
         for sid, key, week, sha, outcome, name in rows:
             if key not in keys:

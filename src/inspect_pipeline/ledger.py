@@ -63,19 +63,19 @@ class SchoolLedger:
             known.history = [h for h in known.history if h[3] != submission_id]
 
 
-def load_ledgers(conn: Connection, school_keys: set[str]) -> dict[str, SchoolLedger]:
+def load_ledgers(conn: Connection, school_ids: set[str]) -> dict[str, SchoolLedger]:
     """The known hazards of these schools, with the status of each counted observation."""
-    ledgers: dict[str, SchoolLedger] = {k: SchoolLedger() for k in school_keys}
-    if not school_keys:
+    ledgers: dict[str, SchoolLedger] = {k: SchoolLedger() for k in school_ids}
+    if not school_ids:
         return ledgers
-    keys = sorted(school_keys)
+    keys = sorted(school_ids)
     known: dict[int, Known] = {}
     for chunk in _chunks(keys, 500):
         rows = conn.execute(
             sa.select(
-                hazards.c.id, hazards.c.school_key, hazards.c.code, hazards.c.identity, hazards.c.first_week,
+                hazards.c.id, hazards.c.school_id, hazards.c.code, hazards.c.identity, hazards.c.first_week,
                 hazards.c.found_date,
-            ).where(hazards.c.school_key.in_(chunk))
+            ).where(hazards.c.school_id.in_(chunk))
         )
         for hid, key, code, ident, first_week, found in rows:
             k = Known(hid, code, ident, first_week, found)
@@ -90,7 +90,7 @@ def load_ledgers(conn: Connection, school_keys: set[str]) -> dict[str, SchoolLed
                 observations.c.submission_id,
             )
             .join(submissions, submissions.c.id == observations.c.submission_id)
-            .where(submissions.c.outcome == "accepted", submissions.c.school_key.in_(chunk))
+            .where(submissions.c.outcome == "accepted", submissions.c.school_id.in_(chunk))
         )
         for hid, week, status, description, sid in obs:
             known[hid].history.append((week, status, description, sid))
@@ -112,21 +112,21 @@ class Match:
 
 
 def match_rows(
-    parsed: ParsedFile, ledger: SchoolLedger, school_key: str, next_id, submission_id: int
+    parsed: ParsedFile, ledger: SchoolLedger, prefix: str, next_id, submission_id: int
 ) -> tuple[list[Match], list[Issue]]:
-    """Tie each row to a known hazard or a new one (new numbers issued here) and give the cross-week warnings.
-    `next_id()` hands out hazard ids."""
+    """Tie each row to a known hazard or a new one (new numbers issued here, `<prefix>-2023W47-003`: the school's
+    学校标识码, or its name while it has none) and give the cross-week warnings. `next_id()` hands out hazard ids."""
     week = parsed.week
     matches: list[Match] = []
     issues: list[Issue] = []
     seen: set[int] = set()
     for rec in parsed.records:
-        known = _by_number(rec.get("hazard_id"), ledger, school_key)
+        known = _by_number(rec.get("hazard_id"), ledger)
         ident = identity(rec["found_date"], rec["location"], rec["description"])
         if known is None:
             known = ledger.by_identity.get(ident)
         if known is None:
-            code = _new_code(ledger, school_key, week)
+            code = _new_code(ledger, prefix, week)
             known = Known(next_id(), code, ident, week, rec["found_date"], first_submission_id=submission_id)
             ledger.add(known)
         elif week < known.first_week:
@@ -145,20 +145,52 @@ def match_rows(
     return matches, issues
 
 
-def _by_number(value: object, ledger: SchoolLedger, school_key: str) -> Known | None:
-    """The hazard a pipeline-issued 隐患编号 names, if it is one of this school's (else the school's own numbering)."""
-    if not isinstance(value, str):
-        return None
-    m = _CODE_TAIL.match(value.strip())
-    if not m or m[1] != school_key:
+def _by_number(value: object, ledger: SchoolLedger) -> Known | None:
+    """The hazard a pipeline-issued 隐患编号 names, if it is one of this school's (else the school's own numbering).
+    Numbers issued before the school got its code or a new name keep resolving: they are looked up, not parsed."""
+    if not isinstance(value, str) or not _CODE_TAIL.match(value.strip()):
         return None
     return ledger.by_code.get(value.strip())
 
 
-def _new_code(ledger: SchoolLedger, school_key: str, week: str) -> str:
-    prefix = f"{school_key}-{compact(week)}-"
+def _new_code(ledger: SchoolLedger, school_prefix: str, week: str) -> str:
+    prefix = f"{school_prefix}-{compact(week)}-"
     taken = [int(c.rsplit("-", 1)[1]) for c in ledger.by_code if c.startswith(prefix)]
     return f"{prefix}{max(taken, default=0) + 1:03d}"
+
+
+# ---------------------------------------------------------------- first weeks
+
+
+def recount_new(conn: Connection, hazard_ids: set[int]) -> None:
+    """Make "new" mean new in week order for these hazards, whatever order their files arrived in: a hazard's
+    first week is the earliest week of its counted observations; an observation is new when it is of that week;
+    a file's `new` is the number of its new observations. A late file for an earlier week, or a replacement that
+    drops a hazard, moves these for the later weeks' files too (their receipts, already sent, are not reissued)."""
+    o = observations.c
+    ids = sorted(hazard_ids)
+    for chunk in _chunks(ids, 500):
+        rows = conn.execute(
+            sa.select(o.id, o.hazard_id, o.week, o.is_new, o.counted, o.submission_id).where(o.hazard_id.in_(chunk))
+        ).all()
+        first: dict[int, str] = {}
+        for _, hid, week, _, counted, _ in rows:
+            if counted and (hid not in first or week < first[hid]):
+                first[hid] = week
+        changed = [(oid, week == first[hid], sid) for oid, hid, week, is_new, _, sid in rows
+                   if hid in first and (week == first[hid]) != bool(is_new)]
+        for hid, week in first.items():
+            conn.execute(hazards.update().where(hazards.c.id == hid, hazards.c.first_week != week)
+                         .values(first_week=week))
+        for flag in (True, False):
+            oids = [oid for oid, new, _ in changed if new is flag]
+            for part in _chunks(oids, 500):
+                conn.execute(observations.update().where(o.id.in_(part)).values(is_new=flag))
+        subs = sorted({sid for _, _, sid in changed})
+        for part in _chunks(subs, 500):
+            new_count = (sa.select(sa.func.count()).select_from(observations)
+                         .where(o.submission_id == submissions.c.id, o.is_new.is_(True)).scalar_subquery())
+            conn.execute(submissions.update().where(submissions.c.id.in_(part)).values(new=new_count))
 
 
 # ---------------------------------------------------------------- the ledger's current page
@@ -185,13 +217,13 @@ def _latest_select(ids: list[int] | None):
         ranked = ranked.where(o.hazard_id.in_(ids))
     ranked = ranked.subquery()
     return sa.select(
-        ranked.c.hazard_id, hazards.c.school_key, ranked.c.first_week, ranked.c.week, ranked.c.observation_id,
+        ranked.c.hazard_id, hazards.c.school_id, ranked.c.first_week, ranked.c.week, ranked.c.observation_id,
         ranked.c.status, ranked.c.prev_status, ranked.c.level, ranked.c.mode, ranked.c.deadline, ranked.c.funds_wan,
         hazards.c.code, hazards.c.found_date,
     ).join(hazards, hazards.c.id == ranked.c.hazard_id).where(ranked.c.rn == 1)
 
 
-_STATE_COLUMNS = ["hazard_id", "school_key", "first_week", "week", "observation_id", "status", "prev_status", "level",
+_STATE_COLUMNS = ["hazard_id", "school_id", "first_week", "week", "observation_id", "status", "prev_status", "level",
                   "mode", "deadline", "funds_wan", "code", "found_date"]
 
 

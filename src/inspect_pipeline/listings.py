@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import submissions
-from .figures import WeekFigures, hazard_details, rate_points
+from .figures import WeekFigures, hazard_details, rate_points, received_by
 from .roster import Roster
 from .settings import Settings
 from .weeks import shift
@@ -23,11 +23,12 @@ def week_status(wf: WeekFigures, conn: Connection, week: str) -> dict[str, str]:
     r = wf.reporting[wf.reporting["week"] == week]
     rejected = {
         k for (k,) in conn.execute(
-            sa.select(submissions.c.school_key).where(submissions.c.week == week, submissions.c.outcome == "rejected")
+            sa.select(submissions.c.school_id).where(submissions.c.week == week, submissions.c.outcome == "rejected",
+                                                     received_by(wf.as_of))
         )
     }
     out = {}
-    for key, received, on_time in zip(r["school_key"], r["received"], r["on_time"], strict=True):
+    for key, received, on_time in zip(r["school_id"], r["received"], r["on_time"], strict=True):
         if received:
             out[key] = REPORT_STATUS["on_time" if on_time else "late"]
         else:
@@ -35,14 +36,14 @@ def week_status(wf: WeekFigures, conn: Connection, week: str) -> dict[str, str]:
     return out
 
 
-def first_received(conn: Connection, week: str) -> dict[str, str]:
-    """School key → received time of its first accepted file of the week."""
+def first_received(conn: Connection, week: str) -> dict[int, str]:
+    """School id → received time (as recorded) of its first accepted file of the week."""
     rows = conn.execute(
-        sa.select(submissions.c.school_key, sa.func.min(submissions.c.received_at))
-        .where(submissions.c.week == week, submissions.c.outcome.in_(("accepted", "superseded")))
-        .group_by(submissions.c.school_key)
+        sa.select(submissions.c.school_id, submissions.c.received_epoch, submissions.c.received_at)
+        .where(submissions.c.week == week, submissions.c.outcome.in_(("accepted", "superseded")),
+               submissions.c.school_id.is_not(None))
     )
-    return {k: v for k, v in rows if k}
+    return {k: text for k, _, text in sorted(rows, key=lambda r: r[1], reverse=True)}
 
 
 COUNT_KEYS = ("new", "new_major", "closed", "open", "overdue", "not_closed")
@@ -56,25 +57,25 @@ def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
     new = h["first_week"] == wf.week
     counts = (
         pd.DataFrame({
-            "school_key": h["school_key"], "new": new, "new_major": new & h["major"], "closed": h["closed_now"],
+            "school_id": h["school_id"], "new": new, "new_major": new & h["major"], "closed": h["closed_now"],
             "open": ~h["done"], "overdue": h["overdue"], "not_closed": h["status"] != "已销号",
         })
-        .groupby("school_key")[list(COUNT_KEYS)].sum()
+        .groupby("school_id")[list(COUNT_KEYS)].sum()
         .to_dict("index")
     )
     zero = dict.fromkeys(COUNT_KEYS, 0)
     return [
         {
-            "school_key": school.key,
+            "school_id": school.id,
             "school_name": school.name,
             "stage": school.stage,
             "zone": school.zone,
             "zone_leader": school.zone_leader,
             "section": school.section,
             "section_owner": school.section_owner,
-            "report_status": status.get(school.key, REPORT_STATUS["not_due"]),
-            "received_at": times.get(school.key, "")[:16].replace("T", " "),
-            **{k: int(v) for k, v in counts.get(school.key, zero).items()},
+            "report_status": status.get(school.id, REPORT_STATUS["not_due"]),
+            "received_at": times.get(school.id, "")[:16].replace("T", " "),
+            **{k: int(v) for k, v in counts.get(school.id, zero).items()},
         }
         for school in roster.due(wf.cutoff.date())
     ]
@@ -101,8 +102,8 @@ def dropped_list(wf: WeekFigures, conn: Connection) -> list[dict]:
     ledger, listed for the zone leader."""
     h = wf.hazards
     r = wf.reporting
-    reported = set(r.loc[(r["week"] == wf.week) & r["received"], "school_key"])
-    dropped = h[~h["done"] & (h["week"] < wf.week) & h["school_key"].isin(reported)]
+    reported = set(r.loc[(r["week"] == wf.week) & r["received"], "school_id"])
+    dropped = h[~h["done"] & (h["week"] < wf.week) & h["school_id"].isin(reported)]
     if dropped.empty:
         return []
     dropped = dropped.merge(hazard_details(conn, [int(i) for i in dropped["observation_id"]]), on="observation_id")
@@ -124,10 +125,9 @@ def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Se
     now = week_status(wf, conn, wf.week)
     last_week = shift(wf.week, -1)
     before = week_status(wf, conn, last_week) if last_week >= wf.first_week else {}
-    schools = roster.by_key
+    schools = roster.by_id
     rows = []
-    for unit in wf.missing_units:
-        key = unit["school_code"] or unit["school_name"]
+    for unit, key in zip(wf.missing_units, wf.missing_ids, strict=True):
         school = schools[key]
         rows.append(
             {

@@ -129,7 +129,7 @@ def receipt_mails(
         return []
     mails = []
     for row in _receipt_rows(conn_or_engine, weeks):
-        school = roster.by_key.get(row["school_key"])
+        school = roster.by_id.get(row["school_id"])
         if school is None or not school.school_email:
             continue
         mails += _to_each(
@@ -142,12 +142,12 @@ def receipt_mails(
 
 def _receipt_rows(conn_or_engine: Connection | Engine, weeks: Iterable[str] | None) -> list[dict]:
     query = (
-        sa.select(submissions.c.id, submissions.c.week, submissions.c.school_key, submissions.c.school_name,
+        sa.select(submissions.c.id, submissions.c.week, submissions.c.school_id, submissions.c.school_name,
                   submissions.c.file_name, submissions.c.outcome, submissions.c.received_at, submissions.c.note,
                   submissions.c.rows, submissions.c.major, submissions.c.new, submissions.c.open,
                   submissions.c.rectified, submissions.c.issues, submissions.c.receipt_path)
         .where(submissions.c.receipt_written.is_(True), submissions.c.receipt_path.is_not(None),
-               submissions.c.school_key.is_not(None))
+               submissions.c.school_id.is_not(None))
         .order_by(submissions.c.id)
     )
     if weeks is not None:

@@ -17,13 +17,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .db import make_engine, migrate, submissions
+from .archive import input_snapshot
+from .db import make_engine, migrate, runs, submissions
 from .figures import compute_week
 from .intake import run_intake
 from .paths import Paths
 from .publish import temp_dir_for
 from .roster import load_roster
-from .settings import Settings
+from .schools import current_roster, identify, week_roster
+from .settings import Settings, load_settings
 
 FIGURE_PARTS = ("totals", "by_zone", "by_stage", "missing_units")
 
@@ -56,6 +58,17 @@ def received(paths: Paths) -> list[tuple[dt.datetime, str, dict, Path]]:
     return sorted(drops, key=lambda d: (d[0], d[1]))
 
 
+def run_inputs(paths: Paths) -> dict[dt.datetime, tuple[str | None, str | None]]:
+    """Each recorded run's moment → the SHA-256 of the roster and config it used (None where not recorded)."""
+    live = make_engine(paths.database_url)
+    try:
+        with live.connect() as conn:
+            rows = conn.execute(sa.select(runs.c.now, runs.c.roster_sha256, runs.c.config_sha256)).all()
+    finally:
+        live.dispose()
+    return {dt.datetime.fromisoformat(now): (roster, config) for now, roster, config in rows}
+
+
 def watchdog_stops(paths: Paths) -> dict[str, str]:
     """sha256 → "watchdog" of every file whose reading the live record says was stopped at the watchdog."""
     live = make_engine(paths.database_url)
@@ -76,20 +89,32 @@ def figures_of(conn, roster, settings: Settings, week: str) -> dict:
 
 
 def replay(paths: Paths, settings: Settings, drops: list, work: Path, database_url: str | None,
-           stops: dict[str, str]) -> int:
+           stops: dict[str, str], inputs: dict | None = None) -> int:
     """Take every archived drop again, at its first received time, through intake into `database_url` (None: a
-    fresh SQLite file under `work`), from an inbox under `work`; returns the number of intake runs."""
-    replay_settings = settings.model_copy(
-        update={"database_url": database_url, "inbox_dir": None, "roster_file": paths.roster_file})
-    shadow = Paths.at(work, replay_settings)
+    fresh SQLite file under `work`), from an inbox under `work`, each run with the roster and config the original
+    run used (`inputs`, run_inputs: kept in archive/_inputs; today's where unknown or gone); returns the number of
+    intake runs."""
     runs = 0
     for moment in sorted({d[0] for d in drops}):
         for when, rel, meta, copy in drops:
             if when == moment:
-                _put_back(shadow.inbox / rel, meta, copy)
+                _put_back(work / "inbox" / rel, meta, copy)
+        replay_settings = _settings_of_run(paths, settings, (inputs or {}).get(moment, (None, None))).model_copy(
+            update={"database_url": database_url, "inbox_dir": None})
+        shadow = Paths.at(work, replay_settings)
         run_intake(shadow, replay_settings, moment, receipts=False, settle=False, known_stops=stops)
         runs += 1
     return runs
+
+
+def _settings_of_run(paths: Paths, settings: Settings, shas: tuple[str | None, str | None]) -> Settings:
+    """The settings a recorded run used: its config snapshot read through today's model (limits, calendar), with
+    its roster snapshot; today's where a snapshot is not recorded or not kept."""
+    roster_sha, config_sha = shas
+    config = input_snapshot(paths, "config", config_sha) if config_sha else None
+    chosen = load_settings(paths.root, config) if config is not None else settings
+    roster = input_snapshot(paths, "roster", roster_sha) if roster_sha else None
+    return chosen.model_copy(update={"roster_file": roster or paths.roster_file})
 
 
 def _put_back(target: Path, meta: dict, copy: Path) -> None:
@@ -106,22 +131,25 @@ def _put_back(target: Path, meta: dict, copy: Path) -> None:
 
 
 def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
-    """Replay the archive into a fresh database under a temporary data root; the week's figures from both."""
-    roster = load_roster(paths.roster_file, settings)
+    """Replay the archive into a fresh database under a temporary data root; the week's figures from both, each
+    attributing schools by the roster the week's report used (schools.week_roster)."""
     drops = received(paths)
     stops = watchdog_stops(paths)
+    inputs = run_inputs(paths)
+    live = make_engine(paths.database_url)
+    with live.connect() as conn:
+        roster = week_roster(conn, paths, settings, week, current_roster(paths, settings, live, register=False))
+        recorded = figures_of(conn, roster, settings, week)
+    live.dispose()
     work = temp_dir_for(paths.state_dir / "rebuild")
     work.mkdir(parents=True)
     try:
-        runs = replay(paths, settings, drops, work, None, stops)
+        runs = replay(paths, settings, drops, work, None, stops, inputs)
         fresh = make_engine(Paths.at(work, settings.model_copy(update={"database_url": None})).database_url)
         with fresh.connect() as conn:
-            rebuilt = figures_of(conn, roster, settings, week)
+            rebuilt = figures_of(conn, identify(conn, load_roster(roster.source, settings), register=False),
+                                 settings, week)
         fresh.dispose()
-        live = make_engine(paths.database_url)
-        with live.connect() as conn:
-            recorded = figures_of(conn, roster, settings, week)
-        live.dispose()
         return RebuildResult(week, len(drops), runs, rebuilt, recorded)
     finally:
         shutil.rmtree(work, ignore_errors=True)

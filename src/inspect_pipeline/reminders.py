@@ -22,12 +22,13 @@ from . import __version__
 from .lock import run_lock
 from .publish import staged_dir, temp_dir_for, write_json_atomic
 from .db import make_engine, migrate, submissions
-from .figures import compute_week
+from .figures import compute_week, received_by
 from .listings import REPORT_STATUS, week_status
 from .mail import Mail
 from .mailings import split_addresses
 from .paths import Paths
 from .roster import Roster, School, load_roster
+from .schools import current_roster
 from .settings import Settings
 from .weeks import parse_label
 from .workbooks import Book, Meta, layout
@@ -66,23 +67,24 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         last_received_at, last_file …).
     """
     parse_label(week)
-    roster = load_roster(paths.roster_file, settings)  # a bad roster stops here, before anything is written
+    load_roster(paths.roster_file, settings)  # a bad roster stops here, before anything is written
     engine = make_engine(paths.database_url)
     migrate(engine)
     try:
+        roster = current_roster(paths, settings, engine, register=False)
         with engine.connect() as conn:
-            wf = compute_week(conn, roster, settings, week)
+            wf = compute_week(conn, roster, settings, week, as_of=now)  # files received after `now` are not there
             status = week_status(wf, conn, week)
-            keys = [u["school_code"] or u["school_name"] for u in wf.missing_units]
-            attempts = _latest_attempts(conn, week, keys, settings)
-        due_keys = set(wf.reporting.loc[wf.reporting["week"] == week, "school_key"])  # none in a no-report week
+            keys = wf.missing_ids
+            attempts = _latest_attempts(conn, week, keys, settings, now)
+        due_keys = set(wf.reporting.loc[wf.reporting["week"] == week, "school_id"])  # none in a no-report week
     finally:
         engine.dispose()
     local_now = now.astimezone(settings.tz)
     stamp = local_now.strftime("%Y%m%d-%H%M")
-    schools = roster.by_key
+    schools = roster.by_id
     units = [_unit(schools[k], status.get(k, UNREPORTED), attempts.get(k)) for k in keys]
-    owners = _owners(roster, [s for s in roster.schools if s.key in due_keys], units)
+    owners = _owners(roster, [s for s in roster.schools if s.id in due_keys], units)
     info = {
         "week": week,
         "cutoff": wf.cutoff,
@@ -100,14 +102,16 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
 # ---------------------------------------------------------------- the rows
 
 
-def _latest_attempts(conn: Connection, week: str, keys: list[str], settings: Settings) -> dict[str, dict]:
-    """School key → its latest file of the week (time, name) and the errors of its latest rejected file."""
+def _latest_attempts(conn: Connection, week: str, keys: list[int], settings: Settings,
+                     as_of: dt.datetime) -> dict[int, dict]:
+    """School id → its latest file of the week received by `as_of` (time, name) and the errors of its latest
+    rejected file."""
     s = submissions.c
     rows = []
     for i in range(0, len(keys), 500):
         rows += conn.execute(
-            sa.select(s.school_key, s.id, s.received_at, s.file_name, s.outcome, s.issues)
-            .where(s.week == week, s.school_key.in_(keys[i : i + 500]))
+            sa.select(s.school_id, s.id, s.received_at, s.file_name, s.outcome, s.issues)
+            .where(s.week == week, s.school_id.in_(keys[i : i + 500]), received_by(as_of))
         ).all()
     out: dict[str, dict] = {}
     for key, _id, received_at, file_name, outcome, issues in sorted(rows, key=lambda r: (_moment(r[2]), r[1])):
@@ -127,7 +131,7 @@ def _moment(text: str) -> dt.datetime:
 def _unit(school: School, status: str, attempt: dict | None) -> dict:
     errors = attempt["errors"] if attempt and status == REJECTED else []
     return {
-        "school_key": school.key,
+        "school_id": school.id,
         "school_name": school.name,
         "school_code": school.code or "",
         "zone": school.zone,
@@ -172,12 +176,12 @@ def _owners(roster: Roster, due: list[School], units: list[dict]) -> list[dict]:
     sections = list(dict.fromkeys(s.section for s in due))
     order = list(dict.fromkeys((s.section, s.section_owner) for s in due))
     order.sort(key=lambda o: sections.index(o[0]))  # stable: owners keep roster order within a section
-    position = {s.key: i for i, s in enumerate(roster.schools)}
+    position = {s.id: i for i, s in enumerate(roster.schools)}
     out = []
     for section, owner in order:
         mine = [s for s in due if (s.section, s.section_owner) == (section, owner)]
         listed = sorted((u for u in units if (u["section"], u["section_owner"]) == (section, owner)),
-                        key=lambda u: position[u["school_key"]])
+                        key=lambda u: position[u["school_id"]])
         emails = _addresses(s.owner_email for s in roster.schools if (s.section, s.section_owner) == (section, owner))
         unreported = sum(1 for u in listed if u["status"] == UNREPORTED)
         out.append({

@@ -21,7 +21,11 @@ from .manifest import week_files
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .publish import staged_dir
+from .archive import snapshot_inputs
+from .errors import ConfigError
+from .figures import campaign_first_week
 from .roster import Roster, load_roster
+from .schools import current_roster, week_roster
 from .settings import Settings
 from .weeks import parse_label
 from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report
@@ -40,18 +44,34 @@ class ReportResult:
     missing: list[dict] = field(default_factory=list)  # units not reported, with their status (未报/退回未重报)
 
 
-def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime) -> ReportResult:
-    """Write the week's reports as a new revision, unless nothing changed since the latest one."""
+def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, *,
+                 roster_current: bool = False) -> ReportResult | None:
+    """Write the week's reports as a new revision, unless nothing changed since the latest one; None for a week in
+    which no one reports (no_report_weeks). Schools are attributed by the roster the week was reported with
+    (schools.week_roster), or by today's with `roster_current` (a correction). ConfigError for a week before the
+    campaign's first."""
     parse_label(week)
-    roster = load_roster(paths.roster_file, settings)
+    if week in settings.no_report_weeks:
+        return None
+    load_roster(paths.roster_file, settings)  # a bad roster stops here, before the lock
     with run_lock(paths, settings, "intake 正在运行，请稍后再生成报表"):
-        return _build(paths, settings, roster, week, now)
+        engine = make_engine(paths.database_url)
+        migrate(engine)
+        today = current_roster(paths, settings, engine, register=True)
+        with engine.connect() as conn:
+            first = campaign_first_week(conn, settings)
+            if first is not None and week < first:
+                raise ConfigError(f"{week} 早于本次排查的第一周 {first}（campaign_start 或收到的最早文件），没有可报告的内容")
+            roster = today if roster_current else week_roster(conn, paths, settings, week, today)
+        if roster is today:
+            snapshot_inputs(paths, today.source)  # kept, so that later revisions attribute by it
+        result = _build(paths, settings, roster, week, now, engine)
+        engine.dispose()
+        return result
 
 
-def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime) -> ReportResult:
+def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime, engine) -> ReportResult:
     """The week's figures, and a new revision unless nothing changed (run under the lock)."""
-    engine = make_engine(paths.database_url)
-    migrate(engine)
     with engine.connect() as conn:
         wf = compute_week(conn, roster, settings, week)
         content = {
@@ -86,9 +106,8 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
     with engine.begin() as conn:
         conn.execute(reports.insert().values(
             week=week, revision=revision, generated_at=manifest["generated_at"],
-            path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id,
+            path=folder.relative_to(paths.root).as_posix(), last_submission_id=last_id, roster_sha256=roster.sha256,
         ))
-    engine.dispose()
     return ReportResult(week, revision, folder, manifest, written=True, majors=majors, missing=missing)
 
 

@@ -25,9 +25,8 @@ _CODE = re.compile(r"^\d{10}$")
 
 @dataclass(frozen=True, slots=True)
 class School:
-    """One reporting unit of the roster."""
+    """One reporting unit of the roster. Its `id` is the record's (schools.identify): None until identified."""
 
-    key: str  # the school code where present, else the name
     name: str
     code: str | None
     aliases: tuple[str, ...]
@@ -43,6 +42,7 @@ class School:
     active_from: dt.date | None = None
     active_to: dt.date | None = None
     row: int = 0
+    id: int | None = None
 
     def active_on(self, day: dt.date) -> bool:
         return (self.active_from is None or self.active_from <= day) and (self.active_to is None or day <= self.active_to)
@@ -66,8 +66,8 @@ class Roster:
         return {s.code: s for s in self.schools if s.code}
 
     @cached_property
-    def by_key(self) -> dict[str, School]:
-        return {s.key: s for s in self.schools}
+    def by_id(self) -> dict[int, School]:
+        return {s.id: s for s in self.schools}
 
     @cached_property
     def _by_name(self) -> dict[str, School]:
@@ -241,7 +241,6 @@ def _school(row: dict, excel_row: int) -> School:
     aliases = tuple(a.strip() for a in _ALIAS_SPLIT.split(row["aliases"] or "") if a.strip())
     name = row["school_name"]
     return School(
-        key=row["school_code"] or name,
         name=name,
         code=row["school_code"],
         aliases=aliases,

@@ -242,11 +242,12 @@ def _week_label(text: str) -> str:
 SECRETS_FILE_NAME = "secrets.toml"
 
 
-def load_settings(data_root: Path) -> Settings:
-    """Settings from `<data_root>/config.toml` (if present) with environment overrides; the mail password
-    from `<data_root>/secrets.toml` ([mail] password = "…") unless the environment gives one. Anything wrong in
-    either file or in the environment is a ConfigError naming the file or variable and the key."""
-    config, secrets = data_root / CONFIG_FILE_NAME, data_root / SECRETS_FILE_NAME
+def load_settings(data_root: Path, config: Path | None = None) -> Settings:
+    """Settings from `<data_root>/config.toml` (if present; `config`: another file, e.g. an archived snapshot,
+    read through the same model) with environment overrides; the mail password from `<data_root>/secrets.toml`
+    ([mail] password = "…") unless the environment gives one. Anything wrong in either file or in the environment
+    is a ConfigError naming the file or variable and the key."""
+    config, secrets = config or data_root / CONFIG_FILE_NAME, data_root / SECRETS_FILE_NAME
     values = migrate_config(_read_toml(config), config)
     refuse_unknown_keys(values, config)
     mail = values.get("mail")

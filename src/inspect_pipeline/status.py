@@ -10,20 +10,21 @@ from .db import deliveries, make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .listings import week_status
 from .paths import Paths
-from .roster import load_roster
+from .schools import current_roster
 from .settings import Settings
 
 
-def week_status_by_zone(paths: Paths, settings: Settings, week: str) -> list[dict]:
-    """Per zone: due, received, on time, late, missing, rejected and not resubmitted (plus a 合计 row)."""
-    roster = load_roster(paths.roster_file, settings)
+def week_status_by_zone(paths: Paths, settings: Settings, week: str, as_of=None) -> list[dict]:
+    """Per zone: due, received, on time, late, missing, rejected and not resubmitted (plus a 合计 row), as of
+    `as_of` when given (files received later are not counted)."""
     engine = make_engine(paths.database_url)
     migrate(engine)
+    roster = current_roster(paths, settings, engine, register=False)
     with engine.connect() as conn:
-        wf = compute_week(conn, roster, settings, week)
+        wf = compute_week(conn, roster, settings, week, as_of=as_of)
         status = week_status(wf, conn, week)
     engine.dispose()
-    schools = roster.by_key
+    schools = roster.by_id
     rows = []
     for zone in [*(z["zone"] for z in wf.by_zone), None]:
         mine = [s for k, s in status.items() if zone is None or schools[k].zone == zone]

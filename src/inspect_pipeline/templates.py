@@ -17,7 +17,8 @@ from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .lock import run_lock
 from .publish import staged_file
-from .roster import School, load_roster
+from .roster import School
+from .schools import current_roster
 from .settings import Settings
 from .weeks import cutoff, parse_label
 
@@ -137,31 +138,33 @@ _WIDTHS = {"seq": 5, "hazard_id": 24, "location": 14, "description": 30, "measur
            "remarks": 14, "category": 11}
 
 
-def open_hazards(conn: Connection, school_key: str | None = None) -> dict[str, list[dict]]:
+def open_hazards(conn: Connection, school_id: str | None = None) -> dict[str, list[dict]]:
     """School key → its hazards not yet 已销号, as of their latest counted observation, oldest first."""
     o, s = observations.c, hazard_state.c
     query = (
-        sa.select(s.school_key, hazards.c.code, hazards.c.found_date, o.source, o.location, o.category,
+        sa.select(s.school_id, hazards.c.code, hazards.c.found_date, o.source, o.location, o.category,
                   o.description, o.level, o.mode, o.measures, o.owner, o.deadline, o.funds_wan, o.interim_control,
                   o.status, o.done_date, o.verifier, o.remarks)
         .join(observations, o.id == s.observation_id)
         .join(hazards, hazards.c.id == s.hazard_id)
         .where(s.status != "已销号")
-        .order_by(s.school_key, hazards.c.found_date, hazards.c.code)
+        .order_by(s.school_id, hazards.c.found_date, hazards.c.code)
     )
-    if school_key:
-        query = query.where(s.school_key == school_key)
+    if school_id:
+        query = query.where(s.school_id == school_id)
     out: dict[str, list[dict]] = {}
     for row in conn.execute(query).mappings():
         rec = dict(row)
         rec["hazard_id"] = rec.pop("code")
-        out.setdefault(rec.pop("school_key"), []).append(rec)
+        out.setdefault(rec.pop("school_id"), []).append(rec)
     return out
 
 
 def write_templates(paths: Paths, settings: Settings, week: str, school_code: str | None = None) -> list[Path]:
     """templates/<week>/: the blank template and one pre-filled template per school (or for one school)."""
-    roster = load_roster(paths.roster_file, settings)
+    engine = make_engine(paths.database_url)
+    migrate(engine)
+    roster = current_roster(paths, settings, engine, register=False)
     folder = paths.templates_root / week
     schools = roster.due(cutoff(week, settings).date())
     if school_code:
@@ -170,13 +173,11 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
             from .errors import ConfigError
 
             raise ConfigError(f"名单中没有学校 “{school_code}”（请填写学校标识码或全称）")
-    engine = make_engine(paths.database_url)
-    migrate(engine)
     with engine.connect() as conn:
-        ledger = open_hazards(conn, schools[0].key if school_code else None)
+        ledger = open_hazards(conn, schools[0].id if school_code else None)
     engine.dispose()
     jobs = [] if school_code else [(folder / f"空白模板_{week}.xlsx", week, settings, None, None)]
-    jobs += [(folder / safe_name(f"{school.folder}_{week}.xlsx"), week, settings, school, ledger.get(school.key, []))
+    jobs += [(folder / safe_name(f"{school.folder}_{week}.xlsx"), week, settings, school, ledger.get(school.id, []))
              for school in schools]
     with run_lock(paths, settings, "另一个任务正在运行，请稍后再生成模板"):  # a killed run's debris is swept
         return pmap(_template_job, jobs, worker_count(settings.workers))
