@@ -158,7 +158,7 @@ def test_an_unreadable_config_is_one_line(root):
     assert load_settings(root).bureau_name == "区教育局"
 
 
-def test_week_labels_are_normalised_and_a_wrong_one_is_named(root):
+def test_point_3_week_labels_in_config_are_normalised_and_a_wrong_one_is_named(root):
     write(root, 'no_report_weeks = ["2024-W5", "2024-w06"]\n[cutoff_overrides]\n"2023-W40" = 2023-10-07T12:00:00\n')
     settings = load_settings(root)
     assert settings.no_report_weeks == ["2024-W05", "2024-W06"] and list(settings.cutoff_overrides) == ["2023-W40"]

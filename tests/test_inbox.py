@@ -88,7 +88,7 @@ def test_the_inbox_itself_may_be_a_link_to_the_share(tmp_path):
     assert list(share.rglob("*")) == [share / "一实小"]  # taken from the share; the folder stays
 
 
-def test_a_file_that_names_no_school_is_credited_to_its_folder(root):
+def test_point_7_a_file_that_names_no_school_is_credited_to_its_folder(root):
     pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
     drop(root, "丰润区第三幼儿园/empty.xlsx", b"")
     drop(root, "丰润区第三幼儿园/scan.pdf", pdf)

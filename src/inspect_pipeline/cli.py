@@ -172,25 +172,24 @@ def _print_result(result) -> None:
         console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in result.weeks))
 
 
-Week = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: the last closed week.")]
+WeekOption = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: the last closed week.")]
 
 
 def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = None) -> str:
-    """The week of a --week option as its canonical label (`2023-W9` → `2023-W09`; labels are compared as text
-    elsewhere), default the last closed week; with `ahead`, refused when later than the current week + `ahead`."""
-    from .weeks import parse_label, shift, week_label, week_of
+    """The week of a --week option (`2023-W9`, `2023w09`, `2023年第9周`) as its label (`2023-W09`), default the
+    last closed week; with `ahead`, refused when later than the current week + `ahead`."""
+    from .weeks import Week, week_of
 
+    current = Week.parse(week_of(moment, settings))
     if week is None:
-        return shift(week_of(moment, settings), -1)  # the last week whose cutoff has passed
+        return current.shift(-1).label  # the last week whose cutoff has passed
     try:
-        chosen = week_label(*parse_label(week))
+        chosen = Week.parse(week)
     except ValueError:
-        raise ConfigError(f"--week “{week}” 不是周次（例如 2023-W47）") from None
-    latest = shift(week_of(moment, settings), ahead) if ahead is not None else None
-    if latest is not None and parse_label(chosen) > parse_label(latest):
-        raise ConfigError(f"--week {chosen} 还没有到：现在是 {week_of(moment, settings)}，"
-                          f"此命令最晚只能用于 {latest}")
-    return chosen
+        raise ConfigError(f"--week “{week}” 不是周次（例如 2023-W47 或 2023年第47周）") from None
+    if ahead is not None and chosen > current.shift(ahead):
+        raise ConfigError(f"--week {chosen} 还没有到：现在是 {current}，此命令最晚只能用于 {current.shift(ahead)}")
+    return chosen.label
 
 
 def _ready(data_root: Path, debug: bool):
@@ -206,7 +205,7 @@ def _ready(data_root: Path, debug: bool):
 @app.command()
 def report(
     data_root: DataRoot = Path("data"),
-    week: Week = None,
+    week: WeekOption = None,
     now: Now = None,
     templates: Annotated[bool, typer.Option(help="Also write next week's templates for every school.")] = True,
     roster: Annotated[str, typer.Option(
@@ -264,7 +263,7 @@ def report(
 
 
 @app.command()
-def status(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
+def status(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
     """Who has reported this week, per zone; which reports are stale; which mails are still unsent; which files
     are still in the inbox, and why."""
     from .status import inbox_left, stale_reports, unsent_mail, week_status_by_zone
@@ -395,7 +394,7 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
 
 
 @app.command()
-def rebuild(data_root: DataRoot = Path("data"), week: Week = None, now: Now = None, debug: Debug = False) -> None:
+def rebuild(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
     """Recompute a week from the archive into a fresh database and check it gives the record's figures."""
     from .rebuild import rebuild_week
 

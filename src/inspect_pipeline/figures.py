@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 from .db import hazard_state, hazards, observations, submissions
 from .roster import Roster
 from .settings import Settings
-from .weeks import cutoff, shift, week_of
+from .errors import ConfigError
+from .weeks import Week, cutoff, shift, week_of
 
 DONE = ("已整改", "已销号")
 FIGURE_KEYS = (
@@ -67,6 +68,15 @@ def campaign_first_week(conn: Connection, settings: Settings) -> str | None:
         moment = dt.datetime.combine(settings.campaign_start, dt.time(0), tzinfo=settings.tz)
         return week_of(moment, settings)
     return conn.execute(sa.select(sa.func.min(submissions.c.week))).scalar()
+
+
+def refuse_before_campaign(conn: Connection, settings: Settings, week: str) -> None:
+    """ConfigError for a week before the campaign's first (campaign_first_week): there is nothing to report,
+    remind or pre-fill for it."""
+    first = campaign_first_week(conn, settings)
+    if first is not None and Week.parse(week) < Week.parse(first):
+        how = "config.toml 的 campaign_start" if settings.campaign_start is not None else "收到的最早文件"
+        raise ConfigError(f"{week} 早于本次排查的第一周 {first}（{how}），没有可报告的内容")
 
 
 def weeks_between(first: str, last: str) -> list[str]:

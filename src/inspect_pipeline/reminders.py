@@ -22,7 +22,7 @@ from . import __version__
 from .lock import run_lock
 from .publish import staged_dir, temp_dir_for, write_json_atomic
 from .db import make_engine, migrate, submissions
-from .figures import compute_week, received_by
+from .figures import compute_week, received_by, refuse_before_campaign
 from .listings import REPORT_STATUS, week_status
 from .mail import Mail
 from .mailings import split_addresses
@@ -73,6 +73,7 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
     try:
         roster = current_roster(paths, settings, engine, register=False)
         with engine.connect() as conn:
+            refuse_before_campaign(conn, settings, week)
             wf = compute_week(conn, roster, settings, week, as_of=now)  # files received after `now` are not there
             status = week_status(wf, conn, week)
             keys = wf.missing_ids

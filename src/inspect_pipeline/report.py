@@ -22,8 +22,7 @@ from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .publish import staged_dir
 from .archive import snapshot_inputs
-from .errors import ConfigError
-from .figures import campaign_first_week
+from .figures import refuse_before_campaign
 from .roster import Roster, load_roster
 from .schools import current_roster, week_roster
 from .settings import Settings
@@ -59,9 +58,7 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
         migrate(engine)
         today = current_roster(paths, settings, engine, register=True)
         with engine.connect() as conn:
-            first = campaign_first_week(conn, settings)
-            if first is not None and week < first:
-                raise ConfigError(f"{week} 早于本次排查的第一周 {first}（campaign_start 或收到的最早文件），没有可报告的内容")
+            refuse_before_campaign(conn, settings, week)
             roster = today if roster_current else week_roster(conn, paths, settings, week, today)
         if roster is today:
             snapshot_inputs(paths, today.source)  # kept, so that later revisions attribute by it

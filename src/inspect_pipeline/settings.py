@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
+from .weeks import Week
 
 CONFIG_FILE_NAME = "config.toml"
 CONFIG_VERSION = 1
@@ -221,21 +222,13 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-_WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
-
-
 def _week_label(text: str) -> str:
-    """`2023-W5` or `2023-w05` as the label weeks are named by (`2023-W05`); an error for anything else (a week
-    label that is not one would never match, and the override would be silently ignored)."""
-    found = _WEEK.match(text)
-    if found is not None:
-        year, week = int(found[1]), int(found[2])
-        try:
-            dt.date.fromisocalendar(year, week, 1)
-        except ValueError:
-            pass
-        else:
-            return f"{year}-W{week:02d}"
+    """`2023-W5`, `2023-w05` or `2023年第5周` as the label weeks are named by (`2023-W05`); an error for anything
+    else (a week label that is not one would never match, and the override would be silently ignored)."""
+    try:
+        return Week.parse(text).label
+    except ValueError:
+        pass
     raise PydanticCustomError("week_label", "不是周次：“{week}”（例如 \"2023-W47\"）", {"week": text})
 
 

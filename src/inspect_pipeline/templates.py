@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from .contracts import enums, submission_columns
 from .db import hazard_state, hazards, make_engine, migrate, observations
+from .figures import refuse_before_campaign
 from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .lock import run_lock
@@ -174,6 +175,7 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
 
             raise ConfigError(f"名单中没有学校 “{school_code}”（请填写学校标识码或全称）")
     with engine.connect() as conn:
+        refuse_before_campaign(conn, settings, week)
         ledger = open_hazards(conn, schools[0].id if school_code else None)
     engine.dispose()
     jobs = [] if school_code else [(folder / f"空白模板_{week}.xlsx", week, settings, None, None)]

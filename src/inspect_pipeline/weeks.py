@@ -1,28 +1,70 @@
-"""Reporting weeks: named by the ISO week of their cutoff date (`2023-W47` closes Fri 2023-11-24 12:00)."""
+"""Reporting weeks: named by the ISO week of their cutoff date (`2023-W47` closes Fri 2023-11-24 12:00).
+
+`Week` is the value; the calendar (a week's cutoff, the week of a moment, whether a week is reported) is built from
+the settings. The record and the folders hold a week as its canonical label (`Week.label`), which sorts as weeks do.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
-from .settings import Settings
 
-_LABEL = re.compile(r"^(\d{4})-W(\d{1,2})$")
+if TYPE_CHECKING:  # the settings parse their week labels with Week: no import at run time
+    from .settings import Settings
+
+# 2023-W47, 2023W47, 2023-w9, 2023 W09, 2023年第47周, 2023年47周
+_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-?\s*[Ww]\s*(\d{1,2})|年\s*第?\s*(\d{1,2})\s*周)\s*$")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Week:
+    """An ISO week (year, number), ordered in time; written `2023-W47`."""
+
+    year: int
+    number: int
+
+    def __post_init__(self) -> None:
+        dt.date.fromisocalendar(self.year, self.number, 1)  # ValueError for week 53 of a 52-week year, or week 0
+
+    @classmethod
+    def parse(cls, text: str | Week) -> Week:
+        """The week of `2023-W9`, `2023w09`, `2023-W09` or `2023年第9周`; ValueError for anything else."""
+        if isinstance(text, Week):
+            return text
+        found = _TEXT.match(text) if isinstance(text, str) else None
+        if found is None:
+            raise ValueError(f"not a week: {text!r} (expected e.g. 2023-W47)")
+        return cls(int(found[1]), int(found[2] or found[3]))
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def shift(self, weeks: int) -> Week:
+        iso = (dt.date.fromisocalendar(self.year, self.number, 1) + dt.timedelta(weeks=weeks)).isocalendar()
+        return Week(iso.year, iso.week)
 
 
 def week_label(year: int, week: int) -> str:
-    return f"{year}-W{week:02d}"
+    return Week(year, week).label
 
 
 def parse_label(label: str) -> tuple[int, int]:
-    """(year, week) of a label like `2023-W47`; ValueError if malformed."""
-    m = _LABEL.match(label.strip())
-    if not m:
-        raise ValueError(f"not a week label: {label!r} (expected e.g. 2023-W47)")
-    year, week = int(m[1]), int(m[2])
-    dt.date.fromisocalendar(year, week, 1)  # raises for week 53 of a 52-week year
-    return year, week
+    """(year, week) of a week as `Week.parse` reads it; ValueError if it is none."""
+    week = Week.parse(label)
+    return week.year, week.number
+
+
+def canonical(label: str) -> str:
+    """The label of a week written in any form `Week.parse` reads (`2023-W9` → `2023-W09`)."""
+    return Week.parse(label).label
 
 
 def is_valid_week(year: int, week: int) -> bool:
@@ -35,14 +77,17 @@ def is_valid_week(year: int, week: int) -> bool:
 
 def shift(label: str, weeks: int) -> str:
     """The week `weeks` after (negative: before) `label`."""
-    year, week = parse_label(label)
-    monday = dt.date.fromisocalendar(year, week, 1) + dt.timedelta(weeks=weeks)
-    iso = monday.isocalendar()
-    return week_label(iso.year, iso.week)
+    return Week.parse(label).shift(weeks).label
+
+
+def is_reported(label: str, settings: Settings) -> bool:
+    """Whether units are due in the week (not one of no_report_weeks)."""
+    return canonical(label) not in settings.no_report_weeks
 
 
 def cutoff(label: str, settings: Settings) -> dt.datetime:
     """The week's cutoff as an aware datetime in the configured time zone (a moved cutoff wins)."""
+    label = canonical(label)
     override = settings.cutoff_overrides.get(label)
     if override is not None:
         return override if override.tzinfo else override.replace(tzinfo=settings.tz)
@@ -75,4 +120,4 @@ def closed_week(moment: dt.datetime, settings: Settings) -> str:
 
 def compact(label: str) -> str:
     """`2023-W47` → `2023W47` (as used inside hazard numbers)."""
-    return label.replace("-", "")
+    return canonical(label).replace("-", "")
