@@ -19,9 +19,10 @@ from . import receipts as receipt_writer
 from .archive import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle, snapshot_inputs
 from .bounded import Bounds, Stopped, bounded_map
 from .db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
-from .issues import Issue, has_errors
+from .issues import Issue
 from .lock import run_lock
-from .ledger import SchoolLedger, load_ledgers, match_rows, recount_new, refresh_state
+from .decide import Credited, Decision, WeekState, decide
+from .ledger import load_ledgers, recount_new, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
 from .parallel import worker_count
@@ -77,20 +78,6 @@ def run_intake(
         run = _Run(paths, settings, roster, engine, now.astimezone(settings.tz), progress,
                    receipts=receipts, settle=settle, known_stops=known_stops or {})
         return run.execute()
-
-
-@dataclass
-class _Decided:
-    """A file with its outcome, ready to record."""
-
-    archived: Archived
-    parsed: ParsedFile
-    school: School | None
-    issues: list[Issue]
-    outcome: str
-    submission_id: int
-    matches: list = field(default_factory=list)
-    note: str = ""
 
 
 class _Run:
@@ -182,7 +169,7 @@ class _Run:
 
     # ------------------------------------------------------------ deciding
 
-    def _decide_and_record(self, archived: list[Archived], parsed: list[ParsedFile]) -> tuple[list[_Decided], int | None]:
+    def _decide_and_record(self, archived: list[Archived], parsed: list[ParsedFile]) -> tuple[list[Decision], int | None]:
         if not archived:
             return [], None
         resolved = [self._credit(a, p) for a, p in zip(archived, parsed, strict=True)]
@@ -199,17 +186,11 @@ class _Run:
             ).inserted_primary_key[0]
             next_submission = _next_id(conn, submissions)
             next_hazard = _counter(_next_id(conn, hazards))
-            keys = {s.id for s, _ in resolved if s is not None}
-            ledgers = load_ledgers(conn, keys)
-            weeks = {p.week for p in parsed}
-            state = _WeekState.load(conn, keys, weeks)
-            decided: list[_Decided] = []
-            for k, (a, p) in enumerate(zip(archived, parsed, strict=True)):
-                school, unit_issues = resolved[k]
-                issues = [*p.issues, *unit_issues, *structure_issues(p), *row_issues[k]]
-                d = _Decided(a, p, school, issues, "rejected", next_submission + k)
-                self._decide(d, state, ledgers, next_hazard)
-                decided.append(d)
+            ids = {s.id for s, _ in resolved if s is not None}
+            state = _week_state(conn, ids, {p.week for p in parsed})
+            files = [Credited(a, p, school, [*p.issues, *unit_issues, *structure_issues(p), *rows])
+                     for a, p, (school, unit_issues), rows in zip(archived, parsed, resolved, row_issues, strict=True)]
+            decided = decide(files, load_ledgers(conn, ids), state, next_submission, next_hazard)
             self._insert(conn, run_id, decided, state)
         self.superseded = state.superseded
         return decided, run_id
@@ -222,37 +203,9 @@ class _Run:
             school = self.roster.named(a.incoming.rel.split("/")[0]) if "/" in a.incoming.rel else None
         return school, issues
 
-    def _decide(self, d: _Decided, state: _WeekState, ledgers: dict[str, SchoolLedger], next_hazard) -> None:
-        p, school = d.parsed, d.school
-        key = (school.id, p.week) if school else None
-        if key and d.archived.sha256 in state.shas.get(key, set()):
-            d.outcome, d.issues = "duplicate", []
-            d.note = "本文件与此前已收到的文件完全相同，未重复计入。"
-            return
-        if key:
-            state.shas.setdefault(key, set()).add(d.archived.sha256)
-        if has_errors(d.issues) or school is None:
-            d.outcome = "rejected"
-            if key and key in state.accepted:
-                d.note = f"本周此前已受理的报表（{state.accepted_name[key]}）仍然有效，本文件未计入。"
-            d.issues = _sorted(d.issues)
-            return
-        ledger = ledgers[school.id]
-        matches, cross = match_rows(p, ledger, school.code or school.name, next_hazard, d.submission_id)
-        d.matches, d.outcome = matches, "accepted"
-        d.issues = _sorted([*d.issues, *cross])
-        previous = state.accepted.get(key)
-        if previous is not None:
-            state.superseded.add(previous)
-            ledger.forget(previous)
-            d.note = f"本文件替换了本周此前受理的报表（{state.accepted_name[key]}）。"
-        ledger.record(matches, p.week, d.submission_id)
-        state.accepted[key] = d.submission_id
-        state.accepted_name[key] = d.archived.incoming.name
-
     # ------------------------------------------------------------ recording
 
-    def _insert(self, conn, run_id: int, decided: list[_Decided], state: _WeekState) -> None:
+    def _insert(self, conn, run_id: int, decided: list[Decision], state: WeekState) -> None:
         sub_rows, hazard_rows, obs_rows = [], [], []
         used_receipts: set[Path] = set()
         for d in decided:
@@ -277,16 +230,19 @@ class _Run:
         if obs_rows:
             conn.execute(observations.insert(), obs_rows)
         touched = {m.known.id for d in decided for m in d.matches}
+        moved = {m.known.id for d in decided for m in d.matches if m.moved}  # first seen in a later week
         for sid in state.superseded:
             conn.execute(submissions.update().where(submissions.c.id == sid).values(outcome="superseded"))
             conn.execute(observations.update().where(observations.c.submission_id == sid).values(counted=False))
-            touched |= set(conn.execute(
+            replaced = set(conn.execute(
                 sa.select(observations.c.hazard_id).where(observations.c.submission_id == sid)
             ).scalars())
-        recount_new(conn, touched)  # "new" is new in week order, whatever order the files came in
+            touched |= replaced
+            moved |= replaced  # the replaced file may have held a hazard's first week
+        recount_new(conn, moved)  # "new" is new in week order, whatever order the files came in
         refresh_state(conn, touched)
 
-    def _submission_row(self, d: _Decided, run_id: int, used: set[Path]) -> dict:
+    def _submission_row(self, d: Decision, run_id: int, used: set[Path]) -> dict:
         p, a, school = d.parsed, d.archived, d.school
         week_cutoff = cutoff(p.week, self.settings)
         counted = d.outcome in ("accepted",)
@@ -364,34 +320,25 @@ class _Run:
         return {r["week"] for r in rows}
 
 
-@dataclass
-class _WeekState:
-    """Per (school, week): the accepted submission counted so far and the SHA-256 of every file received."""
-
-    accepted: dict[tuple[str, str], int] = field(default_factory=dict)
-    accepted_name: dict[tuple[str, str], str] = field(default_factory=dict)
-    shas: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    superseded: set[int] = field(default_factory=set)
-
-    @classmethod
-    def load(cls, conn, keys: set[str], weeks: set[str]) -> _WeekState:
-        state = cls()
-        if not keys:
-            return state
-        rows = conn.execute(
-            sa.select(
-                submissions.c.id, submissions.c.school_id, submissions.c.week, submissions.c.sha256,
-                submissions.c.outcome, submissions.c.file_name,
-            ).where(submissions.c.week.in_(sorted(weeks)), submissions.c.school_id.is_not(None))
-        )
-        for sid, key, week, sha, outcome, name in rows:
-            if key not in keys:
-                continue
-            state.shas.setdefault((key, week), set()).add(sha)
-            if outcome == "accepted":
-                state.accepted[(key, week)] = sid
-                state.accepted_name[(key, week)] = name
+def _week_state(conn, school_ids: set[int], weeks: set[str]) -> WeekState:
+    """The state of these schools' weeks as recorded: each one's counted file and the SHA-256 of every file."""
+    state = WeekState()
+    if not school_ids:
         return state
+    rows = conn.execute(
+        sa.select(
+            submissions.c.id, submissions.c.school_id, submissions.c.week, submissions.c.sha256,
+            submissions.c.outcome, submissions.c.file_name,
+        ).where(submissions.c.week.in_(sorted(weeks)), submissions.c.school_id.is_not(None))
+    )
+    for sid, school_id, week, sha, outcome, name in rows:
+        if school_id not in school_ids:
+            continue
+        state.shas.setdefault((school_id, week), set()).add(sha)
+        if outcome == "accepted":
+            state.accepted[(school_id, week)] = sid
+            state.accepted_name[(school_id, week)] = name
+    return state
 
 
 def _read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[str, str]) -> list[ParsedFile]:
@@ -530,7 +477,7 @@ def _issue_json(issue: Issue) -> dict:
     return asdict(issue)
 
 
-def _observation_row(m, d: _Decided, superseded: set[int]) -> dict:
+def _observation_row(m, d: Decision, superseded: set[int]) -> dict:
     r = m.record
     return {
         "hazard_id": m.known.id,
@@ -560,19 +507,6 @@ NAMES_A_SCHOOL = frozenset({"unknown-school", "school-code-mismatch"})
 
 def _fatal(p: ParsedFile) -> bool:
     return any(i.code in ("ambiguous-sheet",) for i in p.issues)
-
-
-def _sorted(issues: list[Issue]) -> list[Issue]:
-    """File-level problems first, then by row and column; errors before warnings at the same cell."""
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
-
-    def key(i: Issue):
-        if i.cell is None:
-            return (0, 0, 0, i.severity != "error")
-        col, row = coordinate_from_string(i.cell)
-        return (1, row, column_index_from_string(col), i.severity != "error")
-
-    return sorted(issues, key=key)
 
 
 def _next_id(conn, table) -> int:

@@ -63,9 +63,9 @@ class SchoolLedger:
             known.history = [h for h in known.history if h[3] != submission_id]
 
 
-def load_ledgers(conn: Connection, school_ids: set[str]) -> dict[str, SchoolLedger]:
+def load_ledgers(conn: Connection, school_ids: set[int]) -> dict[int, SchoolLedger]:
     """The known hazards of these schools, with the status of each counted observation."""
-    ledgers: dict[str, SchoolLedger] = {k: SchoolLedger() for k in school_ids}
+    ledgers: dict[int, SchoolLedger] = {k: SchoolLedger() for k in school_ids}
     if not school_ids:
         return ledgers
     keys = sorted(school_ids)
@@ -109,6 +109,7 @@ class Match:
     known: Known
     record: dict
     is_new: bool
+    moved: bool = False  # the hazard was known from a later week only: its first week moves back to this one
 
 
 def match_rows(
@@ -121,6 +122,7 @@ def match_rows(
     issues: list[Issue] = []
     seen: set[int] = set()
     for rec in parsed.records:
+        moved = False
         known = _by_number(rec.get("hazard_id"), ledger)
         ident = identity(rec["found_date"], rec["location"], rec["description"])
         if known is None:
@@ -130,12 +132,12 @@ def match_rows(
             known = Known(next_id(), code, ident, week, rec["found_date"], first_submission_id=submission_id)
             ledger.add(known)
         elif week < known.first_week:
-            known.first_week = week  # a late file for an earlier week
+            known.first_week, moved = week, True  # a late file for an earlier week
         seen.add(known.id)
         before = known.state_before(week)
         if before is not None and before[0] in DONE and rec["status"] in OPEN:
             issues.append(parsed.cell_issue("hazard-reopened", rec, "description"))
-        matches.append(Match(known, rec, is_new=known.first_week == week))
+        matches.append(Match(known, rec, is_new=known.first_week == week, moved=moved))
     for known in ledger.by_code.values():
         if known.id in seen:
             continue
