@@ -205,3 +205,26 @@ def test_a_roster_edit_that_splits_a_known_school_stops_the_run(tmp_path):
     result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", "2023-11-23T12:00:00+08:00"])
     assert result.exit_code == 3, result.output
     assert "第 3 行" in result.output and "第 5 行" in result.output and "拆成两所" in result.output
+
+
+def test_a_late_file_that_moves_a_first_week_makes_that_week_and_the_later_ones_stale(tmp_path):
+    """银中 lists hazard H in its W48 file; W48 is reported mid-week (found 1); its late W47 file listing H comes
+    next: H was first recorded in W47, so W47 and W48 are both stale, and W48 regenerated finds 0."""
+    from inspect_pipeline.status import stale_reports
+
+    root = make_root(tmp_path)
+    drop(root, "一实小/w47.xlsx", school_book(zero=True))
+    intake(root, AT("2023-11-23T10:00:00+08:00"))
+    report(root, "2023-W47", "2023-11-24T13:00:00+08:00")
+    h = hazard(desc="围墙裂缝", location="北围墙")
+    drop(root, "银中/w48.xlsx", school_book(unit="银中", week="2023年第48周", rows=[h]))
+    intake(root, AT("2023-11-27T09:00:00+08:00"))
+    assert report(root, "2023-W48", "2023-11-28T09:00:00+08:00")["totals"]["week"]["found"] == 1
+    drop(root, "银中/w47.xlsx", school_book(unit="银中", rows=[h]))
+    intake(root, AT("2023-11-28T10:00:00+08:00"))
+    settings = load_settings(root)
+    assert [s["week"] for s in stale_reports(Paths.at(root, settings), settings)] == ["2023-W47", "2023-W48"]
+    w48 = report(root, "2023-W48", "2023-11-28T11:00:00+08:00")
+    assert w48["revision"] == 2 and w48["totals"]["week"]["found"] == 0
+    assert sum(f["hazards"]["new"] for f in w48["files"] if f["outcome"] == "accepted") == 0
+    assert report(root, "2023-W47", "2023-11-28T11:00:00+08:00")["totals"]["week"]["found"] == 1

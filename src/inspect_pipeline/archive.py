@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,9 +140,11 @@ def extension(name: str) -> str:
     return suffix if 1 < len(suffix) <= 8 else ""
 
 
-def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime) -> Archived | None:
-    """Copy one inbox file into `archive/<week>/<sha256><ext>` with its sidecar; None if it changed meanwhile.
-    A sidecar left by a crashed run for the same drop keeps its first received time."""
+def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime,
+                 inputs: dict[str, str] | None = None) -> Archived | None:
+    """Copy one inbox file into `archive/<week>/<sha256><ext>` with its sidecar (naming the `inputs`, the SHA-256
+    of the roster and config snapshots the run uses); None if it changed meanwhile. A sidecar left by a crashed run
+    for the same drop keeps its first received time."""
     try:
         source = _open(f)
     except OSError:
@@ -181,6 +184,7 @@ def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime)
         "mtime_ns": f.mtime_ns,
         "sha256": sha,
         "received_at": received_at.isoformat(),
+        **({"inputs": inputs} if inputs else {}),
     }
     write_json_atomic(paths.sidecar(week, sha, f.arrival_key), sidecar, durable=False)
     return Archived(f, sha, target, received_at)
@@ -258,9 +262,12 @@ def snapshot_inputs(paths: Paths, roster_file: Path) -> dict[str, str]:
     return kept
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def input_snapshot(paths: Paths, kind: str, sha256: str) -> Path | None:
     """The kept copy of a roster or config (`snapshot_inputs`) with this SHA-256, if it is there."""
     folder = paths.archive_root / "_inputs"
-    if not folder.is_dir():
+    if not folder.is_dir() or not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
         return None
     return next((p for p in sorted(folder.glob(f"{kind}-{sha256[:16]}.*")) if p.is_file()), None)

@@ -104,8 +104,10 @@ class _Run:
         committed = self._committed_drops([f.rel for f in incoming])
         archived, leftovers = [], []
         arrival = week_of(self.now, self.settings)
+        if incoming:  # the roster and config this run uses, kept before any file is archived under them
+            self.inputs = snapshot_inputs(self.paths, self.roster.source)
         for i, f in enumerate(incoming):
-            a = archive_file(f, self.paths, arrival, self.now)
+            a = archive_file(f, self.paths, arrival, self.now, self.inputs)
             if a is None:
                 continue
             if (storable_text(f.rel), f.size, f.mtime_ns, a.sha256) in committed:
@@ -120,8 +122,6 @@ class _Run:
         parsed = [next(read) if a.incoming.link is None else _link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
-        if archived:
-            self.inputs = snapshot_inputs(self.paths, self.roster.source)
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
         taken = [*archived, *leftovers]

@@ -99,12 +99,21 @@ def replay(paths: Paths, settings: Settings, drops: list, work: Path, database_u
         for when, rel, meta, copy in drops:
             if when == moment:
                 _put_back(work / "inbox" / rel, meta, copy)
-        replay_settings = _settings_of_run(paths, settings, (inputs or {}).get(moment, (None, None))).model_copy(
+        replay_settings = _settings_of_run(paths, settings, _inputs_at(moment, drops, inputs or {})).model_copy(
             update={"database_url": database_url, "inbox_dir": None})
         shadow = Paths.at(work, replay_settings)
         run_intake(shadow, replay_settings, moment, receipts=False, settle=False, known_stops=stops)
         runs += 1
     return runs
+
+
+def _inputs_at(moment: dt.datetime, drops: list, recorded: dict) -> tuple[str | None, str | None]:
+    """(roster, config) SHA-256 of the run at `moment`: as its drops' sidecars name them, else as the record's
+    runs table does (runs before sidecars named them), else unknown."""
+    named = next((d[2]["inputs"] for d in drops if d[0] == moment and isinstance(d[2].get("inputs"), dict)), None)
+    if named is not None:
+        return named.get("roster"), named.get("config")
+    return recorded.get(moment, (None, None))
 
 
 def _settings_of_run(paths: Paths, settings: Settings, shas: tuple[str | None, str | None]) -> Settings:
