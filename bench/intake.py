@@ -162,7 +162,7 @@ def in_fresh_process(kind: str, arg: str) -> dict:
 
 
 def main() -> None:
-    from inspect_pipeline.archive import is_ignored
+    from inspect_pipeline.archive import ignored_because
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, nargs="*", default=[500, 5000])
@@ -182,7 +182,7 @@ def main() -> None:
         generated = generate(units, args.seed)
         root = fresh_root(generated, units)
         inbox = generated / "inbox"
-        inbox_files = sorted(p for p in inbox.rglob("*") if p.is_file() and not is_ignored(p.relative_to(inbox).parts))
+        inbox_files = sorted(p for p in inbox.rglob("*") if p.is_file() and ignored_because(p.relative_to(inbox).parts) is None)
         run = in_fresh_process("intake", str(root))
         sample = inbox_files
         if args.baseline_sample and len(inbox_files) > args.baseline_sample:
