@@ -29,6 +29,7 @@ def build_week(data_root: str, week: str | None, now: str | None, roster_current
         "week": result.week,
         "revision": result.revision,
         "written": result.written,
+        "left_out": result.left_out,
         "folder": str(result.folder),
         "manifest": result.manifest,
         "zones": zone_table(result.manifest, result.missing),
@@ -66,5 +67,6 @@ def weekly_report(data_root: str = "data", week: str | None = None, now: str | N
         publish_table("weekly-report-mail-failures", mailed["failed"], "未能发出的报表邮件（下次运行时重发）")
     return {
         "week": built["week"], "revision": built["revision"], "written": built["written"],
+        "left_out": built["left_out"],
         "folder": built["folder"], "templates": written, "mail": mailed,
     }

@@ -228,3 +228,38 @@ def test_a_late_file_that_moves_a_first_week_makes_that_week_and_the_later_ones_
     assert w48["revision"] == 2 and w48["totals"]["week"]["found"] == 0
     assert sum(f["hazards"]["new"] for f in w48["files"] if f["outcome"] == "accepted") == 0
     assert report(root, "2023-W47", "2023-11-28T11:00:00+08:00")["totals"]["week"]["found"] == 1
+
+
+def test_one_clock_a_report_as_of_a_moment_leaves_out_files_received_after_it(tmp_path):
+    """All intakes first, then the reports (back-filling): W47's report as of Friday 13:00 is the report made then,
+    without the late W47 file taken on Monday — the same figures as when run in time; the revision is stale."""
+    from inspect_pipeline.status import stale_reports
+
+    def week_47(root: Path) -> None:
+        for unit in ("一实小", "三幼"):
+            drop(root, f"{unit}/w47.xlsx", school_book(unit=unit, rows=[hazard(desc=f"{unit}灭火器过期")]))
+        intake(root, AT("2023-11-23T10:00:00+08:00"))
+
+    def late(root: Path) -> None:
+        drop(root, "银中/w47.xlsx", school_book(unit="银中", rows=[hazard(desc="围墙裂缝", level="重大")]))
+        intake(root, AT("2023-11-27T10:00:00+08:00"))
+
+    in_time = make_root(tmp_path / "in-time")
+    week_47(in_time)
+    expected = report(in_time, "2023-W47", "2023-11-24T13:00:00+08:00")
+    backfill = make_root(tmp_path / "backfill")
+    week_47(backfill)
+    late(backfill)
+    run = runner.invoke(app, ["report", "--data-root", str(backfill), "--week", "2023-W47", "--now",
+                              "2023-11-24T13:00:00+08:00", "--no-templates"])
+    assert run.exit_code == 0 and "此后收到的 1 个" in run.output, run.output
+    (folder,) = (backfill / "reports" / "2023-W47").iterdir()
+    then = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("totals", "by_zone", "by_stage", "missing_units"):
+        assert then[key] == expected[key], key
+    assert [f["file"] for f in then["files"]] == [f["file"] for f in expected["files"]]
+    assert then["totals"]["week"]["received"] == 2 and then["totals"]["week"]["found"] == 2
+    settings = load_settings(backfill)
+    assert [s["week"] for s in stale_reports(Paths.at(backfill, settings), settings)] == ["2023-W47"]
+    now = report(backfill, "2023-W47", "2023-11-27T11:00:00+08:00")  # as of now: the late file counts
+    assert now["revision"] == 2 and now["totals"]["week"]["received"] == 3

@@ -235,12 +235,12 @@ def report(
             done = flow(data_root=str(paths.root), week=chosen, now=moment.isoformat(), templates=templates,
                         close_intake=False, roster_current=roster == "current")
             folder, revision, changed, written = Path(done["folder"]), done["revision"], done["written"], done["templates"]
-            mailed = done["mail"]
+            mailed, left_out = done["mail"], done.get("left_out", 0)
             files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
         else:
             result = build_report(paths, settings, chosen, moment, roster_current=roster == "current")
             folder, revision, changed = result.folder, result.revision, result.written
-            files = result.manifest["files"]
+            files, left_out = result.manifest["files"], result.left_out
             written = len(write_templates(paths, settings, shift(result.week, 1))) if templates else 0
             mailed = summary(send_report(paths, settings, result.manifest, moment))
         outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
@@ -248,6 +248,8 @@ def report(
         _fail(exc, debug, data_root)
     if not files:
         console.print(f"注意：{chosen} 没有收到任何文件，报表中所有应报单位都计为未报。")
+    if left_out:
+        console.print(f"注意：按 --now 时刻的记录生成；此后收到的 {left_out} 个本周或更早周次的文件未计入。")
     if not changed:
         console.print(f"{chosen} 的报表没有变化，仍是第 {revision} 版：")
     else:

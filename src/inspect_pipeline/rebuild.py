@@ -12,12 +12,16 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from .archive import input_snapshot
+from sqlalchemy.engine import Engine
+
 from .db import make_engine, migrate, runs, submissions
 from .figures import compute_week
 from .intake import run_intake
@@ -137,6 +141,27 @@ def _put_back(target: Path, meta: dict, copy: Path) -> None:
         os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]))
     elif os.utime in os.supports_follow_symlinks:  # the link's own time (Windows cannot set it: not needed there)
         os.utime(target, ns=(meta["mtime_ns"], meta["mtime_ns"]), follow_symlinks=False)
+
+
+@contextmanager
+def record_as_of(paths: Paths, settings: Settings, moment: dt.datetime) -> Iterator[Engine]:
+    """The record as it stood at `moment`: every archived file received by then replayed, each run with its roster
+    and config, into a scratch database (removed after). For a report as of a moment after which files came in
+    that the live record has counted since (one clock: files received after a run's moment do not exist for it)."""
+    drops = [d for d in received(paths) if d[0] <= moment]
+    stops, inputs = watchdog_stops(paths), run_inputs(paths)
+    work = temp_dir_for(paths.state_dir / "as-of")
+    work.mkdir(parents=True)
+    try:
+        replay(paths, settings, drops, work, None, stops, inputs)
+        engine = make_engine(Paths.at(work, settings.model_copy(update={"database_url": None})).database_url)
+        try:
+            migrate(engine, create=True)  # nothing received by then: an empty record
+            yield engine
+        finally:
+            engine.dispose()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:

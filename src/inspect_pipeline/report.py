@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,12 +23,15 @@ from .parallel import pmap, worker_count
 from .paths import Paths, safe_name
 from .publish import staged_dir
 from .archive import snapshot_inputs
-from .figures import refuse_before_campaign
+from .figures import received_by, refuse_before_campaign
+from .rebuild import record_as_of
 from .roster import Roster, load_roster
-from .schools import current_roster, week_roster
+from .schools import current_roster, identify, week_roster
 from .settings import Settings
 from .weeks import parse_label
 from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report
+
+log = logging.getLogger(__name__)
 
 CONTENT_KEYS = ("week", "cutoff", "files", "totals", "by_zone", "by_stage", "missing_units")
 
@@ -41,6 +45,7 @@ class ReportResult:
     written: bool  # False: nothing changed since the latest revision, which is returned
     majors: list[dict] = field(default_factory=list)  # open 重大 hazards at the cutoff (for summaries)
     missing: list[dict] = field(default_factory=list)  # units not reported, with their status (未报/退回未重报)
+    left_out: int = 0  # files of this week or earlier received after the report's moment (not counted)
 
 
 def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, *,
@@ -60,16 +65,26 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
         with engine.connect() as conn:
             refuse_before_campaign(conn, settings, week)
             roster = today if roster_current else week_roster(conn, paths, settings, week, today)
+            later = conn.execute(sa.select(sa.func.count()).select_from(submissions).where(
+                submissions.c.week <= week, ~received_by(now))).scalar()
         if roster is today:
             snapshot_inputs(paths, today.source)  # kept, so that later revisions attribute by it
-        result = _build(paths, settings, roster, week, now, engine)
+        if not later:
+            result = _build(paths, settings, roster, week, now, engine, engine)
+        else:  # files came in after `now`: the week as the record stood then
+            log.info("report %s as of %s: %d later file(s) left out, record replayed", week, now.isoformat(), later)
+            with record_as_of(paths, settings, now) as then:
+                with then.connect() as conn:
+                    roster_then = identify(conn, load_roster(roster.source, settings), register=False)
+                result = replace(_build(paths, settings, roster_then, week, now, engine, then), left_out=later)
         engine.dispose()
         return result
 
 
-def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime, engine) -> ReportResult:
-    """The week's figures, and a new revision unless nothing changed (run under the lock)."""
-    with engine.connect() as conn:
+def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime, engine, source) -> ReportResult:
+    """The week's figures from the record `source` (the live one, or as it stood at `now`), and a new revision in
+    the live record `engine` unless nothing changed (run under the lock)."""
+    with source.connect() as conn:
         wf = compute_week(conn, roster, settings, week)
         content = {
             "week": week,
@@ -94,7 +109,8 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
             "dropped": dropped_list(wf, conn),
             "trend": rate_trend(conn, wf),
         }
-        last_id = conn.execute(sa.select(sa.func.max(submissions.c.id))).scalar() or 0
+    with engine.connect() as conn:  # later files (for this week or an earlier one) leave the revision stale
+        last_id = conn.execute(sa.select(sa.func.max(submissions.c.id)).where(received_by(now))).scalar() or 0
         recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
     # never reuse a number: neither a folder's nor one the record knows (a folder may have been moved away)
     revision = max(latest[1]["revision"] if latest else 0, recorded or 0) + 1
