@@ -33,6 +33,8 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     from inspect_pipeline.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
     from inspect_pipeline.ledger import rebuild_state
     from inspect_pipeline.paths import Paths
+    from inspect_pipeline.roster import load_roster
+    from inspect_pipeline.schools import identify
     from inspect_pipeline.settings import load_settings
     from inspect_pipeline.setup import init_data_root
     from inspect_pipeline.weeks import compact, cutoff, shift
@@ -53,6 +55,7 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     ledgers: dict[str, list[list]] = {}
     started = time.perf_counter()
     with engine.begin() as conn:
+        ids = {s.name: s.id for s in identify(conn, load_roster(paths.roster_file, settings), register=True).schools}
         conn.execute(runs.insert().values(id=1, started_at="seed", now="seed", files=0))
         for week in week_list:
             week_cutoff = cutoff(week, settings)
@@ -69,7 +72,7 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
                     found = (week_cutoff - dt.timedelta(days=rng.randint(1, 6))).date()
                     code = f"{key}-{compact(week)}-{hazard_id % 1000:03d}"
                     ledger.append([hazard_id, found, 0, rng.random() < 0.05, week, code])
-                    new_hazards.append({"id": hazard_id, "school_key": key, "code": f"{code}-{hazard_id}",
+                    new_hazards.append({"id": hazard_id, "school_id": ids[school["school_name"]], "code": f"{code}-{hazard_id}",
                                         "identity": f"{found}|h{hazard_id}", "found_date": found, "first_week": week,
                                         "first_submission_id": sub_id})
                 listed = []
@@ -92,8 +95,9 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
                 subs.append({
                     "id": sub_id, "run_id": 1, "file_name": f"{key}.xlsx", "inbox_path": f"{key}/{week}.xlsx",
                     "sha256": f"{sub_id:064d}", "size": 9000, "mtime_ns": 0,
-                    "received_at": received.isoformat(timespec="seconds"), "arrival_week": week, "week": week,
-                    "school_key": key, "school_code": school["school_code"], "school_name": school["school_name"],
+                    "received_at": received.isoformat(timespec="seconds"),
+                    "received_epoch": int(received.timestamp()), "arrival_week": week, "week": week,
+                    "school_id": ids[school["school_name"]], "school_code": school["school_code"], "school_name": school["school_name"],
                     "format": "xlsx", "sheet": "隐患排查", "outcome": "accepted", "on_time": True,
                     "zero_report": False, "rows": len(listed), "new": 0, "major": 0, "open": 0, "rectified": 0,
                     "checks": 2, "check_person_times": 6, "issues": [], "archive_path": "-", "receipt_written": True,
