@@ -408,21 +408,47 @@ def _upgrade_keeps_data(engine: sa.Engine) -> None:
             " archive_path, receipt_written, phone) VALUES (1, 1, '报表.xlsx', '报表.xlsx', 'ab', 10, 20, 'c',"
             " '2023-W47', '2023-W47', 'accepted', true, false, 0, 0, 0, 0, 0, '[]', 'archive/x', false, '123')"
         ))
+        # a school of the 0004 record (keyed by its name: no code) with a hazard and its current page
+        conn.execute(sa.text(
+            "INSERT INTO submissions (id, run_id, file_name, inbox_path, sha256, size, mtime_ns, received_at,"
+            " arrival_week, week, school_key, school_name, outcome, on_time, zero_report, rows, new, major, open,"
+            " rectified, issues, archive_path, receipt_written) VALUES (2, 1, 'b.xlsx', 'b.xlsx', 'cd', 10, 20,"
+            " '2023-11-23T10:00:00+08:00', '2023-W47', '2023-W47', '三幼', '丰润区第三幼儿园', 'accepted', true,"
+            " false, 1, 1, 0, 1, 0, '[]', 'archive/y', true)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO hazards (id, school_key, code, identity, found_date, first_week, first_submission_id)"
+            " VALUES (1, '三幼', '三幼-2023W47-001', 'i', '2023-11-20', '2023-W47', 2)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO observations (id, hazard_id, submission_id, week, row, is_new, counted, status)"
+            " VALUES (1, 1, 2, '2023-W47', 5, true, true, '整改中')"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO hazard_state (hazard_id, school_key, first_week, week, observation_id, status)"
+            " VALUES (1, '三幼', '2023-W47', '2023-W47', 1, '整改中')"
+        ))
     migrate(engine)
     with engine.begin() as conn:
-        row = conn.execute(sa.text("SELECT file_name, phone, limit_hit FROM submissions")).one()
+        row = conn.execute(sa.text("SELECT file_name, phone, limit_hit FROM submissions WHERE id = 1")).one()
         assert tuple(row) == ("报表.xlsx", "123", None)
         conn.execute(sa.text("UPDATE submissions SET phone = :p, limit_hit = 'watchdog'"), {"p": "1" * 500})
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"  # and on to the head
+        (school,) = conn.execute(sa.select(schools)).mappings().all()
+        assert (school["code"], school["name"], school["names"]) == (None, "丰润区第三幼儿园", ["丰润区第三幼儿园", "三幼"])
+        for table in ("submissions WHERE id = 2", "hazards", "hazard_state"):
+            assert conn.execute(sa.text(f"SELECT school_id FROM {table}")).scalar_one() == school["id"], table
+        epochs = dict(conn.execute(sa.text("SELECT id, received_epoch FROM submissions")).all())
+        assert epochs == {1: 0, 2: int(dt.datetime.fromisoformat("2023-11-23T10:00:00+08:00").timestamp())}
 
 
-def test_0005_keeps_the_data_of_a_0004_sqlite_record(tmp_path):
+def test_0005_and_0006_keep_the_data_of_a_0004_sqlite_record(tmp_path):
     engine = make_engine(f"sqlite:///{(tmp_path / 'inspect.db').as_posix()}")
     _upgrade_keeps_data(engine)
     engine.dispose()
 
 
-def test_0005_keeps_the_data_of_a_0004_postgres_record(postgres_url):
+def test_0005_and_0006_keep_the_data_of_a_0004_postgres_record(postgres_url):
     _empty_postgres(postgres_url)
     engine = make_engine(postgres_url)
     _upgrade_keeps_data(engine)
