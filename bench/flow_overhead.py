@@ -34,8 +34,8 @@ def measure(kind: str, root: Path) -> dict:
     """One run of the work in this (fresh) process: `plain` or `flow`."""
     started = time.perf_counter()
     if kind == "flow":
-        import flows  # noqa: F401
-        from flows.intake import intake
+        import inspect_pipeline.flows  # noqa: F401
+        from inspect_pipeline.flows.intake import intake
 
         imported = time.perf_counter()
         result = intake(data_root=str(root), now=NOW)
@@ -81,7 +81,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(HERE.parent))
-    from flows.server import LocalServer
+    from inspect_pipeline.flows.server import LocalServer
 
     generated = generate(args.units, args.seed)
     server = LocalServer(OUT / "prefect-home", OUT / "prefect-server.log", port=PORT)

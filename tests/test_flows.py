@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-import flows  # noqa: F401 - Prefect's offline defaults before Prefect is imported
+import inspect_pipeline.flows  # noqa: F401 - Prefect's offline defaults before Prefect is imported
 from inspect_pipeline import synth
 from inspect_pipeline.db import make_engine, submissions
 from inspect_pipeline.paths import Paths
@@ -64,7 +64,7 @@ def _taken(root: Path) -> list[tuple[str, str]]:
 
 
 def test_deployments_have_cron_in_the_local_time_zone(tmp_path):
-    from flows.serve import deployments
+    from inspect_pipeline.flows.serve import deployments
 
     root = make_root(tmp_path)
     settings = load_settings(root)
@@ -77,14 +77,14 @@ def test_deployments_have_cron_in_the_local_time_zone(tmp_path):
         "reminders": [("0 15 * * 4", "Asia/Shanghai"), ("0 9 * * 5", "Asia/Shanghai")],
     }
     assert all(d.parameters == {"data_root": str(root.resolve())} for d in deps.values())
-    assert all(d.entrypoint.startswith("flows.") for d in deps.values())
+    assert all(d.entrypoint.startswith("inspect_pipeline.flows.") for d in deps.values())
 
 
 def test_serve_registers_the_deployments_with_their_schedules(harness, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.server.schemas.schedules import CronSchedule
 
-    from flows.serve import deployments
+    from inspect_pipeline.flows.serve import deployments
 
     root = make_root(tmp_path)
     settings = load_settings(root)
@@ -109,9 +109,9 @@ def test_serve_registers_the_deployments_with_their_schedules(harness, tmp_path)
 
 
 def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
-    from flows.intake import intake
-    from flows.reminders import reminders
-    from flows.weekly_report import weekly_report
+    from inspect_pipeline.flows.intake import intake
+    from inspect_pipeline.flows.reminders import reminders
+    from inspect_pipeline.flows.weekly_report import weekly_report
 
     root, expected = _district(tmp_path)
     now = expected["suggested_now"]
@@ -149,7 +149,7 @@ def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
 
 
 def test_two_intake_flow_runs_at_once_take_every_file_once(harness, tmp_path):
-    from flows.intake import intake
+    from inspect_pipeline.flows.intake import intake
 
     root, expected = _district(tmp_path, units=80, seed=11)
     now = expected["suggested_now"]
@@ -169,8 +169,8 @@ def test_two_intake_flow_runs_at_once_take_every_file_once(harness, tmp_path):
 
 
 def test_weekly_report_flow_mails_each_workbook_once(harness, tmp_path, smtp):
-    from flows.intake import intake
-    from flows.weekly_report import weekly_report
+    from inspect_pipeline.flows.intake import intake
+    from inspect_pipeline.flows.weekly_report import weekly_report
 
     root, expected = _district(tmp_path, units=30, seed=7)
     config = root / "config.toml"
@@ -206,7 +206,7 @@ receipts = false
 def test_a_bad_roster_edit_fails_the_run_clearly_and_the_next_run_after_the_fix_works(harness, tmp_path):
     import openpyxl
 
-    from flows.intake import intake
+    from inspect_pipeline.flows.intake import intake
 
     root, expected = _district(tmp_path, units=20, seed=2)
     good = (root / "roster.xlsx").read_bytes()

@@ -127,12 +127,12 @@ def _through_prefect() -> bool:
 
 
 def _flow(name: str):
-    """A flow of `flows/`, imported only now (Prefect costs seconds to import); its console lines below
+    """A flow of `inspect_pipeline.flows`, imported only now (Prefect costs seconds to import); its console lines below
     warnings stay out of the terminal (they are in the UI)."""
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     import importlib
 
-    module = importlib.import_module(f"flows.{name}")
+    module = importlib.import_module(f"inspect_pipeline.flows.{name}")
     return getattr(module, name)
 
 
@@ -383,7 +383,7 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     a local Prefect server (UI at http://127.0.0.1:4200, section `server`) unless PREFECT_API_URL is set."""
     try:
         settings, paths = _ready(data_root, debug)
-        from flows.serve import serve_forever
+        from .flows.serve import serve_forever
 
         where = os.environ.get("PREFECT_API_URL") or f"http://{settings.server.host}:{settings.server.port}"
         console.print(f"定时运行已启动（Prefect 界面 {markup_safe(where.removesuffix('/api'))}，日志 "

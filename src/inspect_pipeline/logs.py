@@ -17,8 +17,8 @@ from pathlib import Path
 from .paths import Paths
 from .terminal import PrintableFormatter
 
-LOGGERS = ("inspect_pipeline", "flows", "prefect")
-OURS = ("inspect_pipeline", "flows")
+LOGGERS = ("inspect_pipeline", "prefect")
+OURS = ("inspect_pipeline",)
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONSOLE_FORMAT = "%(levelname)s %(name)s: %(message)s"
 

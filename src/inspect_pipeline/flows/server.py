@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-log = logging.getLogger("flows.server")
+log = logging.getLogger(__name__)
 
 
 class LocalServer:

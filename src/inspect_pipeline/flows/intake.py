@@ -14,7 +14,7 @@ from inspect_pipeline.summary import intake_table
 
 from .wiring import clock, open_root, publish_table, retry_on_io
 
-log = logging.getLogger("flows.intake")
+log = logging.getLogger(__name__)
 
 
 @task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=retry_on_io)

@@ -11,7 +11,7 @@ from inspect_pipeline.settings import Settings
 
 from .server import LocalServer
 
-log = logging.getLogger("flows.serve")
+log = logging.getLogger(__name__)
 TAGS = ["inspect-pipeline"]
 
 
