@@ -87,8 +87,8 @@ def measure(root: Path) -> dict:
     import resource
 
     from inspect_pipeline.intake import run_intake
-    from inspect_pipeline.paths import Paths
-    from inspect_pipeline.settings import load_settings
+    from inspect_pipeline.core.paths import Paths
+    from inspect_pipeline.core.settings import load_settings
 
     settings = load_settings(root)
     started = time.perf_counter()

@@ -43,9 +43,9 @@ def measure(kind: str, root: Path) -> dict:
     else:
         from inspect_pipeline import delivery
         from inspect_pipeline.intake import run_intake
-        from inspect_pipeline.paths import Paths
+        from inspect_pipeline.core.paths import Paths
         from inspect_pipeline.records import received_files
-        from inspect_pipeline.settings import load_settings
+        from inspect_pipeline.core.settings import load_settings
         from inspect_pipeline.summary import intake_table
 
         imported = time.perf_counter()

@@ -137,7 +137,7 @@ def _state(root: Path) -> dict:
 
 
 def _debris(root: Path) -> list[str]:
-    from inspect_pipeline.publish import TEMP_DIR, TEMP_FILE
+    from inspect_pipeline.core.publish import TEMP_DIR, TEMP_FILE
 
     return [str(p) for p in root.rglob("*") if TEMP_FILE.match(p.name) or TEMP_DIR.match(p.name)]
 

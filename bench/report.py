@@ -32,12 +32,12 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     from inspect_pipeline import synth
     from inspect_pipeline.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
     from inspect_pipeline.ledger import rebuild_state
-    from inspect_pipeline.paths import Paths
+    from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.roster import load_roster
     from inspect_pipeline.schools import identify
-    from inspect_pipeline.settings import load_settings
+    from inspect_pipeline.core.settings import load_settings
     from inspect_pipeline.setup import init_data_root
-    from inspect_pipeline.weeks import compact, cutoff, shift
+    from inspect_pipeline.core.weeks import compact, cutoff, shift
 
     shutil.rmtree(root, ignore_errors=True)
     init_data_root(root)
@@ -115,10 +115,10 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
 def measure_report(root: Path) -> dict:
     import resource
 
-    from inspect_pipeline.paths import Paths
+    from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.report import build_report
-    from inspect_pipeline.settings import load_settings
-    from inspect_pipeline.weeks import cutoff
+    from inspect_pipeline.core.settings import load_settings
+    from inspect_pipeline.core.weeks import cutoff
 
     settings = load_settings(root)
     now = cutoff(LAST_WEEK, settings) + dt.timedelta(minutes=30)
@@ -132,10 +132,10 @@ def measure_report(root: Path) -> dict:
 def measure_templates(root: Path) -> dict:
     import resource
 
-    from inspect_pipeline.paths import Paths
-    from inspect_pipeline.settings import load_settings
+    from inspect_pipeline.core.paths import Paths
+    from inspect_pipeline.core.settings import load_settings
     from inspect_pipeline.templates import write_templates
-    from inspect_pipeline.weeks import shift
+    from inspect_pipeline.core.weeks import shift
 
     settings = load_settings(root)
     started = time.perf_counter()

@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 
 from inspect_pipeline.intake import IntakeResult, run_intake
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.setup import init_data_root
 
 ROSTER = [

@@ -40,9 +40,9 @@ from hypothesis import strategies as st
 
 from inspect_pipeline.db import make_engine
 from inspect_pipeline.manifest import week_files
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.report import build_report
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import load_settings
 from support import ROSTER, drop, hazard, intake, make_root, school_book
 from test_figures import figures_of
 

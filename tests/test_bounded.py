@@ -20,7 +20,7 @@ import pytest
 import python_calamine
 import sqlalchemy as sa
 
-from inspect_pipeline.bounded import Bounds, Stopped, bounded_map
+from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
 from inspect_pipeline.db import make_engine, submissions
 from inspect_pipeline.grid import Sheet, Workbook
 from inspect_pipeline.issues import Issue
@@ -253,9 +253,9 @@ def test_a_receipt_past_the_watchdog_gets_the_plain_receipt_and_the_record_stand
 
 def test_a_read_past_the_watchdog_is_unreadable_and_rebuild_keeps_it(root, monkeypatch):
     """A stop recorded as watchdog is replayed as such by rebuild (`known_stops`), without reading the file."""
-    from inspect_pipeline.paths import Paths
+    from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.rebuild import rebuild_week, watchdog_stops
-    from inspect_pipeline.settings import load_settings
+    from inspect_pipeline.core.settings import load_settings
 
     drop(root, "一实小/周报.xlsx", school_book(rows=[hazard()]))
     data = school_book(rows=[hazard("插座松动")])
@@ -295,7 +295,7 @@ def test_a_read_past_the_memory_cap_is_unreadable_with_limit_hit_memory(root):
 
 def test_a_file_that_kills_its_reader_is_unreadable_with_limit_hit_crash(root):
     from inspect_pipeline.intake import _reader_stopped
-    from inspect_pipeline.settings import load_settings
+    from inspect_pipeline.core.settings import load_settings
 
     settings = load_settings(root)
     parsed = _reader_stopped(("x", "x.xlsx", "2023-W47", settings), "crash")

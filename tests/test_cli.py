@@ -199,7 +199,7 @@ def test_point_2_a_loosely_written_week_is_the_same_week_and_a_future_week_is_re
     assert future.exit_code == 2 and "2031-W10 还没有到" in future.output
     assert not (root / "reports" / "2031-W10").exists()
     from inspect_pipeline.cli import _week
-    from inspect_pipeline.settings import Settings
+    from inspect_pipeline.core.settings import Settings
 
     assert _week("2023-W9", dt.datetime.fromisoformat(now), Settings(), ahead=0) == "2023-W09"
 

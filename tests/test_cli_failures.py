@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from inspect_pipeline.cli import app
-from inspect_pipeline.errors import (
+from inspect_pipeline.core.errors import (
     DiskFull, LockBusy, NotWritable, PipelineError, RecordError, RosterError, as_pipeline_error, format_size,
 )
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import Settings
-from inspect_pipeline.terminal import printable
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import Settings
+from inspect_pipeline.core.terminal import printable
 from support import drop, hazard, make_root, school_book
 
 runner = CliRunner()

@@ -22,9 +22,9 @@ import datetime as dt
 import pytest
 from inspect_pipeline.db import make_engine
 from inspect_pipeline.figures import FIGURE_KEYS, compute_week
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.schools import current_roster
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, manifest, school_book
 
 D = dt.datetime

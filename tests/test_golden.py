@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from inspect_pipeline.errors import RosterError
+from inspect_pipeline.core.errors import RosterError
 from inspect_pipeline.roster import load_roster
-from inspect_pipeline.settings import Settings
+from inspect_pipeline.core.settings import Settings
 from support import intake, make_root, manifest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "submissions"

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from inspect_pipeline.cli import app
 from inspect_pipeline.db import make_engine, schools, submissions
 from inspect_pipeline.listings import first_received
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import load_settings
-from inspect_pipeline.weeks import Week
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import load_settings
+from inspect_pipeline.core.weeks import Week
 from support import ROSTER, drop, hazard, intake, make_root, school_book
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from inspect_pipeline.archive import archive_file, scan_inbox
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import Settings, load_settings
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import Settings, load_settings
 from support import NOW, drop, hazard, intake, make_root, manifest, school_book
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")

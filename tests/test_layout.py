@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from inspect_pipeline.layout import read_layout
-from inspect_pipeline.settings import Settings
+from inspect_pipeline.core.settings import Settings
 from inspect_pipeline.submission import choose_sheet, decide_week, named_week, understand
 from inspect_pipeline.grid import Sheet, Workbook
 

@@ -27,11 +27,11 @@ from inspect_pipeline.cli import app
 from inspect_pipeline.db import deliveries, make_engine, metadata, migrate
 from inspect_pipeline.mail import DeliveryResult, Mail, build_message, deliver, deliveries_for, resend_failed
 from inspect_pipeline.mailings import receipt_mails, report_mails
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.report import build_report
 from inspect_pipeline.schools import current_roster
-from inspect_pipeline.settings import Mail as MailSettings
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import Mail as MailSettings
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.workbooks import layout
 from smtp_server import Inbox, free_port, start
 from support import ROSTER, drop, hazard, intake, make_root, school_book

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inspect_pipeline.contracts import enums
+from inspect_pipeline.core.contracts import enums
 from inspect_pipeline.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
 
 dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31))

@@ -3,8 +3,8 @@
 import os
 import time
 
-from inspect_pipeline.bounded import Bounds, Stopped, bounded_map
-from inspect_pipeline.parallel import pmap
+from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
+from inspect_pipeline.core.parallel import pmap
 
 
 def square(x: int) -> int:

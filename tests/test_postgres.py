@@ -20,8 +20,8 @@ from support import (
 )
 
 from inspect_pipeline.db import make_engine, metadata
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.setup import init_data_root
 
 

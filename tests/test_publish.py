@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inspect_pipeline.lock import run_lock
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.publish import staged_dir, staged_file, sweep, temp_dir_for, temp_file_for, write_json_atomic
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.lock import run_lock
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.publish import staged_dir, staged_file, sweep, temp_dir_for, temp_file_for, write_json_atomic
+from inspect_pipeline.core.settings import load_settings
 from support import make_root
 
 

@@ -24,7 +24,7 @@ import xlsxwriter
 
 from inspect_pipeline import xmlscan
 from inspect_pipeline.grid import DAMAGED, FileRefused
-from inspect_pipeline.settings import Limits
+from inspect_pipeline.core.settings import Limits
 from inspect_pipeline.sniff import detect_format
 from inspect_pipeline.workbook import _sst_lengths, read_workbook
 
@@ -108,7 +108,7 @@ def test_hostile_files_are_refused_within_a_capped_address_space(tmp_path):
         import json, resource, sys, time
         from pathlib import Path
         from inspect_pipeline.grid import FileRefused
-        from inspect_pipeline.settings import Limits
+        from inspect_pipeline.core.settings import Limits
         from inspect_pipeline.workbook import read_workbook
         vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize:"))
         resource.setrlimit(resource.RLIMIT_AS, (vm + 400 * 1024 * 1024, resource.RLIM_INFINITY))
@@ -296,7 +296,7 @@ def test_a_million_rows_are_accepted(big_xlsx):
         import json, resource, sys, time
         from pathlib import Path
         from inspect_pipeline import workbook
-        from inspect_pipeline.settings import Limits
+        from inspect_pipeline.core.settings import Limits
         check = workbook._xlsx_extras
         check_seconds = []
 

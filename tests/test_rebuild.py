@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from inspect_pipeline import synth
 from inspect_pipeline.cli import app
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.rebuild import rebuild_week
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import load_settings
 from support import intake, make_root
 from test_figures import build
 

@@ -32,10 +32,10 @@ from inspect_pipeline.db import (
     storable_text,
     submissions,
 )
-from inspect_pipeline.errors import RecordError
+from inspect_pipeline.core.errors import RecordError
 from inspect_pipeline.normalize import parse_count
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.setup import init_data_root
 
 W46 = dt.datetime(2023, 11, 13)

@@ -27,10 +27,10 @@ from inspect_pipeline import reminders
 from inspect_pipeline.cli import app
 from inspect_pipeline.db import make_engine
 from inspect_pipeline.figures import compute_week
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.reminders import build_reminders, reason
 from inspect_pipeline.schools import current_roster
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book
 
 runner = CliRunner()

@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from inspect_pipeline.figures import STAGES
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.report import build_report
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.templates import write_templates
 from inspect_pipeline.workbooks import layout
 from support import drop, hazard, intake, school_book

@@ -12,14 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from inspect_pipeline.db import make_engine, reports, submissions
-from inspect_pipeline.errors import RecordError
-from inspect_pipeline.paths import Paths
+from inspect_pipeline.core.errors import RecordError
+from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.rebuild import figures_of
 from inspect_pipeline.report import build_report
 from inspect_pipeline.restore import restore_record
 from inspect_pipeline.roster import load_roster
 from inspect_pipeline.schools import identify
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book
 
 W46 = dt.datetime.fromisoformat("2023-11-16T10:00:00+08:00")

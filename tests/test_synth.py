@@ -24,7 +24,7 @@ import pytest
 import python_calamine as pc
 
 from inspect_pipeline import synth
-from inspect_pipeline.contracts import enums, header_block_fields, roster_columns, row_rules, submission_columns
+from inspect_pipeline.core.contracts import enums, header_block_fields, roster_columns, row_rules, submission_columns
 
 WEEK = "2023-W47"
 CUTOFF = dt.date(2023, 11, 24)

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from inspect_pipeline.db import hazards, make_engine
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import load_settings
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.templates import write_templates
 from support import intake, manifest
 from test_figures import build

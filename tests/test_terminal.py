@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspect_pipeline.terminal import printable
+from inspect_pipeline.core.terminal import printable
 
 
 def test_controls_bidi_and_undecodable_bytes_are_written_out():

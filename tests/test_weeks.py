@@ -3,8 +3,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from inspect_pipeline.settings import Settings
-from inspect_pipeline.weeks import cutoff, shift, week_of
+from inspect_pipeline.core.settings import Settings
+from inspect_pipeline.core.weeks import cutoff, shift, week_of
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from inspect_pipeline.settings import Limits
+from inspect_pipeline.core.settings import Limits
 from inspect_pipeline.sniff import detect_format
 from inspect_pipeline.grid import DAMAGED, FileRefused
 from inspect_pipeline.workbook import read_workbook

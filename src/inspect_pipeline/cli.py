@@ -18,9 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .errors import ConfigError, LockBusy, PipelineError, as_pipeline_error
-from .logs import route_cli_logs
-from .terminal import cell, markup_safe
+from .core.errors import ConfigError, LockBusy, PipelineError, as_pipeline_error
+from .core.logs import route_cli_logs
+from .core.terminal import cell, markup_safe
 
 app = typer.Typer(
     name="inspect-pipeline",
@@ -41,7 +41,7 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of
 
 
 def _clock(now: str | None, tz) -> dt.datetime:
-    from .weeks import parse_moment
+    from .core.weeks import parse_moment
 
     return dt.datetime.now(tz) if now is None else parse_moment(now, tz)
 
@@ -57,8 +57,8 @@ def _fail(exc: BaseException, debug: bool, data_root: Path | None = None) -> NoR
 
 def _paths_if_any(data_root: Path | None):
     """The data root's paths for naming its folders and database in an error line; None if it cannot be opened."""
-    from .paths import Paths
-    from .settings import load_settings
+    from .core.paths import Paths
+    from .core.settings import load_settings
 
     if data_root is None or not data_root.is_dir():
         return None
@@ -178,7 +178,7 @@ WeekOption = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2
 def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = None) -> str:
     """The week of a --week option (`2023-W9`, `2023w09`, `2023年第9周`) as its label (`2023-W09`), default the
     last closed week; with `ahead`, refused when later than the current week + `ahead`."""
-    from .weeks import Week, week_of
+    from .core.weeks import Week, week_of
 
     current = Week.parse(week_of(moment, settings))
     if week is None:
@@ -219,7 +219,7 @@ def report(
     from .delivery import send_report, summary
     from .report import build_report
     from .templates import write_templates
-    from .weeks import shift
+    from .core.weeks import shift
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -324,7 +324,7 @@ def template(
 
 
 def _current_at(moment: dt.datetime, settings) -> str:
-    from .weeks import week_of
+    from .core.weeks import week_of
 
     return week_of(moment, settings)
 

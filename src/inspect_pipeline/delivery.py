@@ -9,9 +9,9 @@ from collections.abc import Callable
 from .db import make_engine, migrate
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
-from .paths import Paths
+from .core.paths import Paths
 from .schools import current_roster
-from .settings import Settings
+from .core.settings import Settings
 
 
 def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime) -> DeliveryResult:

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import synth
-from .errors import DataRootError
+from .core.errors import DataRootError
 from .intake import run_intake
-from .paths import Paths
+from .core.paths import Paths
 from .report import ReportResult, build_report
-from .settings import load_settings
+from .core.settings import load_settings
 from .setup import init_data_root
 from .templates import write_templates
-from .weeks import cutoff, shift
+from .core.weeks import cutoff, shift
 
 WEEKS = ("2023-W47", "2023-W48")
 MARKER = ".inspect-pipeline-demo"

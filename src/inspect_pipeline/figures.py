@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection
 
 from .db import hazard_state, hazards, observations, submissions
 from .roster import Roster
-from .settings import Settings
-from .errors import ConfigError
-from .weeks import Week, cutoff, shift, week_of
+from .core.settings import Settings
+from .core.errors import ConfigError
+from .core.weeks import Week, cutoff, shift, week_of
 
 DONE = ("已整改", "已销号")
 FIGURE_KEYS = (

@@ -17,23 +17,23 @@ import sqlalchemy as sa
 
 from . import receipts as receipt_writer
 from .archive import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle, snapshot_inputs
-from .bounded import Bounds, Stopped, bounded_map
+from .core.bounded import Bounds, Stopped, bounded_map
 from .db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
 from .issues import Issue
-from .lock import run_lock
+from .core.lock import run_lock
 from .decide import Credited, Decision, WeekState, decide
 from .ledger import load_ledgers, recount_new, refresh_state
 from .manifest import write_intake_manifest
 from .normalize import parse_count, parse_date
-from .parallel import worker_count
-from .paths import Paths
+from .core.parallel import worker_count
+from .core.paths import Paths
 from .roster import Roster, School, load_roster, resolve_unit
 from .schools import identify
-from .settings import Settings
+from .core.settings import Settings
 from .sniff import LINK
 from .submission import ParsedFile, parse_file
 from .validate import DONE, OPEN, structure_issues, validate_rows
-from .weeks import cutoff, week_of
+from .core.weeks import cutoff, week_of
 
 Progress = Callable[[str, int, int], None]
 

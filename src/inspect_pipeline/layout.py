@@ -9,7 +9,7 @@ from functools import cache
 
 from openpyxl.utils.cell import get_column_letter
 
-from .contracts import header_block_fields, row_rules, submission_columns
+from .core.contracts import header_block_fields, row_rules, submission_columns
 from .issues import Issue, make_issue
 from .normalize import as_text, fold, squash, strip_bracket_tail
 from .grid import CellValue, Sheet

@@ -14,7 +14,7 @@ from .db import hazard_state, hazards, observations, submissions
 from .issues import Issue, make_issue
 from .submission import ParsedFile
 from .validate import DONE, OPEN, identity
-from .weeks import compact
+from .core.weeks import compact
 
 _CODE_TAIL = re.compile(r"^(.+)-(\d{4}W\d{2})-(\d{3,})$")
 

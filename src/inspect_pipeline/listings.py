@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from .db import submissions
 from .figures import WeekFigures, hazard_details, rate_points, received_by
 from .roster import Roster
-from .settings import Settings
-from .weeks import shift
+from .core.settings import Settings
+from .core.weeks import shift
 
 REPORT_STATUS = {"on_time": "按时", "late": "迟报", "missing": "未报", "rejected": "退回未重报", "not_due": "不需报送"}
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .db import deliveries
-from .settings import Mail as MailSettings
+from .core.settings import Mail as MailSettings
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from .db import submissions
 from .mail import Mail
-from .paths import Paths
+from .core.paths import Paths
 from .roster import Roster
-from .settings import Settings
-from .weeks import cutoff
+from .core.settings import Settings
+from .core.weeks import cutoff
 
 SUBJECT_TAG = "【安全隐患周报】"
 RECEIPT_TAG = "【安全隐患周报回执】"

@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 from .db import make_engine, migrate, runs, submissions
 from .figures import compute_week
 from .intake import run_intake
-from .paths import Paths
-from .publish import temp_dir_for
+from .core.paths import Paths
+from .core.publish import temp_dir_for
 from .roster import load_roster
 from .schools import current_roster, identify, week_roster
-from .settings import Settings, load_settings
+from .core.settings import Settings, load_settings
 
 FIGURE_PARTS = ("totals", "by_zone", "by_stage", "missing_units")
 

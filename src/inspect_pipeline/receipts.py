@@ -32,7 +32,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .issues import Issue
 from .grid import Workbook
-from .publish import write_file_atomic
+from .core.publish import write_file_atomic
 
 log = logging.getLogger(__name__)
 

@@ -13,22 +13,22 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from . import __version__
-from .publish import write_json_atomic
+from .core.publish import write_json_atomic
 from .db import make_engine, migrate, reports, submissions
 from .figures import compute_week
-from .lock import run_lock
+from .core.lock import run_lock
 from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
 from .manifest import week_files
-from .parallel import pmap, worker_count
-from .paths import Paths, safe_name
-from .publish import staged_dir
+from .core.parallel import pmap, worker_count
+from .core.paths import Paths, safe_name
+from .core.publish import staged_dir
 from .archive import snapshot_inputs
 from .figures import received_by, refuse_before_campaign
 from .rebuild import record_as_of
 from .roster import Roster, load_roster
 from .schools import current_roster, identify, week_roster
-from .settings import Settings
-from .weeks import parse_label
+from .core.settings import Settings
+from .core.weeks import parse_label
 from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from .db import database_label, make_engine, migrate, reports, submissions
-from .errors import RecordError
-from .lock import run_lock
-from .paths import Paths
-from .publish import temp_dir_for
+from .core.errors import RecordError
+from .core.lock import run_lock
+from .core.paths import Paths
+from .core.publish import temp_dir_for
 from .rebuild import received, replay
-from .settings import Settings
+from .core.settings import Settings
 
 
 @dataclass(frozen=True)

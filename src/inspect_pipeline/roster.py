@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from .contracts import enums, load_toml, roster_columns
-from .errors import RosterError
+from .core.contracts import enums, load_toml, roster_columns
+from .core.errors import RosterError
 from .normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
 from .grid import FileRefused
 from .workbook import read_workbook
-from .settings import Settings
+from .core.settings import Settings
 
 _ALIAS_SPLIT = re.compile(r"[、;；,，/]")
 _CODE = re.compile(r"^\d{10}$")

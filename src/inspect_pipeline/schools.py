@@ -18,11 +18,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from .archive import input_snapshot
 from .db import reports, schools
-from .errors import RosterError
+from .core.errors import RosterError
 from .normalize import squash
-from .paths import Paths
+from .core.paths import Paths
 from .roster import Roster, School, load_roster
-from .settings import Settings
+from .core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from .archive import walk_inbox
 from .db import deliveries, make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .listings import week_status
-from .paths import Paths
+from .core.paths import Paths
 from .schools import current_roster
-from .settings import Settings
+from .core.settings import Settings
 
 
 def week_status_by_zone(paths: Paths, settings: Settings, week: str, as_of=None) -> list[dict]:

@@ -11,17 +11,17 @@ import sqlalchemy as sa
 import xlsxwriter
 from sqlalchemy.engine import Connection
 
-from .contracts import enums, submission_columns
+from .core.contracts import enums, submission_columns
 from .db import hazard_state, hazards, make_engine, migrate, observations
 from .figures import refuse_before_campaign
-from .parallel import pmap, worker_count
-from .paths import Paths, safe_name
-from .lock import run_lock
-from .publish import staged_file
+from .core.parallel import pmap, worker_count
+from .core.paths import Paths, safe_name
+from .core.lock import run_lock
+from .core.publish import staged_file
 from .roster import School
 from .schools import current_roster
-from .settings import Settings
-from .weeks import cutoff, parse_label
+from .core.settings import Settings
+from .core.weeks import cutoff, parse_label
 
 TEMPLATE_ROWS = 200  # input rows carrying the drop-downs and date checks
 GUIDE = [
@@ -171,7 +171,7 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
     if school_code:
         schools = [s for s in schools if school_code in (s.code, s.name)]
         if not schools:
-            from .errors import ConfigError
+            from .core.errors import ConfigError
 
             raise ConfigError(f"名单中没有学校 “{school_code}”（请填写学校标识码或全称）")
     with engine.connect() as conn:

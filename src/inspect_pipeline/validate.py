@@ -9,7 +9,7 @@ from functools import cache
 import pandas as pd
 import pandera.pandas as pa
 
-from .contracts import enums, submission_column, submission_columns
+from .core.contracts import enums, submission_column, submission_columns
 from .issues import Issue, make_issue
 from .layout import cell_address
 from .normalize import squash

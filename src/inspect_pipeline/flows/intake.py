@@ -6,8 +6,8 @@ import logging
 
 from prefect import flow, task
 
-from inspect_pipeline import delivery
-from inspect_pipeline.errors import LockBusy
+from .. import delivery
+from ..core.errors import LockBusy
 from inspect_pipeline.intake import run_intake
 from inspect_pipeline.records import received_files
 from inspect_pipeline.summary import intake_table

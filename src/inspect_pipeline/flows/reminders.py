@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from inspect_pipeline import delivery
+from .. import delivery
 from inspect_pipeline.reminders import build_reminders
-from inspect_pipeline.weeks import week_of
+from ..core.weeks import week_of
 
 from .wiring import clock, open_root, publish_markdown, retry_on_io, round_time
 

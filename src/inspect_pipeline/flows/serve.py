@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 
-from inspect_pipeline.logs import log_to_file
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import Settings
+from ..core.logs import log_to_file
+from ..core.paths import Paths
+from ..core.settings import Settings
 
 from .server import LocalServer
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from inspect_pipeline import delivery
+from .. import delivery
 from inspect_pipeline.report import build_report
 from inspect_pipeline.summary import report_markdown, zone_table
 from inspect_pipeline.templates import write_templates
-from inspect_pipeline.weeks import closed_week, shift
+from ..core.weeks import closed_week, shift
 
 from .intake import take_inbox
 from .wiring import clock, open_root, publish_markdown, publish_table, retry_on_io

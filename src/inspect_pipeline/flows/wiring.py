@@ -8,11 +8,11 @@ from pathlib import Path
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from inspect_pipeline.logs import log_to_file
-from inspect_pipeline.paths import Paths
-from inspect_pipeline.settings import Settings
+from ..core.logs import log_to_file
+from ..core.paths import Paths
+from ..core.settings import Settings
 from inspect_pipeline.setup import open_data_root
-from inspect_pipeline.weeks import parse_moment
+from ..core.weeks import parse_moment
 
 
 def open_root(data_root: str) -> tuple[Settings, Paths]:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-_PACKAGED = Path(__file__).resolve().parent / "_contracts"
-_CHECKOUT = Path(__file__).resolve().parents[2] / "schemas"
+_PACKAGED = Path(__file__).resolve().parents[1] / "_contracts"  # inspect_pipeline/_contracts in a wheel
+_CHECKOUT = Path(__file__).resolve().parents[3] / "schemas"
 
 
 def contracts_dir() -> Path:

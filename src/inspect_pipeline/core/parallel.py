@@ -23,7 +23,7 @@ R = TypeVar("R")
 MIN_BATCH_FOR_WORKERS = 24
 
 
-PRELOAD = ["inspect_pipeline.intake", "inspect_pipeline.bounded", "inspect_pipeline.templates",
+PRELOAD = ["inspect_pipeline.intake", "inspect_pipeline.core.bounded", "inspect_pipeline.templates",
            "inspect_pipeline.workbooks"]
 
 
