@@ -44,7 +44,7 @@ def measure(kind: str, root: Path) -> dict:
         from inspect_pipeline import delivery
         from inspect_pipeline.intake import run_intake
         from inspect_pipeline.core.paths import Paths
-        from inspect_pipeline.records import received_files
+        from inspect_pipeline.record.files import received_files
         from inspect_pipeline.core.settings import load_settings
         from inspect_pipeline.summary import intake_table
 

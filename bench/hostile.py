@@ -116,7 +116,7 @@ def _state(root: Path) -> dict:
     """What must be identical after any kill: the record's files, the manifests, the archive and report figures."""
     import sqlalchemy as sa
 
-    from inspect_pipeline.db import make_engine, submissions
+    from inspect_pipeline.record.db import make_engine, submissions
 
     engine = make_engine(f"sqlite:///{(root / '.state' / 'inspect.db').as_posix()}")
     with engine.connect() as conn:

@@ -30,11 +30,11 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     import sqlalchemy as sa
 
     from inspect_pipeline import synth
-    from inspect_pipeline.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
+    from inspect_pipeline.record.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
     from inspect_pipeline.ledger import rebuild_state
     from inspect_pipeline.core.paths import Paths
-    from inspect_pipeline.roster import load_roster
-    from inspect_pipeline.schools import identify
+    from inspect_pipeline.schools.roster import load_roster
+    from inspect_pipeline.schools.identity import identify
     from inspect_pipeline.core.settings import load_settings
     from inspect_pipeline.setup import init_data_root
     from inspect_pipeline.core.weeks import compact, cutoff, shift

@@ -38,7 +38,7 @@ from pathlib import Path
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
-from inspect_pipeline.db import make_engine
+from inspect_pipeline.record.db import make_engine
 from inspect_pipeline.manifest import week_files
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.report import build_report

@@ -21,8 +21,8 @@ import python_calamine
 import sqlalchemy as sa
 
 from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
-from inspect_pipeline.db import make_engine, submissions
-from inspect_pipeline.grid import Sheet, Workbook
+from inspect_pipeline.record.db import make_engine, submissions
+from inspect_pipeline.read.grid import Sheet, Workbook
 from inspect_pipeline.issues import Issue
 from inspect_pipeline.receipts import ERROR_RGB, ISSUE_SHEET, NO_COPY_NEEDED, STREAMED_NOTE, ReceiptInfo, write_rejected
 from support import HEADERS, NOW, drop, hazard, intake, make_root, manifest, school_book

@@ -75,7 +75,7 @@ def test_a_full_disk_found_as_the_cause_of_another_error_is_exit_8(root, monkeyp
         except OSError as exc:
             raise RuntimeError("could not save the workbook") from exc
     except RuntimeError as wrapped:
-        failing(monkeypatch, "inspect_pipeline.records.received_files", wrapped)
+        failing(monkeypatch, "inspect_pipeline.record.files.received_files", wrapped)
     result = runner.invoke(app, ["files", "--data-root", str(root)])
     assert result.exit_code == 8 and str(root.resolve()) in one_line(result)
 
@@ -98,7 +98,7 @@ def test_a_folder_that_cannot_be_written_is_exit_9(root, monkeypatch):
 
 
 def test_a_read_only_disk_is_exit_9(root, monkeypatch):
-    failing(monkeypatch, "inspect_pipeline.records.received_files",
+    failing(monkeypatch, "inspect_pipeline.record.files.received_files",
             OSError(errno.EROFS, "Read-only file system", str(root / "receipts")))
     result = runner.invoke(app, ["files", "--data-root", str(root)])
     assert result.exit_code == 9 and "只读" in one_line(result)
@@ -108,7 +108,7 @@ def test_a_database_error_is_exit_7_without_its_sql(root, monkeypatch):
     statement = "SELECT submissions.file_name FROM submissions WHERE submissions.week = ?"
     error = sa.exc.DatabaseError(statement, ("2023-W47",), sqlite3.DatabaseError("database disk image is malformed"))
     assert "[SQL:" in str(error) and "sqlalche.me" in str(error)  # what must not be printed
-    failing(monkeypatch, "inspect_pipeline.records.received_files", error)
+    failing(monkeypatch, "inspect_pipeline.record.files.received_files", error)
     result = runner.invoke(app, ["files", "--data-root", str(root)])
     assert result.exit_code == 7
     line = one_line(result)
@@ -117,7 +117,7 @@ def test_a_database_error_is_exit_7_without_its_sql(root, monkeypatch):
 
 
 def test_anything_else_is_exit_1_with_the_first_line_of_its_text(root, monkeypatch):
-    failing(monkeypatch, "inspect_pipeline.records.received_files", ValueError("first line\nSELECT secret FROM x"))
+    failing(monkeypatch, "inspect_pipeline.record.files.received_files", ValueError("first line\nSELECT secret FROM x"))
     result = runner.invoke(app, ["files", "--data-root", str(root)])
     assert result.exit_code == 1
     line = one_line(result)
@@ -125,13 +125,13 @@ def test_anything_else_is_exit_1_with_the_first_line_of_its_text(root, monkeypat
 
 
 def test_debug_shows_the_traceback(root, monkeypatch):
-    failing(monkeypatch, "inspect_pipeline.records.received_files", OSError(errno.ENOSPC, "No space left"))
+    failing(monkeypatch, "inspect_pipeline.record.files.received_files", OSError(errno.ENOSPC, "No space left"))
     result = runner.invoke(app, ["files", "--data-root", str(root), "--debug"])
     assert isinstance(result.exception, OSError) and result.exception.errno == errno.ENOSPC
 
 
 def test_an_error_line_with_outside_text_is_escaped(root, monkeypatch):
-    failing(monkeypatch, "inspect_pipeline.records.received_files", RosterError(f"工作表 “名单{ESC}[2J” 有误 [bold]x"))
+    failing(monkeypatch, "inspect_pipeline.record.files.received_files", RosterError(f"工作表 “名单{ESC}[2J” 有误 [bold]x"))
     result = runner.invoke(app, ["files", "--data-root", str(root)])
     assert result.exit_code == 3
     assert ESC not in result.output and "名单\\x1b[2J" in result.output and "[bold]x" in result.output
@@ -197,11 +197,11 @@ def test_files_prints_outside_names_escaped(root):
 
 def test_log_records_go_to_the_log_file_and_to_the_terminal_only_with_debug(root, monkeypatch):
     def logging_rows(*args, **kwargs):
-        logging.getLogger("inspect_pipeline.records").warning("a note for the log %s", f"x{ESC}y")
+        logging.getLogger("inspect_pipeline.record.files").warning("a note for the log %s", f"x{ESC}y")
         logging.getLogger("openpyxl.reader").warning("a library's complaint")
         return []
 
-    monkeypatch.setattr("inspect_pipeline.records.received_files", logging_rows)
+    monkeypatch.setattr("inspect_pipeline.record.files.received_files", logging_rows)
     result = runner.invoke(app, ["files", "--data-root", str(root)])
     assert result.exit_code == 0 and "a note" not in result.output and "complaint" not in result.output
     log = (root / "logs" / "inspect-pipeline.log").read_text(encoding="utf-8")

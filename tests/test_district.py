@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 
 from inspect_pipeline import synth
-from inspect_pipeline.db import make_engine, submissions
+from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.publish import TEMP_DIR, TEMP_FILE
-from inspect_pipeline.roster import load_roster
+from inspect_pipeline.schools.roster import load_roster
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.core.weeks import cutoff
 from support import intake, make_root, manifest

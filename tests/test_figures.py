@@ -20,10 +20,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from inspect_pipeline.db import make_engine
+from inspect_pipeline.record.db import make_engine
 from inspect_pipeline.figures import FIGURE_KEYS, compute_week
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.schools import current_roster
+from inspect_pipeline.schools.identity import current_roster
 from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, manifest, school_book
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from inspect_pipeline.core.errors import RosterError
-from inspect_pipeline.roster import load_roster
+from inspect_pipeline.schools.roster import load_roster
 from inspect_pipeline.core.settings import Settings
 from support import intake, make_root, manifest
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from inspect_pipeline.cli import app
-from inspect_pipeline.db import make_engine, schools, submissions
+from inspect_pipeline.record.db import make_engine, schools, submissions
 from inspect_pipeline.listings import first_received
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings

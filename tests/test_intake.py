@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from inspect_pipeline.db import make_engine, submissions
+from inspect_pipeline.record.db import make_engine, submissions
 from support import NOW, cells, drop, hazard, intake, make_root, manifest, outcomes, school_book
 
 

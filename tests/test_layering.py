@@ -10,7 +10,7 @@ CHECK = """
 import pkgutil, importlib, sys
 import inspect_pipeline
 for module in pkgutil.walk_packages(inspect_pipeline.__path__, "inspect_pipeline."):
-    if module.name.startswith(("inspect_pipeline.migrations", "inspect_pipeline.__main__", "inspect_pipeline.flows")):
+    if module.name.startswith(("inspect_pipeline.record.migrations", "inspect_pipeline.__main__", "inspect_pipeline.flows")):
         continue
     importlib.import_module(module.name)
 # the walk imports the flows package itself (its __init__ sets environment defaults only), never its modules

@@ -7,7 +7,7 @@ import datetime as dt
 from inspect_pipeline.layout import read_layout
 from inspect_pipeline.core.settings import Settings
 from inspect_pipeline.submission import choose_sheet, decide_week, named_week, understand
-from inspect_pipeline.grid import Sheet, Workbook
+from inspect_pipeline.read.grid import Sheet, Workbook
 
 HEADERS = ["序号", "排查日期", "隐患部位", "隐患类别", "隐患描述", "隐患等级", "整改措施", "整改责任人", "整改时限", "整改状态"]
 ROW = [1, dt.datetime(2023, 11, 20), "教学楼", "消防", "灭火器过期", "一般", "更换", "李四", dt.datetime(2023, 11, 30), "整改中"]

@@ -24,12 +24,12 @@ from typer.testing import CliRunner
 
 from inspect_pipeline import mail as mail_module
 from inspect_pipeline.cli import app
-from inspect_pipeline.db import deliveries, make_engine, metadata, migrate
+from inspect_pipeline.record.db import deliveries, make_engine, metadata, migrate
 from inspect_pipeline.mail import DeliveryResult, Mail, build_message, deliver, deliveries_for, resend_failed
 from inspect_pipeline.mailings import receipt_mails, report_mails
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.report import build_report
-from inspect_pipeline.schools import current_roster
+from inspect_pipeline.schools.identity import current_roster
 from inspect_pipeline.core.settings import Mail as MailSettings
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.workbooks import layout

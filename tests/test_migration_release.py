@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from inspect_pipeline import db
+from inspect_pipeline.record import db
 from inspect_pipeline.cli import app
 from support import drop, hazard, school_book
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inspect_pipeline.core.contracts import enums
-from inspect_pipeline.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
+from inspect_pipeline.read.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
 
 dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 31))
 FULLWIDTH = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)}

@@ -19,7 +19,7 @@ from support import (
     school_book,
 )
 
-from inspect_pipeline.db import make_engine, metadata
+from inspect_pipeline.record.db import make_engine, metadata
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.setup import init_data_root

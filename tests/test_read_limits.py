@@ -22,11 +22,11 @@ import hostile
 import pytest
 import xlsxwriter
 
-from inspect_pipeline import xmlscan
-from inspect_pipeline.grid import DAMAGED, FileRefused
+from inspect_pipeline.read import xmlscan
+from inspect_pipeline.read.grid import DAMAGED, FileRefused
 from inspect_pipeline.core.settings import Limits
-from inspect_pipeline.sniff import detect_format
-from inspect_pipeline.workbook import _sst_lengths, read_workbook
+from inspect_pipeline.read.sniff import detect_format
+from inspect_pipeline.read.books import _sst_lengths, read_workbook
 
 LIMITS = Limits()
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
@@ -107,9 +107,9 @@ def test_hostile_files_are_refused_within_a_capped_address_space(tmp_path):
     script = textwrap.dedent("""
         import json, resource, sys, time
         from pathlib import Path
-        from inspect_pipeline.grid import FileRefused
+        from inspect_pipeline.read.grid import FileRefused
         from inspect_pipeline.core.settings import Limits
-        from inspect_pipeline.workbook import read_workbook
+        from inspect_pipeline.read.books import read_workbook
         vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize:"))
         resource.setrlimit(resource.RLIMIT_AS, (vm + 400 * 1024 * 1024, resource.RLIM_INFINITY))
         for k, name in enumerate(json.loads(sys.argv[2])):
@@ -295,7 +295,7 @@ def test_a_million_rows_are_accepted(big_xlsx):
     script = textwrap.dedent("""
         import json, resource, sys, time
         from pathlib import Path
-        from inspect_pipeline import workbook
+        from inspect_pipeline.read import books as workbook
         from inspect_pipeline.core.settings import Limits
         check = workbook._xlsx_extras
         check_seconds = []

@@ -24,7 +24,7 @@ from inspect_pipeline.receipts import (
     write_accepted,
     write_rejected,
 )
-from inspect_pipeline.grid import Sheet, Workbook
+from inspect_pipeline.read.grid import Sheet, Workbook
 
 SHEET = "隐患排查"
 EVIL = '=HYPERLINK("http://x","y")'

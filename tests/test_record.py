@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import command
 from support import NOW, drop, hazard, intake, make_root, manifest, school_book
 
-from inspect_pipeline.db import (
+from inspect_pipeline.record.db import (
     alembic_config,
     hazards,
     make_engine,
@@ -33,7 +33,7 @@ from inspect_pipeline.db import (
     submissions,
 )
 from inspect_pipeline.core.errors import RecordError
-from inspect_pipeline.normalize import parse_count
+from inspect_pipeline.read.normalize import parse_count
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.setup import init_data_root

@@ -25,11 +25,11 @@ from typer.testing import CliRunner
 
 from inspect_pipeline import reminders
 from inspect_pipeline.cli import app
-from inspect_pipeline.db import make_engine
+from inspect_pipeline.record.db import make_engine
 from inspect_pipeline.figures import compute_week
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.reminders import build_reminders, reason
-from inspect_pipeline.schools import current_roster
+from inspect_pipeline.schools.identity import current_roster
 from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book
 

@@ -11,14 +11,14 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from inspect_pipeline.db import make_engine, reports, submissions
+from inspect_pipeline.record.db import make_engine, reports, submissions
 from inspect_pipeline.core.errors import RecordError
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.rebuild import figures_of
 from inspect_pipeline.report import build_report
 from inspect_pipeline.restore import restore_record
-from inspect_pipeline.roster import load_roster
-from inspect_pipeline.schools import identify
+from inspect_pipeline.schools.roster import load_roster
+from inspect_pipeline.schools.identity import identify
 from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book
 

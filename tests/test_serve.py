@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from inspect_pipeline import synth
-from inspect_pipeline.db import make_engine, submissions
+from inspect_pipeline.record.db import make_engine, submissions
 from smtp_server import free_port
 from support import make_root
 

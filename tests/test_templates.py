@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from inspect_pipeline.db import hazards, make_engine
+from inspect_pipeline.record.db import hazards, make_engine
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.templates import write_templates

@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 
 from inspect_pipeline.core.settings import Limits
-from inspect_pipeline.sniff import detect_format
-from inspect_pipeline.grid import DAMAGED, FileRefused
-from inspect_pipeline.workbook import read_workbook
+from inspect_pipeline.read.sniff import detect_format
+from inspect_pipeline.read.grid import DAMAGED, FileRefused
+from inspect_pipeline.read.books import read_workbook
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 LIMITS = Limits()

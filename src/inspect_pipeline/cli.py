@@ -442,7 +442,7 @@ def files(
     debug: Debug = False,
 ) -> None:
     """The state of every file received (received → accepted | rejected | duplicate | superseded)."""
-    from .records import received_files
+    from .record.files import received_files
     from .summary import OUTCOME_TITLES
 
     try:

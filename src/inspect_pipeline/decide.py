@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .archive import Archived
 from .issues import Issue, has_errors
 from .ledger import Match, SchoolLedger, match_rows
-from .roster import School
+from .schools.roster import School
 from .submission import ParsedFile
 
 SchoolWeek = tuple[int, str]  # (school id, week label)

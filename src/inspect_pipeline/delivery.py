@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from .db import make_engine, migrate
+from .record.db import make_engine, migrate
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
 from .core.paths import Paths
-from .schools import current_roster
+from .schools.identity import current_roster
 from .core.settings import Settings
 
 

@@ -19,8 +19,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .db import hazard_state, hazards, observations, submissions
-from .roster import Roster
+from .record.db import hazard_state, hazards, observations, submissions
+from .schools.roster import Roster
 from .core.settings import Settings
 from .core.errors import ConfigError
 from .core.weeks import Week, cutoff, shift, week_of

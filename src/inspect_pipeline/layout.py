@@ -11,8 +11,8 @@ from openpyxl.utils.cell import get_column_letter
 
 from .core.contracts import header_block_fields, row_rules, submission_columns
 from .issues import Issue, make_issue
-from .normalize import as_text, fold, squash, strip_bracket_tail
-from .grid import CellValue, Sheet
+from .read.normalize import as_text, fold, squash, strip_bracket_tail
+from .read.grid import CellValue, Sheet
 
 MIN_HEADER_MATCHES = 4
 

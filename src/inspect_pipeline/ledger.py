@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .db import hazard_state, hazards, observations, submissions
+from .record.db import hazard_state, hazards, observations, submissions
 from .issues import Issue, make_issue
 from .submission import ParsedFile
 from .validate import DONE, OPEN, identity

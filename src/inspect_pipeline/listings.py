@@ -9,9 +9,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .db import submissions
+from .record.db import submissions
 from .figures import WeekFigures, hazard_details, rate_points, received_by
-from .roster import Roster
+from .schools.roster import Roster
 from .core.settings import Settings
 from .core.weeks import shift
 

@@ -24,7 +24,7 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .db import deliveries
+from .record.db import deliveries
 from .core.settings import Mail as MailSettings
 
 log = logging.getLogger(__name__)

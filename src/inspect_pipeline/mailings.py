@@ -15,10 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .db import submissions
+from .record.db import submissions
 from .mail import Mail
 from .core.paths import Paths
-from .roster import Roster
+from .schools.roster import Roster
 from .core.settings import Settings
 from .core.weeks import cutoff
 

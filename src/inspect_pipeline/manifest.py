@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .core.publish import write_json_atomic
-from .db import submissions
+from .record.db import submissions
 from .core.paths import Paths
 from .core.settings import Settings
 from .core.weeks import cutoff

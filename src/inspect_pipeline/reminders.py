@@ -21,14 +21,14 @@ from sqlalchemy.engine import Connection
 from . import __version__
 from .core.lock import run_lock
 from .core.publish import staged_dir, temp_dir_for, write_json_atomic
-from .db import make_engine, migrate, submissions
+from .record.db import make_engine, migrate, submissions
 from .figures import compute_week, received_by, refuse_before_campaign
 from .listings import REPORT_STATUS, week_status
 from .mail import Mail
 from .mailings import split_addresses
 from .core.paths import Paths
-from .roster import Roster, School, load_roster
-from .schools import current_roster
+from .schools.roster import Roster, School, load_roster
+from .schools.identity import current_roster
 from .core.settings import Settings
 from .core.weeks import parse_label
 from .workbooks import Book, Meta, layout

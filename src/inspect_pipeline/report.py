@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from . import __version__
 from .core.publish import write_json_atomic
-from .db import make_engine, migrate, reports, submissions
+from .record.db import make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .core.lock import run_lock
 from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
@@ -25,8 +25,8 @@ from .core.publish import staged_dir
 from .archive import snapshot_inputs
 from .figures import received_by, refuse_before_campaign
 from .rebuild import record_as_of
-from .roster import Roster, load_roster
-from .schools import current_roster, identify, week_roster
+from .schools.roster import Roster, load_roster
+from .schools.identity import current_roster, identify, week_roster
 from .core.settings import Settings
 from .core.weeks import parse_label
 from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .db import database_label, make_engine, migrate, reports, submissions
+from .record.db import database_label, make_engine, migrate, reports, submissions
 from .core.errors import RecordError
 from .core.lock import run_lock
 from .core.paths import Paths

@@ -7,7 +7,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .core.contracts import roster_columns
-from .db import make_engine, migrate
+from .record.db import make_engine, migrate
 from .core.errors import DataRootError
 from .core.paths import Paths
 from .core.settings import CONFIG_FILE_NAME, DEFAULT_CONFIG, Settings, load_settings

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .archive import walk_inbox
-from .db import deliveries, make_engine, migrate, reports, submissions
+from .record.db import deliveries, make_engine, migrate, reports, submissions
 from .figures import compute_week
 from .listings import week_status
 from .core.paths import Paths
-from .schools import current_roster
+from .schools.identity import current_roster
 from .core.settings import Settings
 
 

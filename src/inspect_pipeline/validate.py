@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from .core.contracts import enums, submission_column, submission_columns
 from .issues import Issue, make_issue
 from .layout import cell_address
-from .normalize import squash
+from .read.normalize import squash
 from .submission import ParsedFile
 
 DONE = ("已整改", "已销号")

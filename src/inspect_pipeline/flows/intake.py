@@ -9,7 +9,7 @@ from prefect import flow, task
 from .. import delivery
 from ..core.errors import LockBusy
 from inspect_pipeline.intake import run_intake
-from inspect_pipeline.records import received_files
+from ..record.files import received_files
 from inspect_pipeline.summary import intake_table
 
 from .wiring import clock, open_root, publish_table, retry_on_io

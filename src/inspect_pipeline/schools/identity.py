@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .archive import input_snapshot
-from .db import reports, schools
-from .core.errors import RosterError
-from .normalize import squash
-from .core.paths import Paths
+from ..archive import input_snapshot
+from ..record.db import reports, schools
+from ..core.errors import RosterError
+from ..read.normalize import squash
+from ..core.paths import Paths
 from .roster import Roster, School, load_roster
-from .core.settings import Settings
+from ..core.settings import Settings
 
 log = logging.getLogger(__name__)
 

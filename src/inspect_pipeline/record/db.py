@@ -22,7 +22,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from .core.errors import RecordError
+from ..core.errors import RecordError
 
 metadata = sa.MetaData()
 

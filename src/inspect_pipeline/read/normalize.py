@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from .core.contracts import EnumSpec, row_rules
+from ..core.contracts import EnumSpec, row_rules
 
 # full-width ASCII (U+FF01-U+FF5E) → half-width; ideographic space, NBSP and line breaks → space
 _FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}

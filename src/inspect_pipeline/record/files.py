@@ -7,8 +7,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .db import make_engine, migrate, submissions
-from .core.paths import Paths
-from .core.settings import Settings
+from ..core.paths import Paths
+from ..core.settings import Settings
 
 
 def received_files(

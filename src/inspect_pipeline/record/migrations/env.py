@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from inspect_pipeline.db import metadata
+from inspect_pipeline.record.db import metadata  # absolute: Alembic loads this file by path, not as a module
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

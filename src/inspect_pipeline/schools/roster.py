@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from .core.contracts import enums, load_toml, roster_columns
-from .core.errors import RosterError
-from .normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
-from .grid import FileRefused
-from .workbook import read_workbook
-from .core.settings import Settings
+from ..core.contracts import enums, load_toml, roster_columns
+from ..core.errors import RosterError
+from ..read.normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
+from ..read.grid import FileRefused
+from ..read.books import read_workbook
+from ..core.settings import Settings
 
 _ALIAS_SPLIT = re.compile(r"[、;；,，/]")
 _CODE = re.compile(r"^\d{10}$")
@@ -281,7 +281,7 @@ def _check_aliases(schools: tuple[School, ...], file_name: str) -> None:
 def resolve_unit(roster: Roster, fields: dict, sheet: str | None) -> tuple[School | None, list]:
     """The school a submission's header block names (学校标识码 wins over 填报单位), with the issues of
     submission.md §Header block. `fields` maps field id → Located(value, cell)."""
-    from .issues import make_issue
+    from ..issues import make_issue
 
     issues = []
     code_loc, name_loc = fields.get("school_code"), fields.get("unit_name")

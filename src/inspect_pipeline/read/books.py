@@ -27,7 +27,7 @@ import python_calamine
 
 from . import sniff, xmlscan
 from .grid import DAMAGED, CellValue, FileRefused, Sheet, Workbook
-from .core.settings import Limits
+from ..core.settings import Limits
 
 # what a damaged file makes calamine, zipfile, olefile and our own parsing raise (KeyError: a missing zip member;
 # RuntimeError: a zip member flagged encrypted; ValueError covers xmlscan.Forbidden and xmlscan.Malformed)

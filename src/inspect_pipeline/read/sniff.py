@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 import olefile
 
-from .core.settings import Limits
+from ..core.settings import Limits
 
 from .grid import DAMAGED, FileRefused
 

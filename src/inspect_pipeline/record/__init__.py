@@ -1,0 +1,1 @@
+"""The record: its tables, their migrations, and reading it for people."""
