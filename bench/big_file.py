@@ -67,7 +67,7 @@ def fresh_root(name: str, workbook: Path) -> Path:
     """A new data root (bench/out/root-<name>) with a one-school roster and `workbook` in its inbox."""
     import openpyxl
 
-    from inspect_pipeline.setup import init_data_root
+    from inspect_pipeline.jobs.setup import init_data_root
 
     root = OUT / f"root-{name}"
     shutil.rmtree(root, ignore_errors=True)
@@ -86,7 +86,7 @@ def measure(root: Path) -> dict:
     """Run intake once in this process (call in a fresh one); outcome, wall time, stages, peak memory."""
     import resource
 
-    from inspect_pipeline.intake import run_intake
+    from inspect_pipeline.intake.run import run_intake
     from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.core.settings import load_settings
 

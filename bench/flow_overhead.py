@@ -41,12 +41,12 @@ def measure(kind: str, root: Path) -> dict:
         result = intake(data_root=str(root), now=NOW)
         files = result["files"]
     else:
-        from inspect_pipeline import delivery
-        from inspect_pipeline.intake import run_intake
+        from inspect_pipeline.deliver import delivery
+        from inspect_pipeline.intake.run import run_intake
         from inspect_pipeline.core.paths import Paths
         from inspect_pipeline.record.files import received_files
         from inspect_pipeline.core.settings import load_settings
-        from inspect_pipeline.summary import intake_table
+        from inspect_pipeline.report.summary import intake_table
 
         imported = time.perf_counter()
         settings = load_settings(root)

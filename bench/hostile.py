@@ -162,7 +162,7 @@ def _finish(root: Path, now: str, week: str) -> dict[str, float]:
 
 
 def kills(trials: int, seed: int = 1) -> dict:
-    from inspect_pipeline import synth
+    from inspect_pipeline.demo import synth
     from support import make_root
 
     week = "2023-W47"

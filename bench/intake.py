@@ -28,7 +28,7 @@ NOW = "2023-11-23T18:00:00+08:00"
 
 def generate(units: int, seed: int) -> Path:
     """A generated district under bench/out/gen-<units>-<seed>/ (roster.xlsx + inbox/), reused when present."""
-    from inspect_pipeline import synth
+    from inspect_pipeline.demo import synth
 
     folder = OUT / f"gen-{units}-{seed}"
     if (folder / "done").exists():
@@ -43,7 +43,7 @@ def generate(units: int, seed: int) -> Path:
 
 def fresh_root(generated: Path, units: int) -> Path:
     """A new data root holding a copy of the generated inbox and roster."""
-    from inspect_pipeline.setup import init_data_root
+    from inspect_pipeline.jobs.setup import init_data_root
 
     root = OUT / f"root-{units}"
     shutil.rmtree(root, ignore_errors=True)
@@ -92,7 +92,7 @@ def measure_intake(root: Path) -> dict:
     """Run intake once in this process; timings and peak memory (call in a fresh process)."""
     import resource
 
-    from inspect_pipeline.intake import run_intake
+    from inspect_pipeline.intake.run import run_intake
     from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.core.settings import load_settings
 
@@ -118,8 +118,8 @@ def measure_baseline(files: list[Path]) -> dict:
     import pandas as pd
     import pandera.pandas as pa
 
-    from inspect_pipeline.layout import match_header
-    from inspect_pipeline.validate import ROW_COLUMNS, row_schema
+    from inspect_pipeline.intake.layout import match_header
+    from inspect_pipeline.intake.validate import ROW_COLUMNS, row_schema
 
     schema = row_schema()
     rejected = 0
@@ -162,7 +162,7 @@ def in_fresh_process(kind: str, arg: str) -> dict:
 
 
 def main() -> None:
-    from inspect_pipeline.archive import ignored_because
+    from inspect_pipeline.intake.take import ignored_because
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, nargs="*", default=[500, 5000])

@@ -29,14 +29,14 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     """A data root whose record holds `weeks` weeks of history ending with LAST_WEEK."""
     import sqlalchemy as sa
 
-    from inspect_pipeline import synth
+    from inspect_pipeline.demo import synth
     from inspect_pipeline.record.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
-    from inspect_pipeline.ledger import rebuild_state
+    from inspect_pipeline.ledger.hazards import rebuild_state
     from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.schools.roster import load_roster
     from inspect_pipeline.schools.identity import identify
     from inspect_pipeline.core.settings import load_settings
-    from inspect_pipeline.setup import init_data_root
+    from inspect_pipeline.jobs.setup import init_data_root
     from inspect_pipeline.core.weeks import compact, cutoff, shift
 
     shutil.rmtree(root, ignore_errors=True)
@@ -116,7 +116,7 @@ def measure_report(root: Path) -> dict:
     import resource
 
     from inspect_pipeline.core.paths import Paths
-    from inspect_pipeline.report import build_report
+    from inspect_pipeline.report.build import build_report
     from inspect_pipeline.core.settings import load_settings
     from inspect_pipeline.core.weeks import cutoff
 
@@ -134,7 +134,7 @@ def measure_templates(root: Path) -> dict:
 
     from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.core.settings import load_settings
-    from inspect_pipeline.templates import write_templates
+    from inspect_pipeline.report.templates import write_templates
     from inspect_pipeline.core.weeks import shift
 
     settings = load_settings(root)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import openpyxl
 
-from inspect_pipeline.intake import IntakeResult, run_intake
+from inspect_pipeline.intake.run import IntakeResult, run_intake
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.setup import init_data_root
+from inspect_pipeline.jobs.setup import init_data_root
 
 ROSTER = [
     ("学校名称", "学校标识码", "简称", "学段", "片区", "包片领导", "包校科室", "包校责任人"),

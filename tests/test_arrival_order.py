@@ -39,9 +39,9 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from inspect_pipeline.record.db import make_engine
-from inspect_pipeline.manifest import week_files
+from inspect_pipeline.intake.manifest import week_files
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.report import build_report
+from inspect_pipeline.report.build import build_report
 from inspect_pipeline.core.settings import load_settings
 from support import ROSTER, drop, hazard, intake, make_root, school_book
 from test_figures import figures_of

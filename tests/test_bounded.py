@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
 from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.read.grid import Sheet, Workbook
-from inspect_pipeline.issues import Issue
-from inspect_pipeline.receipts import ERROR_RGB, ISSUE_SHEET, NO_COPY_NEEDED, STREAMED_NOTE, ReceiptInfo, write_rejected
+from inspect_pipeline.intake.issues import Issue
+from inspect_pipeline.intake.receipts import ERROR_RGB, ISSUE_SHEET, NO_COPY_NEEDED, STREAMED_NOTE, ReceiptInfo, write_rejected
 from support import HEADERS, NOW, drop, hazard, intake, make_root, manifest, school_book
 
 LINUX = sys.platform.startswith("linux")
@@ -254,7 +254,7 @@ def test_a_receipt_past_the_watchdog_gets_the_plain_receipt_and_the_record_stand
 def test_a_read_past_the_watchdog_is_unreadable_and_rebuild_keeps_it(root, monkeypatch):
     """A stop recorded as watchdog is replayed as such by rebuild (`known_stops`), without reading the file."""
     from inspect_pipeline.core.paths import Paths
-    from inspect_pipeline.rebuild import rebuild_week, watchdog_stops
+    from inspect_pipeline.jobs.rebuild import rebuild_week, watchdog_stops
     from inspect_pipeline.core.settings import load_settings
 
     drop(root, "一实小/周报.xlsx", school_book(rows=[hazard()]))
@@ -264,7 +264,7 @@ def test_a_read_past_the_watchdog_is_unreadable_and_rebuild_keeps_it(root, monke
     paths = Paths.at(root, settings)
     import hashlib
 
-    from inspect_pipeline.intake import run_intake
+    from inspect_pipeline.intake.run import run_intake
 
     stopped = {hashlib.sha256(data).hexdigest(): "watchdog"}
     result = run_intake(paths, settings, NOW, settle=False, known_stops=stopped)
@@ -294,7 +294,7 @@ def test_a_read_past_the_memory_cap_is_unreadable_with_limit_hit_memory(root):
 
 
 def test_a_file_that_kills_its_reader_is_unreadable_with_limit_hit_crash(root):
-    from inspect_pipeline.intake import _reader_stopped
+    from inspect_pipeline.intake.run import _reader_stopped
     from inspect_pipeline.core.settings import load_settings
 
     settings = load_settings(root)

@@ -11,7 +11,7 @@ import pytest
 from filelock import FileLock
 from typer.testing import CliRunner
 
-from inspect_pipeline.archive import Incoming, scan_inbox, settle
+from inspect_pipeline.intake.take import Incoming, scan_inbox, settle
 from inspect_pipeline.cli import app
 from support import drop, hazard, intake, make_root, manifest, school_book
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from inspect_pipeline import synth
+from inspect_pipeline.demo import synth
 from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.publish import TEMP_DIR, TEMP_FILE

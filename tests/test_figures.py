@@ -21,7 +21,7 @@ import datetime as dt
 
 import pytest
 from inspect_pipeline.record.db import make_engine
-from inspect_pipeline.figures import FIGURE_KEYS, compute_week
+from inspect_pipeline.report.figures import FIGURE_KEYS, compute_week
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.schools.identity import current_roster
 from inspect_pipeline.core.settings import load_settings

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspect_pipeline import synth
-from inspect_pipeline.figures import FIGURE_KEYS
+from inspect_pipeline.demo import synth
+from inspect_pipeline.report.figures import FIGURE_KEYS
 from support import intake, make_root
 from test_figures import figures_of
 

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 
 import inspect_pipeline.flows  # noqa: F401 - Prefect's offline defaults before Prefect is imported
-from inspect_pipeline import synth
+from inspect_pipeline.demo import synth
 from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.status import week_status_by_zone
+from inspect_pipeline.report.status import week_status_by_zone
 from support import make_root
 
 WEEK = "2023-W47"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from inspect_pipeline.cli import app
 from inspect_pipeline.record.db import make_engine, schools, submissions
-from inspect_pipeline.listings import first_received
+from inspect_pipeline.report.listings import first_received
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.core.weeks import Week
@@ -210,7 +210,7 @@ def test_a_roster_edit_that_splits_a_known_school_stops_the_run(tmp_path):
 def test_a_late_file_that_moves_a_first_week_makes_that_week_and_the_later_ones_stale(tmp_path):
     """银中 lists hazard H in its W48 file; W48 is reported mid-week (found 1); its late W47 file listing H comes
     next: H was first recorded in W47, so W47 and W48 are both stale, and W48 regenerated finds 0."""
-    from inspect_pipeline.status import stale_reports
+    from inspect_pipeline.report.status import stale_reports
 
     root = make_root(tmp_path)
     drop(root, "一实小/w47.xlsx", school_book(zero=True))
@@ -233,7 +233,7 @@ def test_a_late_file_that_moves_a_first_week_makes_that_week_and_the_later_ones_
 def test_one_clock_a_report_as_of_a_moment_leaves_out_files_received_after_it(tmp_path):
     """All intakes first, then the reports (back-filling): W47's report as of Friday 13:00 is the report made then,
     without the late W47 file taken on Monday — the same figures as when run in time; the revision is stale."""
-    from inspect_pipeline.status import stale_reports
+    from inspect_pipeline.report.status import stale_reports
 
     def week_47(root: Path) -> None:
         for unit in ("一实小", "三幼"):

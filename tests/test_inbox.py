@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from pydantic import ValidationError
 
-from inspect_pipeline.archive import archive_file, scan_inbox
+from inspect_pipeline.intake.take import archive_file, scan_inbox
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import Settings, load_settings
 from support import NOW, drop, hazard, intake, make_root, manifest, school_book
@@ -150,7 +150,7 @@ def test_a_windows_shortcut_is_a_link_not_a_file(root):
 
 @posix_only
 def test_rebuild_replays_a_link_as_a_link(root, tmp_path):
-    from inspect_pipeline.rebuild import rebuild_week
+    from inspect_pipeline.jobs.rebuild import rebuild_week
 
     outside = tmp_path / "elsewhere.xlsx"  # followed, it would be 三幼's accepted file
     outside.write_bytes(school_book(unit="丰润区第三幼儿园", rows=[hazard()]))

@@ -15,7 +15,7 @@ for module in pkgutil.walk_packages(inspect_pipeline.__path__, "inspect_pipeline
     importlib.import_module(module.name)
 # the walk imports the flows package itself (its __init__ sets environment defaults only), never its modules
 loaded = sorted(m for m in sys.modules if m == "prefect" or m.startswith(("prefect.", "inspect_pipeline.flows.")))
-print(len(list(pkgutil.walk_packages(inspect_pipeline.__path__))), loaded)
+print(len(list(pkgutil.walk_packages(inspect_pipeline.__path__, "inspect_pipeline."))), loaded)
 """
 
 

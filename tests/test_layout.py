@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from inspect_pipeline.layout import read_layout
+from inspect_pipeline.intake.layout import read_layout
 from inspect_pipeline.core.settings import Settings
-from inspect_pipeline.submission import choose_sheet, decide_week, named_week, understand
+from inspect_pipeline.intake.understand import choose_sheet, decide_week, named_week, understand
 from inspect_pipeline.read.grid import Sheet, Workbook
 
 HEADERS = ["序号", "排查日期", "隐患部位", "隐患类别", "隐患描述", "隐患等级", "整改措施", "整改责任人", "整改时限", "整改状态"]
@@ -169,7 +169,7 @@ def test_spaced_labels_and_a_stamp_note_after_the_unit():
 
 def test_point_6_a_date_range_across_new_year_without_the_end_year():
     """Issue #9 point 6: 周次：2023.12.30-1.5 ends on 2024-01-05 (ISO week 2024-W01), not on 2023-01-05."""
-    from inspect_pipeline.submission import named_week
+    from inspect_pipeline.intake.understand import named_week
 
     assert named_week("周次：2023.12.30-1.5") == ("2024-W01", None)
     assert named_week("周次：2023年12月30日至1月5日") == ("2024-W01", None)
@@ -179,7 +179,7 @@ def test_point_6_a_date_range_across_new_year_without_the_end_year():
 
 def test_point_9_only_a_cell_reading_an_end_marker_ends_the_table():
     """Issue #9 point 9: `以下空白` ends the table when a cell reads it, not when a description starts with it."""
-    from inspect_pipeline.layout import is_end_marker
+    from inspect_pipeline.intake.layout import is_end_marker
 
     assert is_end_marker("以下空白") and is_end_marker("（以下空白）") and is_end_marker(" 以下无内容。")
     assert not is_end_marker("以下为空调外机支架锈蚀") and not is_end_marker("以下空白处堆放杂物")

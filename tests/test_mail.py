@@ -22,17 +22,17 @@ import sqlalchemy as sa
 from aiosmtpd.smtp import AuthResult
 from typer.testing import CliRunner
 
-from inspect_pipeline import mail as mail_module
+from inspect_pipeline.deliver import mail as mail_module
 from inspect_pipeline.cli import app
 from inspect_pipeline.record.db import deliveries, make_engine, metadata, migrate
-from inspect_pipeline.mail import DeliveryResult, Mail, build_message, deliver, deliveries_for, resend_failed
-from inspect_pipeline.mailings import receipt_mails, report_mails
+from inspect_pipeline.deliver.mail import DeliveryResult, Mail, build_message, deliver, deliveries_for, resend_failed
+from inspect_pipeline.deliver.mailings import receipt_mails, report_mails
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.report import build_report
+from inspect_pipeline.report.build import build_report
 from inspect_pipeline.schools.identity import current_roster
 from inspect_pipeline.core.settings import Mail as MailSettings
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.workbooks import layout
+from inspect_pipeline.report.workbooks import layout
 from smtp_server import Inbox, free_port, start
 from support import ROSTER, drop, hazard, intake, make_root, school_book
 from test_figures import build
@@ -172,7 +172,7 @@ def test_a_rerun_sends_nothing_twice_but_a_new_revision_is_mailed_again(week, en
 def test_a_server_that_refuses_at_first_is_tried_again_within_the_run(week, engine, smtp, caplog, how, logged):
     smtp.inbox.refuse, smtp.inbox.how = 2, how
     waits: list[float] = []
-    with caplog.at_level(logging.WARNING, logger="inspect_pipeline.mail"):
+    with caplog.at_level(logging.WARNING, logger="inspect_pipeline.deliver.mail"):
         result = deliver(engine, mail_settings(smtp.port, backoff_seconds=2), week.mails[:2], NOW, root=week.root,
                          sleep=waits.append)
     assert (len(result.sent), result.failed) == (2, ())
@@ -189,7 +189,7 @@ def test_a_server_that_keeps_refusing_leaves_the_mail_to_the_next_run(week, engi
     smtp.inbox.refuse = math.inf
     settings = mail_settings(smtp.port, attempts=3)
     mails = week.mails[:1]
-    with caplog.at_level(logging.WARNING, logger="inspect_pipeline.mail"):
+    with caplog.at_level(logging.WARNING, logger="inspect_pipeline.deliver.mail"):
         result = deliver(engine, settings, mails, NOW, root=week.root, sleep=NO_WAIT)
     assert result.sent == () and [m for m, _ in result.failed] == mails
     row = recorded(engine)[(mails[0].key, mails[0].to)]

@@ -22,7 +22,7 @@ from support import (
 from inspect_pipeline.record.db import make_engine, metadata
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.setup import init_data_root
+from inspect_pipeline.jobs.setup import init_data_root
 
 
 @pytest.fixture

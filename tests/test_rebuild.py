@@ -6,10 +6,10 @@ import datetime as dt
 
 from typer.testing import CliRunner
 
-from inspect_pipeline import synth
+from inspect_pipeline.demo import synth
 from inspect_pipeline.cli import app
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.rebuild import rebuild_week
+from inspect_pipeline.jobs.rebuild import rebuild_week
 from inspect_pipeline.core.settings import load_settings
 from support import intake, make_root
 from test_figures import build

@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 from openpyxl.comments import Comment
 
-from inspect_pipeline.issues import Issue
-from inspect_pipeline.receipts import (
+from inspect_pipeline.intake.issues import Issue
+from inspect_pipeline.intake.receipts import (
     AUTHOR,
     ERROR_RGB,
     ISSUE_HEADERS,

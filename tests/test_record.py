@@ -36,7 +36,7 @@ from inspect_pipeline.core.errors import RecordError
 from inspect_pipeline.read.normalize import parse_count
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.setup import init_data_root
+from inspect_pipeline.jobs.setup import init_data_root
 
 W46 = dt.datetime(2023, 11, 13)
 

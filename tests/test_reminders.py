@@ -23,12 +23,12 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from inspect_pipeline import reminders
+from inspect_pipeline.deliver import reminders
 from inspect_pipeline.cli import app
 from inspect_pipeline.record.db import make_engine
-from inspect_pipeline.figures import compute_week
+from inspect_pipeline.report.figures import compute_week
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.reminders import build_reminders, reason
+from inspect_pipeline.deliver.reminders import build_reminders, reason
 from inspect_pipeline.schools.identity import current_roster
 from inspect_pipeline.core.settings import load_settings
 from support import drop, hazard, intake, make_root, school_book

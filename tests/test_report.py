@@ -11,12 +11,12 @@ import subprocess
 import openpyxl
 import pytest
 
-from inspect_pipeline.figures import STAGES
+from inspect_pipeline.report.figures import STAGES
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.report import build_report
+from inspect_pipeline.report.build import build_report
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.templates import write_templates
-from inspect_pipeline.workbooks import layout
+from inspect_pipeline.report.templates import write_templates
+from inspect_pipeline.report.workbooks import layout
 from support import drop, hazard, intake, school_book
 from test_figures import build
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from inspect_pipeline.record.db import make_engine, reports, submissions
 from inspect_pipeline.core.errors import RecordError
 from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.rebuild import figures_of
-from inspect_pipeline.report import build_report
-from inspect_pipeline.restore import restore_record
+from inspect_pipeline.jobs.rebuild import figures_of
+from inspect_pipeline.report.build import build_report
+from inspect_pipeline.jobs.restore import restore_record
 from inspect_pipeline.schools.roster import load_roster
 from inspect_pipeline.schools.identity import identify
 from inspect_pipeline.core.settings import load_settings

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inspect_pipeline.core.settings import Limits, Settings
-from inspect_pipeline.submission import parse_file
+from inspect_pipeline.intake.understand import parse_file
 from support import hazard, school_book
 
 

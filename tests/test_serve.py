@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
-from inspect_pipeline import synth
+from inspect_pipeline.demo import synth
 from inspect_pipeline.record.db import make_engine, submissions
 from smtp_server import free_port
 from support import make_root

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import python_calamine as pc
 
-from inspect_pipeline import synth
+from inspect_pipeline.demo import synth
 from inspect_pipeline.core.contracts import enums, header_block_fields, roster_columns, row_rules, submission_columns
 
 WEEK = "2023-W47"

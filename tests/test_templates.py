@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from inspect_pipeline.record.db import hazards, make_engine
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.templates import write_templates
+from inspect_pipeline.report.templates import write_templates
 from support import intake, manifest
 from test_figures import build
 

@@ -71,7 +71,7 @@ def _paths_if_any(data_root: Path | None):
 @app.command()
 def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     """Create a working data root: folders, default config.toml, a roster template, the database."""
-    from .setup import init_data_root
+    from .jobs.setup import init_data_root
 
     route_cli_logs(None, debug=debug)
     try:
@@ -87,8 +87,8 @@ def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
 def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
     """Process the inbox once: archive, read, validate, record, receipts, manifests; mail receipts if mail is set.
     Runs as the Prefect flow `intake` when PREFECT_API_URL is set."""
-    from .delivery import send_receipts, summary
-    from .intake import IntakeResult, run_intake
+    from .deliver.delivery import send_receipts, summary
+    from .intake.run import IntakeResult, run_intake
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -155,7 +155,7 @@ def _progress() -> Progress:
 
 
 def _print_result(result) -> None:
-    from .summary import OUTCOME_TITLES
+    from .report.summary import OUTCOME_TITLES
 
     if result.run_id is None and not result.recovered:
         console.print("收件箱中没有新文件。")
@@ -194,7 +194,7 @@ def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = N
 
 def _ready(data_root: Path, debug: bool):
     """The data root's settings and paths; this command's log records go to its log file from now on."""
-    from .setup import open_data_root
+    from .jobs.setup import open_data_root
 
     route_cli_logs(None, debug=debug)
     settings, paths = open_data_root(data_root)
@@ -216,9 +216,9 @@ def report(
     """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
     week's pre-filled templates; mail them if mail is set. Runs as the Prefect flow `weekly-report` (without
     its closing intake) when PREFECT_API_URL is set."""
-    from .delivery import send_report, summary
-    from .report import build_report
-    from .templates import write_templates
+    from .deliver.delivery import send_report, summary
+    from .report.build import build_report
+    from .report.templates import write_templates
     from .core.weeks import shift
 
     try:
@@ -268,7 +268,7 @@ def report(
 def status(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
     """Who has reported this week, per zone; which reports are stale; which mails are still unsent; which files
     are still in the inbox, and why."""
-    from .status import inbox_left, stale_reports, unsent_mail, week_status_by_zone
+    from .report.status import inbox_left, stale_reports, unsent_mail, week_status_by_zone
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -311,7 +311,7 @@ def template(
     debug: Debug = False,
 ) -> None:
     """Write templates/<week>/: the blank template and a pre-filled one per school (open hazards and their numbers)."""
-    from .templates import write_templates
+    from .report.templates import write_templates
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -339,8 +339,8 @@ def remind(
     """List, per 包校责任人, the units not yet reported and those rejected and not resubmitted, as
     reports/<week>/reminders/<stamp>/ (workbook and markdown), and mail each owner their list if mail is set.
     Runs as the Prefect flow `reminders` when PREFECT_API_URL is set."""
-    from .delivery import send_mails, summary
-    from .reminders import build_reminders
+    from .deliver.delivery import send_mails, summary
+    from .deliver.reminders import build_reminders
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -398,7 +398,7 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
 @app.command()
 def rebuild(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
     """Recompute a week from the archive into a fresh database and check it gives the record's figures."""
-    from .rebuild import rebuild_week
+    from .jobs.rebuild import rebuild_week
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -421,7 +421,7 @@ def rebuild(data_root: DataRoot = Path("data"), week: WeekOption = None, now: No
 def restore(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     """从归档重建丢失的数据库：把 archive/ 中收到的每个文件按原收件时间重新收件，记入空的数据库。
     Rebuild a lost record (empty, damaged and moved away, or deleted database) from the archive."""
-    from .restore import restore_record
+    from .jobs.restore import restore_record
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -443,7 +443,7 @@ def files(
 ) -> None:
     """The state of every file received (received → accepted | rejected | duplicate | superseded)."""
     from .record.files import received_files
-    from .summary import OUTCOME_TITLES
+    from .report.summary import OUTCOME_TITLES
 
     try:
         settings, _ = _ready(data_root, debug)
@@ -474,7 +474,7 @@ def demo(
     debug: Debug = False,
 ) -> None:
     """Generate a district, run intake and report for two weeks, and print where the workbooks are."""
-    from .demo import run_demo
+    from .demo.run import run_demo
 
     route_cli_logs(None, debug=debug)
     try:

@@ -23,8 +23,8 @@ R = TypeVar("R")
 MIN_BATCH_FOR_WORKERS = 24
 
 
-PRELOAD = ["inspect_pipeline.intake", "inspect_pipeline.core.bounded", "inspect_pipeline.templates",
-           "inspect_pipeline.workbooks"]
+PRELOAD = ["inspect_pipeline.intake.run", "inspect_pipeline.core.bounded", "inspect_pipeline.report.templates",
+           "inspect_pipeline.report.workbooks"]
 
 
 @cache

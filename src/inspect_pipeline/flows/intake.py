@@ -6,11 +6,11 @@ import logging
 
 from prefect import flow, task
 
-from .. import delivery
+from ..deliver import delivery
 from ..core.errors import LockBusy
-from inspect_pipeline.intake import run_intake
+from ..intake.run import run_intake
 from ..record.files import received_files
-from inspect_pipeline.summary import intake_table
+from ..report.summary import intake_table
 
 from .wiring import clock, open_root, publish_table, retry_on_io
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from .. import delivery
-from inspect_pipeline.report import build_report
-from inspect_pipeline.summary import report_markdown, zone_table
-from inspect_pipeline.templates import write_templates
+from ..deliver import delivery
+from ..report.build import build_report
+from ..report.summary import report_markdown, zone_table
+from ..report.templates import write_templates
 from ..core.weeks import closed_week, shift
 
 from .intake import take_inbox

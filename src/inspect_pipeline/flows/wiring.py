@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 from ..core.logs import log_to_file
 from ..core.paths import Paths
 from ..core.settings import Settings
-from inspect_pipeline.setup import open_data_root
+from ..jobs.setup import open_data_root
 from ..core.weeks import parse_moment
 
 

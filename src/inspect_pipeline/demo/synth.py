@@ -72,7 +72,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .core.contracts import enums, load_toml, roster_columns, submission_columns
+from ..core.contracts import enums, load_toml, roster_columns, submission_columns
 
 __all__ = [
     "Hazard",

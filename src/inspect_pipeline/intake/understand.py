@@ -9,14 +9,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from .core.contracts import enums, submission_columns
+from ..core.contracts import enums, submission_columns
 from .issues import Issue, make_issue
 from .layout import Column, Located, SheetLayout, cell_address, read_layout
-from .read.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
-from .core.settings import Settings
-from .core.weeks import cutoff, is_valid_week, parse_label, shift, week_label
-from .read.books import read_workbook
-from .read.grid import FileRefused, Workbook
+from ..read.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
+from ..core.settings import Settings
+from ..core.weeks import cutoff, is_valid_week, parse_label, shift, week_label
+from ..read.books import read_workbook
+from ..read.grid import FileRefused, Workbook
 
 NOT_A_DATE = "__not_a_date__"
 
@@ -283,7 +283,7 @@ def understand(workbook: Workbook, arrival: str, settings: Settings) -> ParsedFi
 
 
 def fid_label(fid: str) -> str:
-    from .core.contracts import header_block_fields
+    from ..core.contracts import header_block_fields
 
     return header_block_fields()[fid]["label"]
 

@@ -9,11 +9,11 @@ from functools import cache
 import pandas as pd
 import pandera.pandas as pa
 
-from .core.contracts import enums, submission_column, submission_columns
+from ..core.contracts import enums, submission_column, submission_columns
 from .issues import Issue, make_issue
 from .layout import cell_address
-from .read.normalize import squash
-from .submission import ParsedFile
+from ..read.normalize import squash
+from .understand import ParsedFile
 
 DONE = ("已整改", "已销号")
 OPEN = ("未整改", "整改中")

@@ -19,17 +19,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .archive import input_snapshot
+from ..intake.take import input_snapshot
 from sqlalchemy.engine import Engine
 
-from .record.db import make_engine, migrate, runs, submissions
-from .figures import compute_week
-from .intake import run_intake
-from .core.paths import Paths
-from .core.publish import temp_dir_for
-from .schools.roster import load_roster
-from .schools.identity import current_roster, identify, week_roster
-from .core.settings import Settings, load_settings
+from ..record.db import make_engine, migrate, runs, submissions
+from ..report.figures import compute_week
+from ..intake.run import run_intake
+from ..core.paths import Paths
+from ..core.publish import temp_dir_for
+from ..schools.roster import load_roster
+from ..schools.identity import current_roster, identify, week_roster
+from ..core.settings import Settings, load_settings
 
 FIGURE_PARTS = ("totals", "by_zone", "by_stage", "missing_units")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .core.paths import Paths, safe_name
-from .core.publish import temp_file_for, write_bytes_atomic, write_json_atomic
+from ..core.paths import Paths, safe_name
+from ..core.publish import temp_file_for, write_bytes_atomic, write_json_atomic
 
 CHUNK = 1 << 20
 LINK_SUFFIX = ".link"  # an archived link: the link's own target text, never the target's bytes
@@ -210,7 +210,7 @@ def _changed(f: Incoming) -> bool:
 
 def _earlier_sighting(f: Incoming, paths: Paths, week: str, sha: str) -> dt.datetime | None:
     """The received time recorded by an earlier (crashed) run that archived the same drop."""
-    from .core.weeks import shift
+    from ..core.weeks import shift
 
     for w in (week, shift(week, -1)):
         side = paths.sidecar(w, sha, f.arrival_key)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .archive import Archived
+from .take import Archived
 from .issues import Issue, has_errors
-from .ledger import Match, SchoolLedger, match_rows
-from .schools.roster import School
-from .submission import ParsedFile
+from ..ledger.hazards import Match, SchoolLedger, match_rows
+from ..schools.roster import School
+from .understand import ParsedFile
 
 SchoolWeek = tuple[int, str]  # (school id, week label)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from .core.contracts import load_toml
+from ..core.contracts import load_toml
 from .figures import STAGES, WeekFigures
 from .listings import fmt_day
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .record.db import hazard_state, hazards, observations, submissions
-from .issues import Issue, make_issue
-from .submission import ParsedFile
-from .validate import DONE, OPEN, identity
-from .core.weeks import compact
+from ..record.db import hazard_state, hazards, observations, submissions
+from ..intake.issues import Issue, make_issue
+from ..intake.understand import ParsedFile
+from ..intake.validate import DONE, OPEN, identity
+from ..core.weeks import compact
 
 _CODE_TAIL = re.compile(r"^(.+)-(\d{4}W\d{2})-(\d{3,})$")
 

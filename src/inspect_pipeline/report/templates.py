@@ -11,17 +11,17 @@ import sqlalchemy as sa
 import xlsxwriter
 from sqlalchemy.engine import Connection
 
-from .core.contracts import enums, submission_columns
-from .record.db import hazard_state, hazards, make_engine, migrate, observations
+from ..core.contracts import enums, submission_columns
+from ..record.db import hazard_state, hazards, make_engine, migrate, observations
 from .figures import refuse_before_campaign
-from .core.parallel import pmap, worker_count
-from .core.paths import Paths, safe_name
-from .core.lock import run_lock
-from .core.publish import staged_file
-from .schools.roster import School
-from .schools.identity import current_roster
-from .core.settings import Settings
-from .core.weeks import cutoff, parse_label
+from ..core.parallel import pmap, worker_count
+from ..core.paths import Paths, safe_name
+from ..core.lock import run_lock
+from ..core.publish import staged_file
+from ..schools.roster import School
+from ..schools.identity import current_roster
+from ..core.settings import Settings
+from ..core.weeks import cutoff, parse_label
 
 TEMPLATE_ROWS = 200  # input rows carrying the drop-downs and date checks
 GUIDE = [
@@ -171,7 +171,7 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
     if school_code:
         schools = [s for s in schools if school_code in (s.code, s.name)]
         if not schools:
-            from .core.errors import ConfigError
+            from ..core.errors import ConfigError
 
             raise ConfigError(f"名单中没有学校 “{school_code}”（请填写学校标识码或全称）")
     with engine.connect() as conn:

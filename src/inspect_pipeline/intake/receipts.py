@@ -31,8 +31,8 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .issues import Issue
-from .read.grid import Workbook
-from .core.publish import write_file_atomic
+from ..read.grid import Workbook
+from ..core.publish import write_file_atomic
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Delivery: mail (with its record, never twice), the messages it carries, and the reminder rounds."""

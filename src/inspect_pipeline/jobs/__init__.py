@@ -1,0 +1,1 @@
+"""Jobs over the stages: setting up a data root, rebuilding a week from the archive, restoring a lost record."""
