@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
 from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.read.grid import Sheet, Workbook
-from inspect_pipeline.intake.issues import Issue
+from inspect_pipeline.core.issues import Issue
 from inspect_pipeline.intake.receipts import ERROR_RGB, ISSUE_SHEET, NO_COPY_NEEDED, STREAMED_NOTE, ReceiptInfo, write_rejected
 from support import HEADERS, NOW, drop, hazard, intake, make_root, manifest, school_book
 
@@ -254,7 +254,8 @@ def test_a_receipt_past_the_watchdog_gets_the_plain_receipt_and_the_record_stand
 def test_a_read_past_the_watchdog_is_unreadable_and_rebuild_keeps_it(root, monkeypatch):
     """A stop recorded as watchdog is replayed as such by rebuild (`known_stops`), without reading the file."""
     from inspect_pipeline.core.paths import Paths
-    from inspect_pipeline.jobs.rebuild import rebuild_week, watchdog_stops
+    from inspect_pipeline.intake.replay import watchdog_stops
+    from inspect_pipeline.jobs.rebuild import rebuild_week
     from inspect_pipeline.core.settings import load_settings
 
     drop(root, "一实小/周报.xlsx", school_book(rows=[hazard()]))

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from openpyxl.comments import Comment
 
-from inspect_pipeline.intake.issues import Issue
+from inspect_pipeline.core.issues import Issue
 from inspect_pipeline.intake.receipts import (
     AUTHOR,
     ERROR_RGB,

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .take import Archived
-from .issues import Issue, has_errors
-from ..ledger.hazards import Match, SchoolLedger, match_rows
+from ..core.issues import Issue, has_errors
+from ..ledger.hazards import SchoolLedger
+from .match import Match, match_rows
 from ..schools.roster import School
 from .understand import ParsedFile
 
@@ -93,7 +94,7 @@ def _decide_one(d: Decision, state: WeekState, ledgers: dict[int, SchoolLedger],
         state.superseded.add(previous)
         ledger.forget(previous)
         d.note = f"本文件替换了本周此前受理的报表（{state.accepted_name[key]}）。"
-    ledger.record(matches, p.week, d.submission_id)
+    ledger.record([(m.known, m.record) for m in matches], p.week, d.submission_id)
     state.accepted[key] = d.submission_id
     state.accepted_name[key] = d.archived.incoming.name
 

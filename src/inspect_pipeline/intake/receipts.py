@@ -30,7 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from .issues import Issue
+from ..core.issues import Issue
 from ..read.grid import Workbook
 from ..core.publish import write_file_atomic
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from . import receipts as receipt_writer
-from .take import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle, snapshot_inputs
+from ..record.inputs import snapshot_inputs
+from .take import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle
 from ..core.bounded import Bounds, Stopped, bounded_map
 from ..record.db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
-from .issues import Issue
+from ..core.issues import Issue
 from ..core.lock import run_lock
 from .decide import Credited, Decision, WeekState, decide
 from ..ledger.hazards import load_ledgers, recount_new, refresh_state
@@ -372,7 +373,7 @@ def _parse_job(job: tuple) -> ParsedFile:
 def _reader_stopped(job: tuple, reason: str) -> ParsedFile:
     """The file's reading was stopped by a limit ("watchdog", "memory") or killed its worker ("crash"): it is
     unreadable-file with a detail naming the limit, and its row records `limit_hit` = reason."""
-    from .issues import make_issue
+    from ..core.issues import make_issue
 
     _, _, arrival, settings = job
     limits = settings.limits
@@ -387,7 +388,7 @@ def _reader_stopped(job: tuple, reason: str) -> ParsedFile:
 
 def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:
     """An unreadable-file answer for a file larger than limits.max_file_mb (it is never read)."""
-    from .issues import make_issue
+    from ..core.issues import make_issue
 
     parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
     size_mb = size / 1024 / 1024
@@ -493,7 +494,7 @@ def _observation_row(m, d: Decision, superseded: set[int]) -> dict:
 
 def _link_parsed(a: Archived, settings: Settings) -> ParsedFile:
     """A link in the inbox (symlink, junction): recorded and rejected without reading what it points at."""
-    from .issues import make_issue
+    from ..core.issues import make_issue
 
     arrival = week_of(a.received_at, settings)
     parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))

@@ -8,14 +8,13 @@ import hashlib
 import io
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ..core.paths import Paths, safe_name
-from ..core.publish import temp_file_for, write_bytes_atomic, write_json_atomic
+from ..core.publish import temp_file_for, write_json_atomic
 
 CHUNK = 1 << 20
 LINK_SUFFIX = ".link"  # an archived link: the link's own target text, never the target's bytes
@@ -243,31 +242,3 @@ def flush_to_disk(files: list[Path]) -> None:
     for path in files:
         with path.open("rb+") as fh:
             os.fsync(fh.fileno())
-
-
-def snapshot_inputs(paths: Paths, roster_file: Path) -> dict[str, str]:
-    """Keep the roster and config a run used (named by content), so any week can be rebuilt as it was; the SHA-256
-    of each kept ("roster", "config": a config file is optional)."""
-    folder = paths.archive_root / "_inputs"
-    folder.mkdir(parents=True, exist_ok=True)
-    kept = {}
-    for source, kind in ((roster_file, "roster"), (paths.config_file, "config")):
-        if not source.is_file():
-            continue
-        data = source.read_bytes()
-        kept[kind] = hashlib.sha256(data).hexdigest()
-        target = folder / f"{kind}-{kept[kind][:16]}{source.suffix.lower()}"
-        if not target.exists():
-            write_bytes_atomic(target, data)
-    return kept
-
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def input_snapshot(paths: Paths, kind: str, sha256: str) -> Path | None:
-    """The kept copy of a roster or config (`snapshot_inputs`) with this SHA-256, if it is there."""
-    folder = paths.archive_root / "_inputs"
-    if not folder.is_dir() or not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
-        return None
-    return next((p for p in sorted(folder.glob(f"{kind}-{sha256[:16]}.*")) if p.is_file()), None)

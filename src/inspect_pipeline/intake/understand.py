@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..core.contracts import enums, submission_columns
-from .issues import Issue, make_issue
+from ..core.issues import Issue, make_issue
 from .layout import Column, Located, SheetLayout, cell_address, read_layout
 from ..read.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
 from ..core.settings import Settings

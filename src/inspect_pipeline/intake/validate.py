@@ -10,7 +10,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..core.contracts import enums, submission_column, submission_columns
-from .issues import Issue, make_issue
+from ..core.issues import Issue, make_issue
 from .layout import cell_address
 from ..read.normalize import squash
 from .understand import ParsedFile

@@ -20,7 +20,7 @@ from ..core.errors import RecordError
 from ..core.lock import run_lock
 from ..core.paths import Paths
 from ..core.publish import temp_dir_for
-from .rebuild import received, replay
+from ..intake.replay import received, replay
 from ..core.settings import Settings
 
 

@@ -1,22 +1,15 @@
-"""Hazards across weeks: matching a file's rows to known hazards (隐患编号, else identity), issuing new numbers,
-and the cross-week warnings hazard-dropped / hazard-reopened (submission.md §Identity, §Cross-week checks)."""
+"""Hazards across weeks as the record holds them: each school's known hazards with their counted history
+(matched to a file's rows by intake.match), first weeks in week order, and the ledger's current page."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..record.db import hazard_state, hazards, observations, submissions
-from ..intake.issues import Issue, make_issue
-from ..intake.understand import ParsedFile
-from ..intake.validate import DONE, OPEN, identity
-from ..core.weeks import compact
-
-_CODE_TAIL = re.compile(r"^(.+)-(\d{4}W\d{2})-(\d{3,})$")
 
 
 @dataclass(slots=True)
@@ -52,10 +45,10 @@ class SchoolLedger:
         self.by_code[known.code] = known
         self.by_identity[known.identity] = known
 
-    def record(self, matches: list[Match], week: str, submission_id: int) -> None:
-        """Count an accepted file's rows as the hazards' latest state for its week."""
-        for m in matches:
-            m.known.history.append((week, m.record["status"], m.record["description"], submission_id))
+    def record(self, rows: list[tuple[Known, dict]], week: str, submission_id: int) -> None:
+        """Count an accepted file's rows (each with its hazard) as the hazards' latest state for its week."""
+        for known, row in rows:
+            known.history.append((week, row["status"], row["description"], submission_id))
 
     def forget(self, submission_id: int) -> None:
         """Stop counting a superseded file."""
@@ -100,65 +93,6 @@ def load_ledgers(conn: Connection, school_ids: set[int]) -> dict[int, SchoolLedg
 def _chunks(items: list, n: int):
     for i in range(0, len(items), n):
         yield items[i : i + n]
-
-
-@dataclass(slots=True)
-class Match:
-    """A row of an accepted file tied to its hazard."""
-
-    known: Known
-    record: dict
-    is_new: bool
-    moved: bool = False  # the hazard was known from a later week only: its first week moves back to this one
-
-
-def match_rows(
-    parsed: ParsedFile, ledger: SchoolLedger, prefix: str, next_id, submission_id: int
-) -> tuple[list[Match], list[Issue]]:
-    """Tie each row to a known hazard or a new one (new numbers issued here, `<prefix>-2023W47-003`: the school's
-    学校标识码, or its name while it has none) and give the cross-week warnings. `next_id()` hands out hazard ids."""
-    week = parsed.week
-    matches: list[Match] = []
-    issues: list[Issue] = []
-    seen: set[int] = set()
-    for rec in parsed.records:
-        moved = False
-        known = _by_number(rec.get("hazard_id"), ledger)
-        ident = identity(rec["found_date"], rec["location"], rec["description"])
-        if known is None:
-            known = ledger.by_identity.get(ident)
-        if known is None:
-            code = _new_code(ledger, prefix, week)
-            known = Known(next_id(), code, ident, week, rec["found_date"], first_submission_id=submission_id)
-            ledger.add(known)
-        elif week < known.first_week:
-            known.first_week, moved = week, True  # a late file for an earlier week
-        seen.add(known.id)
-        before = known.state_before(week)
-        if before is not None and before[0] in DONE and rec["status"] in OPEN:
-            issues.append(parsed.cell_issue("hazard-reopened", rec, "description"))
-        matches.append(Match(known, rec, is_new=known.first_week == week, moved=moved))
-    for known in ledger.by_code.values():
-        if known.id in seen:
-            continue
-        before = known.state_before(week)
-        if before is not None and before[0] in OPEN:
-            issues.append(make_issue("hazard-dropped", sheet=parsed.sheet, value=before[1]))
-    return matches, issues
-
-
-def _by_number(value: object, ledger: SchoolLedger) -> Known | None:
-    """The hazard a pipeline-issued 隐患编号 names, if it is one of this school's (else the school's own numbering).
-    Numbers issued before the school got its code or a new name keep resolving: they are looked up, not parsed."""
-    if not isinstance(value, str) or not _CODE_TAIL.match(value.strip()):
-        return None
-    return ledger.by_code.get(value.strip())
-
-
-def _new_code(ledger: SchoolLedger, school_prefix: str, week: str) -> str:
-    prefix = f"{school_prefix}-{compact(week)}-"
-    taken = [int(c.rsplit("-", 1)[1]) for c in ledger.by_code if c.startswith(prefix)]
-    return f"{prefix}{max(taken, default=0) + 1:03d}"
 
 
 # ---------------------------------------------------------------- first weeks

@@ -22,9 +22,9 @@ from ..intake.manifest import week_files
 from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
 from ..core.publish import staged_dir
-from ..intake.take import snapshot_inputs
+from ..record.inputs import snapshot_inputs
 from .figures import received_by, refuse_before_campaign
-from ..jobs.rebuild import record_as_of
+from ..intake.replay import record_as_of
 from ..schools.roster import Roster, load_roster
 from ..schools.identity import current_roster, identify, week_roster
 from ..core.settings import Settings

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..intake.take import input_snapshot
+from ..record.inputs import input_snapshot
 from ..record.db import reports, schools
 from ..core.errors import RosterError
 from ..read.normalize import squash

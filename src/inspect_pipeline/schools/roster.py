@@ -281,7 +281,7 @@ def _check_aliases(schools: tuple[School, ...], file_name: str) -> None:
 def resolve_unit(roster: Roster, fields: dict, sheet: str | None) -> tuple[School | None, list]:
     """The school a submission's header block names (学校标识码 wins over 填报单位), with the issues of
     submission.md §Header block. `fields` maps field id → Located(value, cell)."""
-    from ..intake.issues import make_issue
+    from ..core.issues import make_issue
 
     issues = []
     code_loc, name_loc = fields.get("school_code"), fields.get("unit_name")

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Literal
 
-from ..core.contracts import load_toml
+from .contracts import load_toml
 
 Severity = Literal["error", "warning"]
 
