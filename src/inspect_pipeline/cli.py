@@ -216,10 +216,10 @@ def report(
     """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
     week's pre-filled templates; mail them if mail is set. Runs as the Prefect flow `weekly-report` (without
     its closing intake) when PREFECT_API_URL is set."""
+    from .core.weeks import shift
     from .deliver.delivery import send_report, summary
     from .report.build import build_report
     from .report.templates import write_templates
-    from .core.weeks import shift
 
     try:
         settings, paths = _ready(data_root, debug)
@@ -268,7 +268,12 @@ def report(
 def status(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
     """Who has reported this week, per zone; which reports are stale; which mails are still unsent; which files
     are still in the inbox, and why."""
-    from .report.status import inbox_left, stale_reports, unsent_mail, week_status_by_zone
+    from .report.status import (
+        inbox_left,
+        stale_reports,
+        unsent_mail,
+        week_status_by_zone,
+    )
 
     try:
         settings, paths = _ready(data_root, debug)

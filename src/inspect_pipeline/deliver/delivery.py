@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from ..core.paths import Paths
+from ..core.settings import Settings
 from ..record.db import make_engine, migrate
+from ..schools.identity import current_roster
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
-from ..core.paths import Paths
-from ..schools.identity import current_roster
-from ..core.settings import Settings
 
 
 def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime) -> DeliveryResult:

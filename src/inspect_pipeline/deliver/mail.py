@@ -24,8 +24,8 @@ from typing import Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ..record.db import deliveries
 from ..core.settings import Mail as MailSettings
+from ..record.db import deliveries
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..record.db import submissions
-from .mail import Mail
 from ..core.paths import Paths
-from ..schools.roster import Roster
 from ..core.settings import Settings
 from ..core.weeks import cutoff
+from ..record.db import submissions
+from ..schools.roster import Roster
+from .mail import Mail
 
 SUBJECT_TAG = "【安全隐患周报】"
 RECEIPT_TAG = "【安全隐患周报回执】"

@@ -20,18 +20,18 @@ from sqlalchemy.engine import Connection
 
 from .. import __version__
 from ..core.lock import run_lock
+from ..core.paths import Paths
 from ..core.publish import staged_dir, temp_dir_for, write_json_atomic
+from ..core.settings import Settings
+from ..core.weeks import parse_label
 from ..record.db import make_engine, migrate, submissions
 from ..report.figures import compute_week, received_by, refuse_before_campaign
 from ..report.listings import REPORT_STATUS, week_status
+from ..report.workbooks import Book, Meta, layout
+from ..schools.identity import current_roster
+from ..schools.roster import Roster, School, load_roster
 from .mail import Mail
 from .mailings import split_addresses
-from ..core.paths import Paths
-from ..schools.roster import Roster, School, load_roster
-from ..schools.identity import current_roster
-from ..core.settings import Settings
-from ..core.weeks import parse_label
-from ..report.workbooks import Book, Meta, layout
 
 UNREPORTED, REJECTED = REPORT_STATUS["missing"], REPORT_STATUS["rejected"]  # 未报, 退回未重报
 SHOWN_ERRORS = 3  # errors quoted per rejected file; the rest are counted

@@ -9,15 +9,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from . import synth
 from ..core.errors import DataRootError
-from ..intake.run import run_intake
 from ..core.paths import Paths
-from ..report.build import ReportResult, build_report
 from ..core.settings import load_settings
-from ..jobs.setup import init_data_root
-from ..report.templates import write_templates
 from ..core.weeks import cutoff, shift
+from ..intake.run import run_intake
+from ..jobs.setup import init_data_root
+from ..report.build import ReportResult, build_report
+from ..report.templates import write_templates
+from . import synth
 
 WEEKS = ("2023-W47", "2023-W48")
 MARKER = ".inspect-pipeline-demo"

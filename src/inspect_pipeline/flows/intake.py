@@ -6,12 +6,11 @@ import logging
 
 from prefect import flow, task
 
-from ..deliver import delivery
 from ..core.errors import LockBusy
+from ..deliver import delivery
 from ..intake.run import run_intake
 from ..record.files import received_files
 from ..report.summary import intake_table
-
 from .wiring import clock, open_root, publish_table, retry_on_io
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from prefect import flow, task
 
+from ..core.weeks import week_of
 from ..deliver import delivery
 from ..deliver.reminders import build_reminders
-from ..core.weeks import week_of
-
 from .wiring import clock, open_root, publish_markdown, retry_on_io, round_time
 
 

@@ -8,7 +8,6 @@ import os
 from ..core.logs import log_to_file
 from ..core.paths import Paths
 from ..core.settings import Settings
-
 from .server import LocalServer
 
 log = logging.getLogger(__name__)

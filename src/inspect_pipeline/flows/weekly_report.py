@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from prefect import flow, task
 
+from ..core.weeks import closed_week, shift
 from ..deliver import delivery
 from ..report.build import build_report
 from ..report.summary import report_markdown, zone_table
 from ..report.templates import write_templates
-from ..core.weeks import closed_week, shift
-
 from .intake import take_inbox
 from .wiring import clock, open_root, publish_markdown, publish_table, retry_on_io
 

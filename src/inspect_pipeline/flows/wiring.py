@@ -11,8 +11,8 @@ from prefect.runtime import flow_run
 from ..core.logs import log_to_file
 from ..core.paths import Paths
 from ..core.settings import Settings
-from ..jobs.setup import open_data_root
 from ..core.weeks import parse_moment
+from ..jobs.setup import open_data_root
 
 
 def open_root(data_root: str) -> tuple[Settings, Paths]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .take import Archived
 from ..core.issues import Issue, has_errors
 from ..ledger.hazards import SchoolLedger
-from .match import Match, match_rows
 from ..schools.roster import School
+from .match import Match, match_rows
+from .take import Archived
 from .understand import ParsedFile
 
 SchoolWeek = tuple[int, str]  # (school id, week label)

@@ -11,8 +11,8 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..core.contracts import header_block_fields, row_rules, submission_columns
 from ..core.issues import Issue, make_issue
-from ..read.normalize import as_text, fold, squash, strip_bracket_tail
 from ..read.grid import CellValue, Sheet
+from ..read.normalize import as_text, fold, squash, strip_bracket_tail
 
 MIN_HEADER_MATCHES = 4
 

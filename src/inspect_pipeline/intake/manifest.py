@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..core.publish import write_json_atomic
-from ..record.db import submissions
 from ..core.paths import Paths
+from ..core.publish import write_json_atomic
 from ..core.settings import Settings
 from ..core.weeks import cutoff
+from ..record.db import submissions
 
 COUNT_KEYS = ("rows", "new", "major", "open", "rectified")
 

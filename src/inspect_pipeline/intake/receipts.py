@@ -27,12 +27,16 @@ import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_from_string,
+    get_column_letter,
+)
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..core.issues import Issue
-from ..read.grid import Workbook
 from ..core.publish import write_file_atomic
+from ..read.grid import Workbook
 
 log = logging.getLogger(__name__)
 

@@ -15,26 +15,41 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import receipts as receipt_writer
-from ..record.inputs import snapshot_inputs
-from .take import Archived, archive_file, flush_to_disk, remove_from_inbox, scan_inbox, settle
 from ..core.bounded import Bounds, Stopped, bounded_map
-from ..record.db import hazards, make_engine, migrate, observations, runs, storable_text, submissions
 from ..core.issues import Issue
 from ..core.lock import run_lock
-from .decide import Credited, Decision, WeekState, decide
-from ..ledger.hazards import load_ledgers, recount_new, refresh_state
-from .manifest import write_intake_manifest
-from ..read.normalize import parse_count, parse_date
 from ..core.parallel import worker_count
 from ..core.paths import Paths
-from ..schools.roster import Roster, School, load_roster, resolve_unit
-from ..schools.identity import identify
 from ..core.settings import Settings
+from ..core.weeks import cutoff, week_of
+from ..ledger.hazards import load_ledgers, recount_new, refresh_state
+from ..read.normalize import parse_count, parse_date
 from ..read.sniff import LINK
+from ..record.db import (
+    hazards,
+    make_engine,
+    migrate,
+    observations,
+    runs,
+    storable_text,
+    submissions,
+)
+from ..record.inputs import snapshot_inputs
+from ..schools.identity import identify
+from ..schools.roster import Roster, School, load_roster, resolve_unit
+from . import receipts as receipt_writer
+from .decide import Credited, Decision, WeekState, decide
+from .manifest import write_intake_manifest
+from .take import (
+    Archived,
+    archive_file,
+    flush_to_disk,
+    remove_from_inbox,
+    scan_inbox,
+    settle,
+)
 from .understand import ParsedFile, parse_file
 from .validate import DONE, OPEN, structure_issues, validate_rows
-from ..core.weeks import cutoff, week_of
 
 Progress = Callable[[str, int, int], None]
 
@@ -433,8 +448,8 @@ def _write_receipt(row: dict, root_dir: str, limits) -> str:
         fmt = row["format"]
         workbook = None
         if fmt in ("xlsx", "xlsm", "xls", "ods", "csv"):
-            from ..read.grid import FileRefused
             from ..read.books import read_workbook
+            from ..read.grid import FileRefused
 
             try:
                 workbook = read_workbook(original.read_bytes(), row["file_name"], limits)

@@ -11,12 +11,20 @@ from dataclasses import dataclass, field
 
 from ..core.contracts import enums, submission_columns
 from ..core.issues import Issue, make_issue
-from .layout import Column, Located, SheetLayout, cell_address, read_layout
-from ..read.normalize import as_text, fold, match_enum, parse_amount, parse_count, parse_date, squash
 from ..core.settings import Settings
 from ..core.weeks import cutoff, is_valid_week, parse_label, shift, week_label
 from ..read.books import read_workbook
 from ..read.grid import FileRefused, Workbook
+from ..read.normalize import (
+    as_text,
+    fold,
+    match_enum,
+    parse_amount,
+    parse_count,
+    parse_date,
+    squash,
+)
+from .layout import Column, Located, SheetLayout, cell_address, read_layout
 
 NOT_A_DATE = "__not_a_date__"
 

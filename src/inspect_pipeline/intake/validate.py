@@ -11,8 +11,8 @@ import pandera.pandas as pa
 
 from ..core.contracts import enums, submission_column, submission_columns
 from ..core.issues import Issue, make_issue
-from .layout import cell_address
 from ..read.normalize import squash
+from .layout import cell_address
 from .understand import ParsedFile
 
 DONE = ("已整改", "已销号")

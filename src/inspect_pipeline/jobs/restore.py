@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..record.db import database_label, make_engine, migrate, reports, submissions
 from ..core.errors import RecordError
 from ..core.lock import run_lock
 from ..core.paths import Paths
 from ..core.publish import temp_dir_for
-from ..intake.replay import received, replay
 from ..core.settings import Settings
+from ..intake.replay import received, replay
+from ..record.db import database_label, make_engine, migrate, reports, submissions
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 import xlsxwriter
 
 from ..core.contracts import roster_columns
-from ..record.db import make_engine, migrate
 from ..core.errors import DataRootError
 from ..core.paths import Paths
 from ..core.settings import CONFIG_FILE_NAME, DEFAULT_CONFIG, Settings, load_settings
+from ..record.db import make_engine, migrate
 
 
 def open_data_root(root: Path) -> tuple[Settings, Paths]:

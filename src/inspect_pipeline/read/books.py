@@ -25,9 +25,9 @@ from xml.parsers import expat
 import olefile
 import python_calamine
 
+from ..core.settings import Limits
 from . import sniff, xmlscan
 from .grid import DAMAGED, CellValue, FileRefused, Sheet, Workbook
-from ..core.settings import Limits
 
 # what a damaged file makes calamine, zipfile, olefile and our own parsing raise (KeyError: a missing zip member;
 # RuntimeError: a zip member flagged encrypted; ValueError covers xmlscan.Forbidden and xmlscan.Malformed)

@@ -14,7 +14,6 @@ from pathlib import PurePath
 import olefile
 
 from ..core.settings import Limits
-
 from .grid import DAMAGED, FileRefused
 
 ZIP_MAGIC = b"PK\x03\x04"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .db import make_engine, migrate, submissions
 from ..core.paths import Paths
 from ..core.settings import Settings
+from .db import make_engine, migrate, submissions
 
 
 def received_files(

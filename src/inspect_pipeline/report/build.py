@@ -13,23 +13,27 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .. import __version__
-from ..core.publish import write_json_atomic
-from ..record.db import make_engine, migrate, reports, submissions
-from .figures import compute_week
 from ..core.lock import run_lock
-from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
-from ..intake.manifest import week_files
 from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
-from ..core.publish import staged_dir
-from ..record.inputs import snapshot_inputs
-from .figures import received_by, refuse_before_campaign
-from ..intake.replay import record_as_of
-from ..schools.roster import Roster, load_roster
-from ..schools.identity import current_roster, identify, week_roster
+from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
 from ..core.weeks import parse_label
-from .workbooks import Meta, layout, write_city_bureau, write_safety_committee, write_zone_report
+from ..intake.manifest import week_files
+from ..intake.replay import record_as_of
+from ..record.db import make_engine, migrate, reports, submissions
+from ..record.inputs import snapshot_inputs
+from ..schools.identity import current_roster, identify, week_roster
+from ..schools.roster import Roster, load_roster
+from .figures import compute_week, received_by, refuse_before_campaign
+from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
+from .workbooks import (
+    Meta,
+    layout,
+    write_city_bureau,
+    write_safety_committee,
+    write_zone_report,
+)
 
 log = logging.getLogger(__name__)
 

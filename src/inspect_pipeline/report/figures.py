@@ -19,11 +19,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..core.errors import ConfigError
+from ..core.settings import Settings
+from ..core.weeks import Week, cutoff, shift, week_of
 from ..record.db import hazard_state, hazards, observations, submissions
 from ..schools.roster import Roster
-from ..core.settings import Settings
-from ..core.errors import ConfigError
-from ..core.weeks import Week, cutoff, shift, week_of
 
 DONE = ("已整改", "已销号")
 FIGURE_KEYS = (

@@ -9,11 +9,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..record.db import submissions
-from .figures import WeekFigures, hazard_details, rate_points, received_by
-from ..schools.roster import Roster
 from ..core.settings import Settings
 from ..core.weeks import shift
+from ..record.db import submissions
+from ..schools.roster import Roster
+from .figures import WeekFigures, hazard_details, rate_points, received_by
 
 REPORT_STATUS = {"on_time": "按时", "late": "迟报", "missing": "未报", "rejected": "退回未重报", "not_due": "不需报送"}
 

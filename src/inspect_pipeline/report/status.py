@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..core.paths import Paths
+from ..core.settings import Settings
 from ..intake.take import walk_inbox
 from ..record.db import deliveries, make_engine, migrate, reports, submissions
+from ..schools.identity import current_roster
 from .figures import compute_week
 from .listings import week_status
-from ..core.paths import Paths
-from ..schools.identity import current_roster
-from ..core.settings import Settings
 
 
 def week_status_by_zone(paths: Paths, settings: Settings, week: str, as_of=None) -> list[dict]:

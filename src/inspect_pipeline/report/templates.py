@@ -12,16 +12,16 @@ import xlsxwriter
 from sqlalchemy.engine import Connection
 
 from ..core.contracts import enums, submission_columns
-from ..record.db import hazard_state, hazards, make_engine, migrate, observations
-from .figures import refuse_before_campaign
+from ..core.lock import run_lock
 from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
-from ..core.lock import run_lock
 from ..core.publish import staged_file
-from ..schools.roster import School
-from ..schools.identity import current_roster
 from ..core.settings import Settings
 from ..core.weeks import cutoff, parse_label
+from ..record.db import hazard_state, hazards, make_engine, migrate, observations
+from ..schools.identity import current_roster
+from ..schools.roster import School
+from .figures import refuse_before_campaign
 
 TEMPLATE_ROWS = 200  # input rows carrying the drop-downs and date checks
 GUIDE = [

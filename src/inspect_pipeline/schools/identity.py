@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..record.inputs import input_snapshot
-from ..record.db import reports, schools
 from ..core.errors import RosterError
-from ..read.normalize import squash
 from ..core.paths import Paths
-from .roster import Roster, School, load_roster
 from ..core.settings import Settings
+from ..read.normalize import squash
+from ..record.db import reports, schools
+from ..record.inputs import input_snapshot
+from .roster import Roster, School, load_roster
 
 log = logging.getLogger(__name__)
 

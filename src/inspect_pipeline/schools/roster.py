@@ -14,10 +14,10 @@ import pandera.pandas as pa
 
 from ..core.contracts import enums, load_toml, roster_columns
 from ..core.errors import RosterError
-from ..read.normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
-from ..read.grid import FileRefused
-from ..read.books import read_workbook
 from ..core.settings import Settings
+from ..read.books import read_workbook
+from ..read.grid import FileRefused
+from ..read.normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
 
 _ALIAS_SPLIT = re.compile(r"[、;；,，/]")
 _CODE = re.compile(r"^\d{10}$")

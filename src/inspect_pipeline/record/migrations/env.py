@@ -2,7 +2,8 @@
 
 from alembic import context
 
-from inspect_pipeline.record.db import metadata  # absolute: Alembic loads this file by path, not as a module
+# absolute: Alembic loads this file by path, not as a module of the package
+from inspect_pipeline.record.db import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
