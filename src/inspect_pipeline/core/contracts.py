@@ -7,10 +7,27 @@ as plain Python structures. The pandera schemas are built from them in `validate
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+_CACHED: list = []
+
+
+def cached(fn):
+    """`functools.cache` for what is read or derived from the contract files; `reload()` forgets them all."""
+    fn = cache(fn)
+    _CACHED.append(fn)
+    return fn
+
+
+def reload() -> None:
+    """Forget everything read from the contract files (e.g. after a test points `contracts_dir` at a copy)."""
+    for fn in _CACHED:
+        fn.cache_clear()
+
 
 _PACKAGED = Path(__file__).resolve().parents[1] / "_contracts"  # inspect_pipeline/_contracts in a wheel
 _CHECKOUT = Path(__file__).resolve().parents[3] / "schemas"
@@ -21,7 +38,7 @@ def contracts_dir() -> Path:
     return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
-@cache
+@cached
 def load_toml(name: str) -> dict:
     """Parse one contract file of `schemas/`."""
     with (contracts_dir() / name).open("rb") as fh:
@@ -39,11 +56,54 @@ class ColumnSpec:
     required: str  # always | optional | conditional
     description: str
     enum: str | None = None
+    when: tuple[Clause, ...] = ()  # conditional: the rows that need a value (all clauses hold)
+    issue: str = "required"  # the issue code of a row that needs a value and has none
+    hint: str = ""  # what the message adds about the rule, in Chinese
+    not_before: str | None = None  # a date column this date may not precede (date-order)
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One clause of a `when`: `status in (已整改, 已销号)`, `mode != 立即整改` …"""
+
+    column: str
+    op: str  # == | != | in | not in
+    values: tuple[str, ...]
+
+
+_CLAUSE = re.compile(r"^\s*(\w+)\s+(==|!=|not\s+in|in)\s+(.+?)\s*$")
+
+
+def parse_when(text: str, columns: set[str], where: str) -> tuple[Clause, ...]:
+    """The clauses of a `when` (`<column> ==|!=|in|not in <value or (v1, v2)>`, joined by `and`); ValueError naming
+    `where` for anything else or a column the table does not have."""
+    clauses = []
+    for part in re.split(r"\s+and\s+", text.strip()):
+        found = _CLAUSE.match(part)
+        if found is None or found[1] not in columns:
+            raise ValueError(f"{where}: when = {text!r} is not `<column> ==|!=|in|not in <value>` joined by `and` "
+                             f"(columns: {', '.join(sorted(columns))})")
+        op = " ".join(found[2].split())
+        raw = found[3].strip()
+        if op in ("in", "not in"):
+            if not (raw.startswith("(") and raw.endswith(")")):
+                raise ValueError(f"{where}: when = {text!r}: `{op}` takes a list in parentheses, e.g. (已整改, 已销号)")
+            values = tuple(v.strip() for v in raw[1:-1].split(",") if v.strip())
+        else:
+            values = (raw,)
+        clauses.append(Clause(found[1], op, values))
+    return tuple(clauses)
 
 
 def _columns(table: str) -> tuple[ColumnSpec, ...]:
-    return tuple(
-        ColumnSpec(
+    raw = load_toml(f"{table}.toml")["columns"]
+    ids = {c["id"] for c in raw}
+    specs = []
+    for c in raw:
+        where = f"{table}.toml column {c['id']}"
+        if c.get("not_before") is not None and c["not_before"] not in ids:
+            raise ValueError(f"{where}: not_before = {c['not_before']!r} is not a column of the table")
+        specs.append(ColumnSpec(
             id=c["id"],
             header=c["header"],
             aliases=tuple(c.get("aliases", ())),
@@ -51,24 +111,27 @@ def _columns(table: str) -> tuple[ColumnSpec, ...]:
             required=c.get("required", "optional"),
             description=c["description"],
             enum=c.get("enum"),
-        )
-        for c in load_toml(f"{table}.toml")["columns"]
-    )
+            when=parse_when(c["when"], ids, where) if c.get("when") else (),
+            issue=c.get("issue", "required"),
+            hint=c.get("hint", ""),
+            not_before=c.get("not_before"),
+        ))
+    return tuple(specs)
 
 
-@cache
+@cached
 def submission_columns() -> tuple[ColumnSpec, ...]:
     """The hazard table's columns (submission.md §The hazard table)."""
     return _columns("submission")
 
 
-@cache
+@cached
 def roster_columns() -> tuple[ColumnSpec, ...]:
     """The roster's columns (roster.md)."""
     return _columns("roster")
 
 
-@cache
+@cached
 def submission_column(col_id: str) -> ColumnSpec:
     return {c.id: c for c in submission_columns()}[col_id]
 
@@ -85,7 +148,7 @@ class EnumSpec:
     not_values_note: str
 
 
-@cache
+@cached
 def enums() -> dict[str, EnumSpec]:
     """Every enum of the submission and roster contracts, by name."""
     out: dict[str, EnumSpec] = {}
@@ -113,13 +176,13 @@ def enums() -> dict[str, EnumSpec]:
     return out
 
 
-@cache
+@cached
 def header_block_fields() -> dict[str, dict]:
     """Header-block fields above the table (submission.md §Header block), by id."""
     return {f["id"]: f for f in load_toml("submission.toml")["header_block"]}
 
 
-@cache
+@cached
 def row_rules() -> dict:
     """Row-level vocabulary: blank tokens, zero-report statements, footer labels, end markers."""
     return load_toml("submission.toml")["rows"]

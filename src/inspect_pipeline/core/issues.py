@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Literal
 
-from .contracts import load_toml
+from .contracts import cached, load_toml
 
 Severity = Literal["error", "warning"]
 
@@ -31,7 +30,7 @@ class Issue:
         return d
 
 
-@cache
+@cached
 def issue_texts() -> dict[str, dict[str, str]]:
     """Code → {severity, message, fix} from `schemas/issues.toml`."""
     return load_toml("issues.toml")

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 
 from openpyxl.utils.cell import get_column_letter
 
-from ..core.contracts import header_block_fields, row_rules, submission_columns
+from ..core.contracts import cached, header_block_fields, row_rules, submission_columns
 from ..core.issues import Issue, make_issue
 from ..read.grid import CellValue, Sheet
 from ..read.normalize import as_text, fold, squash, strip_bracket_tail
@@ -110,7 +109,7 @@ class Grid:
 # ---------------------------------------------------------------- header matching
 
 
-@cache
+@cached
 def _header_lookup() -> dict[str, str]:
     """Normalised header text → column id (canonical headers and aliases)."""
     table: dict[str, str] = {}
@@ -208,7 +207,7 @@ def map_columns(grid: Grid, top: int, bottom: int, sheet_name: str) -> tuple[dic
 # ---------------------------------------------------------------- header block
 
 
-@cache
+@cached
 def _label_lookup() -> dict[str, str]:
     table = {}
     for fid, spec in header_block_fields().items():
@@ -217,7 +216,7 @@ def _label_lookup() -> dict[str, str]:
     return table
 
 
-@cache
+@cached
 def _label_pattern() -> re.Pattern:
     names = sorted(_label_lookup(), key=len, reverse=True)
     return re.compile(r"(" + "|".join(map(re.escape, names)) + r")\s*(?:\([^()]*\))?\s*[:：]")
@@ -278,13 +277,13 @@ def read_header_block(grid: Grid, stop: int) -> tuple[dict[str, Located], list[t
 # ---------------------------------------------------------------- rows
 
 
-@cache
+@cached
 def _row_vocabulary() -> dict[str, frozenset[str]]:
     rules = row_rules()
     return {k: frozenset(squash(t) for t in rules[k]) for k in ("zero_statements", "end_markers", "total_labels")}
 
 
-@cache
+@cached
 def _footer_pattern() -> re.Pattern:
     labels = "|".join(map(re.escape, sorted(row_rules()["footer_labels"], key=len, reverse=True)))
     return re.compile(rf"^(?:{labels})\d*(?:签字|签名|\(盖章\))?(?:[:：]|$)")

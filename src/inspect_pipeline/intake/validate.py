@@ -4,12 +4,17 @@ mapped back to the exact cell each school must change (submission.md §Error cod
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
 
-from ..core.contracts import enums, submission_column, submission_columns
+from ..core.contracts import (
+    ColumnSpec,
+    cached,
+    enums,
+    submission_column,
+    submission_columns,
+)
 from ..core.issues import Issue, make_issue
 from ..read.normalize import squash
 from .layout import cell_address
@@ -36,35 +41,39 @@ def _dates(df: pd.DataFrame, col: str) -> pd.Series:
     return pd.to_datetime(df[col].map(lambda v: v if isinstance(v, dt.date) else None), errors="coerce")
 
 
-def _done(df: pd.DataFrame) -> pd.Series:
-    return df["status"].isin(DONE)
+def _holds(spec: ColumnSpec, df: pd.DataFrame) -> pd.Series:
+    """Where a conditional column's `when` holds (every clause; a blank cell is no value of any list)."""
+    mask = pd.Series(True, index=df.index)
+    for clause in spec.when:
+        column = df[clause.column]
+        if clause.op == "==":
+            mask &= column == clause.values[0]
+        elif clause.op == "!=":
+            mask &= column != clause.values[0]
+        elif clause.op == "in":
+            mask &= column.isin(clause.values)
+        else:
+            mask &= ~column.isin(clause.values)
+    return mask
 
 
-# name → (rule over the frame returning True where the row is fine, the column of the cell to change, code)
-ROW_RULES: dict[str, tuple] = {
-    "required:measures": (lambda df: _done(df) | df["measures"].notna(), "measures", "required"),
-    "required:deadline": (
-        lambda df: _done(df) | (df["mode"] == "立即整改") | df["deadline"].notna(),
-        "deadline",
-        "required",
-    ),
-    "required:done_date": (lambda df: ~_done(df) | df["done_date"].notna(), "done_date", "required"),
-    "required:verifier": (lambda df: (df["status"] != "已销号") | df["verifier"].notna(), "verifier", "required"),
-    "major-needs-control": (
-        lambda df: (df["level"] != "重大") | _done(df) | df["interim_control"].notna(),
-        "interim_control",
-        "major-needs-control",
-    ),
-    "date-order:deadline": (
-        lambda df: ~(_dates(df, "deadline") < _dates(df, "found_date")),
-        "deadline",
-        "date-order",
-    ),
-    "date-order:done_date": (
-        lambda df: ~(_dates(df, "done_date") < _dates(df, "found_date")),
-        "done_date",
-        "date-order",
-    ),
+@cached
+def frame_rules() -> dict[str, tuple]:
+    """name → (rule over the frame returning True where the row is fine, the column of the cell to change, code):
+    the conditional columns and date orders declared in `schemas/submission.toml` (`when`, `issue`, `not_before`),
+    then the rules of submission.md that the contract does not declare per column."""
+    rules: dict[str, tuple] = {}
+    for spec in submission_columns():
+        if spec.required == "conditional":
+            name = f"required:{spec.id}" if spec.issue == "required" else spec.issue
+            rules[name] = (lambda df, spec=spec: ~_holds(spec, df) | df[spec.id].notna(), spec.id, spec.issue)
+        if spec.not_before:
+            rules[f"date-order:{spec.id}"] = (
+                lambda df, spec=spec: ~(_dates(df, spec.id) < _dates(df, spec.not_before)), spec.id, "date-order")
+    return {**rules, **FIXED_RULES}
+
+
+FIXED_RULES: dict[str, tuple] = {
     "future-date": (
         lambda df: ~(_dates(df, "found_date") > pd.to_datetime(df["_cutoff_date"])),
         "found_date",
@@ -79,7 +88,7 @@ ROW_RULES: dict[str, tuple] = {
 COLUMN_CHECK_CODES = {"bad-date", "bad-enum", "bad-number"}
 
 
-@cache
+@cached
 def row_schema() -> pa.DataFrameSchema:
     """The hazard-row contract of `schemas/submission.toml` as a pandera schema."""
     columns = {}
@@ -93,7 +102,7 @@ def row_schema() -> pa.DataFrameSchema:
         elif c.type == "decimal":
             checks.append(pa.Check(_is_amount, name="bad-number"))
         columns[c.id] = pa.Column(None, nullable=c.required != "always", checks=checks, description=c.description)
-    frame_checks = [pa.Check(rule, name=name) for name, (rule, _, _) in ROW_RULES.items()]
+    frame_checks = [pa.Check(rule, name=name) for name, (rule, _, _) in frame_rules().items()]
     return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, name="hazard rows")
 
 
@@ -173,8 +182,8 @@ def _failures(cases: pd.DataFrame) -> list[tuple[int, str, str]]:
             key = (int(idx), "required", str(column))
         elif check in COLUMN_CHECK_CODES:
             key = (int(idx), check, str(column))
-        elif check in ROW_RULES:
-            _, target, code = ROW_RULES[check]
+        elif check in frame_rules():
+            _, target, code = frame_rules()[check]
             key = (int(idx), code, target)
         else:
             continue
@@ -196,12 +205,7 @@ def _row_issue(code, target, parsed, address, header, raw, rec, frame, idx, firs
         if squash(str(rec[target])) in {squash(v) for v in spec.not_values}:
             detail = spec.not_values_note
     elif code == "required":
-        detail = {
-            "done_date": "（状态为已整改/已销号时必须填写完成日期）",
-            "verifier": "（已销号的隐患必须填写验收人）",
-            "measures": "（未整改完成的隐患必须填写整改措施）",
-            "deadline": "（限期整改的隐患必须填写整改时限）",
-        }.get(target, "")
+        detail = submission_column(target).hint
     elif code == "future-date":
         detail = parsed.cutoff.date().isoformat()
     elif code == "duplicate-hazard":
