@@ -216,7 +216,7 @@ def report(
     """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
     week's pre-filled templates; mail them if mail is set. Runs as the Prefect flow `weekly-report` (without
     its closing intake) when PREFECT_API_URL is set."""
-    from .core.weeks import shift
+    from .core.weeks import is_reported, shift
     from .deliver.delivery import send_report, summary
     from .report.build import build_report
     from .report.templates import write_templates
@@ -227,7 +227,7 @@ def report(
         chosen = _week(week, moment, settings, ahead=0)
         if roster not in ("week", "current"):
             raise ConfigError(f"--roster “{roster}” 不是可选的值：week（按该周首次报告时的名单）或 current（按当前名单）")
-        if chosen in settings.no_report_weeks:
+        if not is_reported(chosen, settings):
             console.print(f"{chosen} 是不报送周（config.toml 的 no_report_weeks），不生成周报。")
             return
         if _through_prefect():
@@ -344,6 +344,7 @@ def remind(
     """List, per 包校责任人, the units not yet reported and those rejected and not resubmitted, as
     reports/<week>/reminders/<stamp>/ (workbook and markdown), and mail each owner their list if mail is set.
     Runs as the Prefect flow `reminders` when PREFECT_API_URL is set."""
+    from .core.weeks import is_reported
     from .deliver.delivery import send_mails, summary
     from .deliver.reminders import build_reminders
 
@@ -371,7 +372,7 @@ def remind(
                           cell(o["owner_email"]) if o["owner_email"] else Text("（未填）", style="yellow"))
         console.print(table)
     else:
-        console.print(f"{chosen}：{'本周不需报送' if chosen in settings.no_report_weeks else '全部已报'}，无需催报。")
+        console.print(f"{chosen}：{'本周不需报送' if not is_reported(chosen, settings) else '全部已报'}，无需催报。")
     console.print(f"催报名单 → {markup_safe(folder)}", soft_wrap=True)
     _print_mail(mailed, "催报")
     if settings.mail.enabled and settings.mail.reminders:

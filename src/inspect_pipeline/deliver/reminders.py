@@ -23,12 +23,12 @@ from ..core.lock import run_lock
 from ..core.paths import Paths
 from ..core.publish import staged_dir, temp_dir_for, write_json_atomic
 from ..core.settings import Settings
-from ..core.weeks import parse_label
+from ..core.weeks import is_reported, parse_label
 from ..record.db import make_engine, migrate, submissions
 from ..report.figures import compute_week, received_by, refuse_before_campaign
 from ..report.listings import REPORT_STATUS, week_status
 from ..report.workbooks import Book, Meta, layout
-from ..schools.identity import current_roster
+from ..schools.identity import identify
 from ..schools.roster import Roster, School, load_roster
 from .mail import Mail
 from .mailings import split_addresses
@@ -67,12 +67,12 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         last_received_at, last_file …).
     """
     parse_label(week)
-    load_roster(paths.roster_file, settings)  # a bad roster stops here, before anything is written
+    loaded = load_roster(paths.roster_file, settings)  # a bad roster stops here, before anything is written
     engine = make_engine(paths.database_url)
     migrate(engine)
     try:
-        roster = current_roster(paths, settings, engine, register=False)
         with engine.connect() as conn:
+            roster = identify(conn, loaded, register=False)
             refuse_before_campaign(conn, settings, week)
             wf = compute_week(conn, roster, settings, week, as_of=now)  # files received after `now` are not there
             status = week_status(wf, conn, week)
@@ -91,7 +91,7 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         "cutoff": wf.cutoff,
         "generated_at": local_now,
         "bureau": settings.bureau_name,
-        "no_report_week": week in settings.no_report_weeks,
+        "no_report_week": not is_reported(week, settings),
         "roster_sha256": roster.sha256,
     }
     with run_lock(paths, settings, "另一个任务正在运行，请稍后再催报"):  # a killed run's debris is swept

@@ -18,12 +18,12 @@ from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
 from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
-from ..core.weeks import parse_label
+from ..core.weeks import is_reported, parse_label
 from ..intake.manifest import week_files
 from ..intake.replay import record_as_of
 from ..record.db import make_engine, migrate, reports, submissions
 from ..record.inputs import snapshot_inputs
-from ..schools.identity import current_roster, identify, week_roster
+from ..schools.identity import identify, week_roster
 from ..schools.roster import Roster, load_roster
 from .figures import compute_week, received_by, refuse_before_campaign
 from .listings import dropped_list, hazard_list, missing_list, rate_trend, school_rows
@@ -59,13 +59,14 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
     (schools.week_roster), or by today's with `roster_current` (a correction). ConfigError for a week before the
     campaign's first."""
     parse_label(week)
-    if week in settings.no_report_weeks:
+    if not is_reported(week, settings):
         return None
-    load_roster(paths.roster_file, settings)  # a bad roster stops here, before the lock
+    loaded = load_roster(paths.roster_file, settings)  # a bad roster stops here, before the lock
     with run_lock(paths, settings, "intake 正在运行，请稍后再生成报表"):
         engine = make_engine(paths.database_url)
         migrate(engine)
-        today = current_roster(paths, settings, engine, register=True)
+        with engine.begin() as conn:
+            today = identify(conn, loaded, register=True)
         with engine.connect() as conn:
             refuse_before_campaign(conn, settings, week)
             roster = today if roster_current else week_roster(conn, paths, settings, week, today)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from ..core.errors import ConfigError
 from ..core.settings import Settings
-from ..core.weeks import Week, cutoff, shift, week_of
+from ..core.weeks import Week, cutoff, is_reported, shift, week_of
 from ..record.db import hazard_state, hazards, observations, submissions
 from ..schools.roster import Roster
 
@@ -277,7 +277,7 @@ def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks:
                      .group_by(sub.school_id, sub.week)).all(),
         ["school_id", "week", "received_epoch"],
     )
-    cutoffs = {week: cutoff(week, settings) for week in weeks if week not in settings.no_report_weeks}
+    cutoffs = {week: cutoff(week, settings) for week in weeks if is_reported(week, settings)}
     due = pd.DataFrame(
         [(school.id, week) for week, moment in cutoffs.items() for school in roster.due(moment.date())],
         columns=["school_id", "week"],
