@@ -59,7 +59,7 @@ def failing(monkeypatch, target: str, exc: BaseException) -> None:
 
 def test_a_full_disk_is_exit_8_naming_the_folder_and_its_free_space(root, monkeypatch):
     folder = root / "receipts" / "2023-W47"
-    failing(monkeypatch, "inspect_pipeline.intake.run.run_intake",
+    failing(monkeypatch, "inspect_pipeline.jobs.intake.run_intake",
             OSError(errno.ENOSPC, "No space left on device", str(folder)))
     result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
     assert result.exit_code == 8
@@ -84,7 +84,7 @@ def test_a_folder_that_cannot_be_written_is_exit_9(root, monkeypatch):
     drop(root, "a.xlsx", school_book(rows=[hazard()]))
     archive = root / "archive"
     if os.geteuid() == 0:  # root ignores permissions: the error anyone else gets
-        failing(monkeypatch, "inspect_pipeline.intake.run.run_intake",
+        failing(monkeypatch, "inspect_pipeline.jobs.intake.run_intake",
                 PermissionError(errno.EACCES, "Permission denied", str(archive / "2023-W47")))
     archive.chmod(0o500)
     try:

@@ -5,7 +5,6 @@ outside (file, school and zone names, addresses) is printed escaped (terminal.py
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from pathlib import Path
@@ -38,12 +37,6 @@ Now = Annotated[
     typer.Option("--now", help="The current time, ISO 8601 (e.g. 2023-11-23T10:00:00+08:00); default: the real clock."),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure, and log lines.")]
-
-
-def _clock(now: str | None, tz) -> dt.datetime:
-    from .core.weeks import parse_moment
-
-    return dt.datetime.now(tz) if now is None else parse_moment(now, tz)
 
 
 def _fail(exc: BaseException, debug: bool, data_root: Path | None = None) -> NoReturn:
@@ -87,27 +80,21 @@ def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
 def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
     """Process the inbox once: archive, read, validate, record, receipts, manifests; mail receipts if mail is set.
     Runs as the Prefect flow `intake` when PREFECT_API_URL is set."""
-    from .deliver.delivery import send_receipts, summary
-    from .intake.run import IntakeResult, run_intake
+    from .jobs.intake import intake as intake_job
 
     try:
-        settings, paths = _ready(data_root, debug)
-        moment = _clock(now, settings.tz)
+        run = _ready(data_root, now, debug)
         if _through_prefect():
-            flow = _flow("intake")
-            done = flow(data_root=str(paths.root), now=moment.isoformat())
-            if done["skipped"]:
-                raise LockBusy(done["skipped"])
-            result = IntakeResult(done["run_id"], done["outcomes"], done["weeks"], done["left_for_next_run"])
-            mailed = done["mail"]
+            done = _flow("intake")(data_root=str(run.paths.root), now=run.now.isoformat())
         else:
             with _progress() as bar:
-                result = run_intake(paths, settings, moment, progress=_stage_bar(bar))
-            mailed = summary(send_receipts(paths, settings, result.weeks, moment))
+                done = intake_job(run, progress=_stage_bar(bar))
+        if done["skipped"]:
+            raise LockBusy(done["skipped"])
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
-    _print_result(result)
-    _print_mail(mailed, "回执")
+    _print_result(done)
+    _print_mail(done["mail"], "回执")
 
 
 def _stage_bar(bar: Progress):
@@ -154,22 +141,22 @@ def _progress() -> Progress:
     )
 
 
-def _print_result(result) -> None:
+def _print_result(done: dict) -> None:
     from .report.summary import OUTCOME_TITLES
 
-    if result.run_id is None and not result.recovered:
+    if done["run_id"] is None and not done["recovered"]:
         console.print("收件箱中没有新文件。")
     table = Table(title="本次收件", show_header=True)
     table.add_column("结果")
     table.add_column("文件数", justify="right")
-    for outcome, count in sorted(result.outcomes.items()):
+    for outcome, count in sorted(done["outcomes"].items()):
         table.add_row(OUTCOME_TITLES.get(outcome, outcome), str(count))
-    if result.outcomes:
+    if done["outcomes"]:
         console.print(table)
-    if result.left_for_next_run:
-        console.print(f"{result.left_for_next_run} 个文件仍在写入，留待下次处理。")
-    if result.weeks:
-        console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in result.weeks))
+    if done["left_for_next_run"]:
+        console.print(f"{done['left_for_next_run']} 个文件仍在写入，留待下次处理。")
+    if done["weeks"]:
+        console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in done["weeks"]))
 
 
 WeekOption = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: the last closed week.")]
@@ -192,14 +179,14 @@ def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = N
     return chosen.label
 
 
-def _ready(data_root: Path, debug: bool):
-    """The data root's settings and paths; this command's log records go to its log file from now on."""
-    from .jobs.setup import open_data_root
+def _ready(data_root: Path, now: str | None, debug: bool):
+    """The command's run over the data root (jobs.context.Run); its log records go to the log file from now on."""
+    from .jobs.context import open_run
 
     route_cli_logs(None, debug=debug)
-    settings, paths = open_data_root(data_root)
-    route_cli_logs(paths, debug=debug)
-    return settings, paths
+    run = open_run(data_root, now)
+    route_cli_logs(run.paths, debug=debug)
+    return run
 
 
 @app.command()
@@ -216,52 +203,42 @@ def report(
     """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
     week's pre-filled templates; mail them if mail is set. Runs as the Prefect flow `weekly-report` (without
     its closing intake) when PREFECT_API_URL is set."""
-    from .core.weeks import is_reported, shift
-    from .deliver.delivery import send_report, summary
-    from .report.build import build_report
-    from .report.templates import write_templates
+    from .core.weeks import shift
+    from .jobs.report import weekly_report
 
     try:
-        settings, paths = _ready(data_root, debug)
-        moment = _clock(now, settings.tz)
-        chosen = _week(week, moment, settings, ahead=0)
+        run = _ready(data_root, now, debug)
+        chosen = _week(week, run.now, run.settings, ahead=0)
         if roster not in ("week", "current"):
             raise ConfigError(f"--roster “{roster}” 不是可选的值：week（按该周首次报告时的名单）或 current（按当前名单）")
-        if not is_reported(chosen, settings):
-            console.print(f"{chosen} 是不报送周（config.toml 的 no_report_weeks），不生成周报。")
-            return
+        options = {"templates": templates, "close_intake": False, "roster_current": roster == "current"}
         if _through_prefect():
-            flow = _flow("weekly_report")
-            done = flow(data_root=str(paths.root), week=chosen, now=moment.isoformat(), templates=templates,
-                        close_intake=False, roster_current=roster == "current")
-            folder, revision, changed, written = Path(done["folder"]), done["revision"], done["written"], done["templates"]
-            mailed, left_out = done["mail"], done.get("left_out", 0)
-            files = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
+            done = _flow("weekly_report")(data_root=str(run.paths.root), week=chosen, now=run.now.isoformat(),
+                                          **options)
         else:
-            result = build_report(paths, settings, chosen, moment, roster_current=roster == "current")
-            folder, revision, changed = result.folder, result.revision, result.written
-            files, left_out = result.manifest["files"], result.left_out
-            written = len(write_templates(paths, settings, shift(result.week, 1))) if templates else 0
-            mailed = summary(send_report(paths, settings, result.manifest, moment))
-        outputs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+            done = weekly_report(run, chosen, **options)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
-    if not files:
+    if done["skipped"]:
+        console.print(f"{chosen} 是不报送周（config.toml 的 no_report_weeks），不生成周报。")
+        return
+    outputs = done["manifest"]["outputs"]
+    if not done["manifest"]["files"]:
         console.print(f"注意：{chosen} 没有收到任何文件，报表中所有应报单位都计为未报。")
-    if left_out:
-        console.print(f"注意：按 --now 时刻的记录生成；此后收到的 {left_out} 个本周或更早周次的文件未计入。")
-    if not changed:
-        console.print(f"{chosen} 的报表没有变化，仍是第 {revision} 版：")
+    if done["left_out"]:
+        console.print(f"注意：按 --now 时刻的记录生成；此后收到的 {done['left_out']} 个本周或更早周次的文件未计入。")
+    if not done["written"]:
+        console.print(f"{chosen} 的报表没有变化，仍是第 {done['revision']} 版：")
     else:
-        console.print(f"{chosen} 报表第 {revision} 版已生成：")
+        console.print(f"{chosen} 报表第 {done['revision']} 版已生成：")
     for path in (*(outputs[key] for key in ("safety_committee", "city_bureau", "zone_report")),
                  *outputs["zone_extracts"].values()):
-        console.print(f"  {markup_safe(paths.root / path)}")
-    console.print(f"  {markup_safe(folder / 'manifest.json')}")
-    if written:
-        console.print(f"下周模板 {written} 个（空白模板及各校预填模板）→ "
-                      f"{markup_safe(paths.templates_root / shift(chosen, 1))}", soft_wrap=True)
-    _print_mail(mailed, "报表")
+        console.print(f"  {markup_safe(run.paths.root / path)}")
+    console.print(f"  {markup_safe(Path(done['folder']) / 'manifest.json')}")
+    if done["templates"]:
+        console.print(f"下周模板 {done['templates']} 个（空白模板及各校预填模板）→ "
+                      f"{markup_safe(run.paths.templates_root / shift(chosen, 1))}", soft_wrap=True)
+    _print_mail(done["mail"], "报表")
 
 
 @app.command()
@@ -276,13 +253,12 @@ def status(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now
     )
 
     try:
-        settings, paths = _ready(data_root, debug)
-        moment = _clock(now, settings.tz)  # --now means "as if it were then": the same week as the real clock then
-        chosen = _week(week, moment, settings) if week else _current_at(moment, settings)
-        rows = week_status_by_zone(paths, settings, chosen, as_of=moment)
-        stale = stale_reports(paths, settings)
-        unsent = unsent_mail(paths)
-        left = inbox_left(paths)
+        run = _ready(data_root, now, debug)  # --now means "as if it were then": the same week as the real clock then
+        chosen = _week(week, run.now, run.settings) if week else _current_at(run.now, run.settings)
+        rows = week_status_by_zone(run.paths, run.settings, chosen, as_of=run.now)
+        stale = stale_reports(run.paths, run.settings)
+        unsent = unsent_mail(run.paths)
+        left = inbox_left(run.paths)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     table = Table(title=f"{chosen} 报送情况")
@@ -316,13 +292,12 @@ def template(
     debug: Debug = False,
 ) -> None:
     """Write templates/<week>/: the blank template and a pre-filled one per school (open hazards and their numbers)."""
-    from .report.templates import write_templates
+    from .jobs.report import templates
 
     try:
-        settings, paths = _ready(data_root, debug)
-        moment = _clock(now, settings.tz)
-        chosen = _week(week, moment, settings, ahead=1) if week else _current_at(moment, settings)
-        written = write_templates(paths, settings, chosen, school)
+        run = _ready(data_root, now, debug)
+        chosen = _week(week, run.now, run.settings, ahead=1) if week else _current_at(run.now, run.settings)
+        written = templates(run, chosen, school)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     console.print(f"{chosen} 模板 {len(written)} 个 → {markup_safe(written[0].parent)}", soft_wrap=True)
@@ -345,20 +320,17 @@ def remind(
     reports/<week>/reminders/<stamp>/ (workbook and markdown), and mail each owner their list if mail is set.
     Runs as the Prefect flow `reminders` when PREFECT_API_URL is set."""
     from .core.weeks import is_reported
-    from .deliver.delivery import send_mails, summary
-    from .deliver.reminders import build_reminders
+    from .jobs.remind import reminders
 
     try:
-        settings, paths = _ready(data_root, debug)
-        moment = _clock(now, settings.tz)
-        chosen = _week(week, moment, settings, ahead=0) if week else _current_at(moment, settings)
+        run = _ready(data_root, now, debug)
+        settings = run.settings
+        chosen = _week(week, run.now, settings, ahead=0) if week else _current_at(run.now, settings)
         if _through_prefect():
-            done = _flow("reminders")(data_root=str(paths.root), week=chosen, now=moment.isoformat())
-            owners, folder, mailed = done["owners"], Path(done["folder"]), done["mail"]
+            done = _flow("reminders")(data_root=str(run.paths.root), week=chosen, now=run.now.isoformat())
         else:
-            result = build_reminders(paths, settings, chosen, moment)
-            owners, folder = result.owners, result.folder
-            mailed = summary(send_mails(paths, settings, result.mails, moment))
+            done = reminders(run, chosen)
+        owners, folder, mailed = done["owners"], Path(done["folder"]), done["mail"]
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     listed = [o for o in owners if o["units"]]
@@ -388,7 +360,8 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     15:00 and Friday 09:00, the weekly report Friday 12:30 (section `schedule` of config.toml). Starts and supervises
     a local Prefect server (UI at http://127.0.0.1:4200, section `server`) unless PREFECT_API_URL is set."""
     try:
-        settings, paths = _ready(data_root, debug)
+        run = _ready(data_root, None, debug)
+        settings, paths = run.settings, run.paths
         from .flows.serve import serve_forever
 
         where = os.environ.get("PREFECT_API_URL") or f"http://{settings.server.host}:{settings.server.port}"
@@ -407,9 +380,9 @@ def rebuild(data_root: DataRoot = Path("data"), week: WeekOption = None, now: No
     from .jobs.rebuild import rebuild_week
 
     try:
-        settings, paths = _ready(data_root, debug)
-        chosen = _week(week, _clock(now, settings.tz), settings)
-        result = rebuild_week(paths, settings, chosen)
+        run = _ready(data_root, now, debug)
+        chosen = _week(week, run.now, run.settings)
+        result = rebuild_week(run.paths, run.settings, chosen)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     totals = result.rebuilt["totals"]["cumulative"]
@@ -430,8 +403,8 @@ def restore(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     from .jobs.restore import restore_record
 
     try:
-        settings, paths = _ready(data_root, debug)
-        result = restore_record(paths, settings)
+        run = _ready(data_root, None, debug)
+        result = restore_record(run.paths, run.settings)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     console.print(f"已从归档恢复 {result.files} 个文件（{result.runs} 次收件），已有回执 {result.receipts_found} 个，"
@@ -452,8 +425,8 @@ def files(
     from .report.summary import OUTCOME_TITLES
 
     try:
-        settings, _ = _ready(data_root, debug)
-        rows = received_files(data_root, settings, week=week, school=school)
+        run = _ready(data_root, None, debug)
+        rows = received_files(data_root, run.settings, week=week, school=school)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     table = Table(title=f"收到的文件（{markup_safe(week or '全部周次')}）")

@@ -6,50 +6,55 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from sqlalchemy.engine import Engine
+
 from ..core.paths import Paths
 from ..core.settings import Settings
-from ..record.db import make_engine, migrate
+from ..record.db import migrate, run_engine
 from ..schools.identity import current_roster
+from ..schools.roster import Roster
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
 
 
-def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime) -> DeliveryResult:
-    """Send `mails`, then resend what failed in earlier runs; one result for both. Nothing while mail is off."""
-    return _with_engine(paths, settings, now, lambda engine: mails)
+def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime, *,
+               engine: Engine | None = None) -> DeliveryResult:
+    """Send `mails`, then resend what failed in earlier runs; one result for both. Nothing while mail is off.
+    `engine` (and `roster`, as read from its file, below): the run's own, when a job opened them."""
+    return _with_engine(paths, settings, now, engine, lambda engine: mails)
 
 
-def send_report(paths: Paths, settings: Settings, manifest: dict, now: dt.datetime) -> DeliveryResult:
+def send_report(paths: Paths, settings: Settings, manifest: dict, now: dt.datetime, *,
+                roster: Roster | None = None, engine: Engine | None = None) -> DeliveryResult:
     """The week's workbooks to their recipients and each zone extract to its 包片领导."""
     return _with_engine(
-        paths, settings, now, lambda engine: report_mails(
-            paths, settings, current_roster(paths, settings, engine, register=False), manifest)
+        paths, settings, now, engine, lambda engine: report_mails(
+            paths, settings, current_roster(paths, settings, engine, register=False, loaded=roster), manifest)
     )
 
 
-def send_receipts(paths: Paths, settings: Settings, weeks: list[str], now: dt.datetime) -> DeliveryResult:
+def send_receipts(paths: Paths, settings: Settings, weeks: list[str], now: dt.datetime, *,
+                  roster: Roster | None = None, engine: Engine | None = None) -> DeliveryResult:
     """Every written receipt of these weeks (those an intake run touched) not yet mailed to its school's 学校邮箱
     — not every receipt ever written, the day mail is switched on."""
     if not weeks:
-        return _with_engine(paths, settings, now, lambda engine: [])
+        return _with_engine(paths, settings, now, engine, lambda engine: [])
     return _with_engine(
-        paths, settings, now, lambda engine: receipt_mails(
-            paths, settings, current_roster(paths, settings, engine, register=False), engine, weeks=weeks)
+        paths, settings, now, engine, lambda engine: receipt_mails(
+            paths, settings, current_roster(paths, settings, engine, register=False, loaded=roster), engine,
+            weeks=weeks)
     )
 
 
-def _with_engine(paths: Paths, settings: Settings, now: dt.datetime, plan: Callable) -> DeliveryResult:
+def _with_engine(paths: Paths, settings: Settings, now: dt.datetime, engine: Engine | None,
+                 plan: Callable) -> DeliveryResult:
     if not settings.mail.enabled:
         return DeliveryResult()
-    engine = make_engine(paths.database_url)
-    try:
-        migrate(engine)
-        mails = plan(engine)
-        current = deliver(engine, settings.mail, mails, now, root=paths.root)
-        earlier = resend_failed(engine, settings.mail, now, root=paths.root,
-                                skip=frozenset((m.key, m.to) for m in mails))
-    finally:
-        engine.dispose()
+    engine = run_engine(paths.database_url, engine)
+    migrate(engine)
+    mails = plan(engine)
+    current = deliver(engine, settings.mail, mails, now, root=paths.root)
+    earlier = resend_failed(engine, settings.mail, now, root=paths.root, skip=frozenset((m.key, m.to) for m in mails))
     sent = earlier.sent + current.sent
     done = {(m.key, m.to) for m in sent}
     failed = {(m.key, m.to): (m, error) for m, error in earlier.failed + current.failed}  # the latest error each

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from .. import __version__
 from ..core.lock import run_lock
@@ -24,7 +24,7 @@ from ..core.paths import Paths
 from ..core.publish import staged_dir, temp_dir_for, write_json_atomic
 from ..core.settings import Settings
 from ..core.weeks import is_reported, parse_label
-from ..record.db import make_engine, migrate, submissions
+from ..record.db import migrate, run_engine, submissions
 from ..report.figures import compute_week, received_by, refuse_before_campaign
 from ..report.listings import REPORT_STATUS, week_status
 from ..report.workbooks import Book, Meta, layout
@@ -58,8 +58,10 @@ class RemindResult:
         return self.folder.name
 
 
-def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetime) -> RemindResult:
-    """Write the week's reminder round (stamped with `now`, local minute) and plan its mails.
+def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetime, *, roster: Roster | None = None,
+                    engine: Engine | None = None) -> RemindResult:
+    """Write the week's reminder round (stamped with `now`, local minute) and plan its mails. `roster` (as read
+    from its file) and `engine`: the run's own, when a job opened them.
 
     Returns:
         RemindResult; `owners` holds section, section_owner, zone, zone_leader, owner_email, emails, due,
@@ -67,20 +69,17 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         last_received_at, last_file …).
     """
     parse_label(week)
-    loaded = load_roster(paths.roster_file, settings)  # a bad roster stops here, before anything is written
-    engine = make_engine(paths.database_url)
+    loaded = roster if roster is not None else load_roster(paths.roster_file, settings)  # a bad roster stops here
+    engine = run_engine(paths.database_url, engine)
     migrate(engine)
-    try:
-        with engine.connect() as conn:
-            roster = identify(conn, loaded, register=False)
-            refuse_before_campaign(conn, settings, week)
-            wf = compute_week(conn, roster, settings, week, as_of=now)  # files received after `now` are not there
-            status = week_status(wf, conn, week)
-            keys = wf.missing_ids
-            attempts = _latest_attempts(conn, week, keys, settings, now)
-        due_keys = set(wf.reporting.loc[wf.reporting["week"] == week, "school_id"])  # none in a no-report week
-    finally:
-        engine.dispose()
+    with engine.connect() as conn:
+        roster = identify(conn, loaded, register=False)
+        refuse_before_campaign(conn, settings, week)
+        wf = compute_week(conn, roster, settings, week, as_of=now)  # files received after `now` are not there
+        status = week_status(wf, conn, week)
+        keys = wf.missing_ids
+        attempts = _latest_attempts(conn, week, keys, settings, now)
+    due_keys = set(wf.reporting.loc[wf.reporting["week"] == week, "school_id"])  # none in a no-report week
     local_now = now.astimezone(settings.tz)
     stamp = local_now.strftime("%Y%m%d-%H%M")
     schools = roster.by_id

@@ -1,42 +1,57 @@
-"""What every flow shares: opening the data root, the run's clock, retrying only on I/O, publishing artifacts."""
+"""What every flow shares: opening the run, a job's steps as tasks, retrying only on I/O, publishing artifacts."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from ..core.logs import log_to_file
-from ..core.paths import Paths
 from ..core.settings import Settings
-from ..core.weeks import parse_moment
-from ..jobs.setup import open_data_root
+from ..jobs import context
+from ..jobs.context import Run, Steps
+
+T = TypeVar("T")
 
 
-def open_root(data_root: str) -> tuple[Settings, Paths]:
-    """The data root's settings and paths (one clear line if it or its config is wrong); its log file receives
-    this process's log lines from now on."""
-    settings, paths = open_data_root(Path(data_root))
-    log_to_file(paths)
-    return settings, paths
+def open_run(data_root: str, now: str | None) -> Run:
+    """The flow run's world (one clear line if the data root or its config is wrong); its log file receives this
+    process's log lines from now on."""
+    run = context.open_run(data_root, now)
+    log_to_file(run.paths)
+    return run
 
 
-def clock(now: str | None, settings: Settings) -> dt.datetime:
-    """The run's time: `now` (ISO 8601) when given, else the real clock, in the settings' zone."""
-    moment = dt.datetime.now(settings.tz) if now is None else parse_moment(now, settings.tz)
-    return moment.astimezone(settings.tz)
-
-
-def round_time(now: str | None, settings: Settings) -> dt.datetime:
+def round_time(now: str | None, settings: Settings) -> dt.datetime | None:
     """The time a round of mail is named after: a scheduled run's own schedule slot (so a retried or re-run flow
-    run names the same round and sends nothing twice), else the run's clock."""
+    run names the same round and sends nothing twice); None (the run's clock) otherwise."""
     if now is None and flow_run.get_id() is not None:
         scheduled = flow_run.scheduled_start_time
         if scheduled is not None:
             return scheduled.astimezone(settings.tz)
-    return clock(now, settings)
+    return None
+
+
+def as_tasks(after: dict[str, Callable[[Any], None]] | None = None) -> Steps:
+    """A job's steps as Prefect tasks (named as the job names them; retried only on I/O, mail later than the
+    rest), each followed by what the flow shows of it in the UI (`after[name](result)`). The run is handed to
+    the task as it is (quoted): nothing in it is hashed, cached or copied."""
+    def step(name: str, fn: Callable[..., T], /, *args: Any) -> T:
+        delays = [30, 120] if name.startswith("mail") else [10, 60]
+        as_task = task(fn, name=name, retries=2, retry_delay_seconds=delays, retry_condition_fn=retry_on_io,
+                       cache_policy=NO_CACHE)
+        result = as_task(*(quote(a) for a in args))
+        if after and name in after:
+            after[name](result)
+        return result
+
+    return step
 
 
 def retry_on_io(task, task_run, state) -> bool:

@@ -27,9 +27,9 @@ from ..read.normalize import parse_count, parse_date
 from ..read.sniff import LINK
 from ..record.db import (
     hazards,
-    make_engine,
     migrate,
     observations,
+    run_engine,
     runs,
     storable_text,
     submissions,
@@ -79,15 +79,19 @@ def run_intake(
     receipts: bool = True,
     settle: bool = True,
     known_stops: dict[str, str] | None = None,
+    roster: Roster | None = None,
+    engine: sa.Engine | None = None,
 ) -> IntakeResult:
     """Process the inbox once. Raises PipelineError subclasses only for failures of the run itself.
     `receipts=False` (rebuilds) records everything but writes no receipts; `settle=False` (callers that wrote the
     inbox themselves and read no live one: demo, rebuild, tests) takes files without waiting for them to be quiet.
     `known_stops` (sha256 → "watchdog" | "memory" | "crash"; rebuild) answers those files as stopped by that limit
-    without reading them again, so a replay under other load judges them as the record did."""
-    roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
+    without reading them again, so a replay under other load judges them as the record did. `roster` (as read from
+    its file) and `engine` are the run's own when a job opened them (jobs.context)."""
+    if roster is None:
+        roster = load_roster(paths.roster_file, settings)  # a bad roster stops the run before anything is touched
     with run_lock(paths, settings, "另一个 intake 正在运行，请稍后再试"):
-        engine = make_engine(paths.database_url)
+        engine = run_engine(paths.database_url, engine)
         migrate(engine)
         with engine.begin() as conn:
             roster = identify(conn, roster, register=True)  # a merge or split of known schools stops the run here

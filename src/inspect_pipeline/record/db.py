@@ -296,6 +296,11 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def run_engine(url: str, engine: Engine | None = None) -> Engine:
+    """The engine a step works with: the run's own (`engine`, opened once by the job) or a new one for `url`."""
+    return engine if engine is not None else make_engine(url)
+
+
 # ---------------------------------------------------------------------------------------- opening the record
 
 SQLITE_HEADER = b"SQLite format 3\x00"

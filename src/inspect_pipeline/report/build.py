@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from .. import __version__
 from ..core.lock import run_lock
@@ -21,7 +22,7 @@ from ..core.settings import Settings
 from ..core.weeks import is_reported, parse_label
 from ..intake.manifest import week_files
 from ..intake.replay import record_as_of
-from ..record.db import make_engine, migrate, reports, submissions
+from ..record.db import migrate, reports, run_engine, submissions
 from ..record.inputs import snapshot_inputs
 from ..schools.identity import identify, week_roster
 from ..schools.roster import Roster, load_roster
@@ -52,18 +53,18 @@ class ReportResult:
     left_out: int = 0  # files of this week or earlier received after the report's moment (not counted)
 
 
-def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, *,
-                 roster_current: bool = False) -> ReportResult | None:
+def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, *, roster_current: bool = False,
+                 roster: Roster | None = None, engine: Engine | None = None) -> ReportResult | None:
     """Write the week's reports as a new revision, unless nothing changed since the latest one; None for a week in
     which no one reports (no_report_weeks). Schools are attributed by the roster the week was reported with
     (schools.week_roster), or by today's with `roster_current` (a correction). ConfigError for a week before the
-    campaign's first."""
+    campaign's first. `roster` (as read from its file) and `engine`: the run's own, when a job opened them."""
     parse_label(week)
     if not is_reported(week, settings):
         return None
-    loaded = load_roster(paths.roster_file, settings)  # a bad roster stops here, before the lock
+    loaded = roster if roster is not None else load_roster(paths.roster_file, settings)  # a bad roster stops here
     with run_lock(paths, settings, "intake 正在运行，请稍后再生成报表"):
-        engine = make_engine(paths.database_url)
+        engine = run_engine(paths.database_url, engine)
         migrate(engine)
         with engine.begin() as conn:
             today = identify(conn, loaded, register=True)
@@ -82,7 +83,6 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
                 with then.connect() as conn:
                     roster_then = identify(conn, load_roster(roster.source, settings), register=False)
                 result = replace(_build(paths, settings, roster_then, week, now, engine, then), left_out=later)
-        engine.dispose()
         return result
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 import xlsxwriter
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from ..core.contracts import enums, submission_columns
 from ..core.lock import run_lock
@@ -18,9 +18,9 @@ from ..core.paths import Paths, safe_name
 from ..core.publish import staged_file
 from ..core.settings import Settings
 from ..core.weeks import cutoff, parse_label
-from ..record.db import hazard_state, hazards, make_engine, migrate, observations
+from ..record.db import hazard_state, hazards, migrate, observations, run_engine
 from ..schools.identity import current_roster
-from ..schools.roster import School
+from ..schools.roster import Roster, School
 from .figures import refuse_before_campaign
 
 TEMPLATE_ROWS = 200  # input rows carrying the drop-downs and date checks
@@ -161,11 +161,13 @@ def open_hazards(conn: Connection, school_id: str | None = None) -> dict[str, li
     return out
 
 
-def write_templates(paths: Paths, settings: Settings, week: str, school_code: str | None = None) -> list[Path]:
-    """templates/<week>/: the blank template and one pre-filled template per school (or for one school)."""
-    engine = make_engine(paths.database_url)
+def write_templates(paths: Paths, settings: Settings, week: str, school_code: str | None = None, *,
+                    roster: Roster | None = None, engine: Engine | None = None) -> list[Path]:
+    """templates/<week>/: the blank template and one pre-filled template per school (or for one school).
+    `roster` (as read from its file) and `engine`: the run's own, when a job opened them."""
+    engine = run_engine(paths.database_url, engine)
     migrate(engine)
-    roster = current_roster(paths, settings, engine, register=False)
+    roster = current_roster(paths, settings, engine, register=False, loaded=roster)
     folder = paths.templates_root / week
     schools = roster.due(cutoff(week, settings).date())
     if school_code:
@@ -177,7 +179,6 @@ def write_templates(paths: Paths, settings: Settings, week: str, school_code: st
     with engine.connect() as conn:
         refuse_before_campaign(conn, settings, week)
         ledger = open_hazards(conn, schools[0].id if school_code else None)
-    engine.dispose()
     jobs = [] if school_code else [(folder / f"空白模板_{week}.xlsx", week, settings, None, None)]
     jobs += [(folder / safe_name(f"{school.folder}_{week}.xlsx"), week, settings, school, ledger.get(school.id, []))
              for school in schools]

@@ -114,9 +114,11 @@ def _update(conn: Connection, school: School, known: _Known) -> None:
 # ---------------------------------------------------------------- the roster a command or a week uses
 
 
-def current_roster(paths: Paths, settings: Settings, engine: Engine, *, register: bool) -> Roster:
-    """Today's roster, identified (registering new schools when the command records anything)."""
-    roster = load_roster(paths.roster_file, settings)
+def current_roster(paths: Paths, settings: Settings, engine: Engine, *, register: bool,
+                   loaded: Roster | None = None) -> Roster:
+    """Today's roster (`loaded`, when the run has read it already), identified (registering new schools when the
+    command records anything)."""
+    roster = loaded if loaded is not None else load_roster(paths.roster_file, settings)
     with engine.begin() if register else engine.connect() as conn:
         return identify(conn, roster, register=register)
 

@@ -1,0 +1,62 @@
+"""The weekly-report job (Friday 12:30, `inspect-pipeline report`): close the week with one more intake, build
+its report revision, write next week's templates, mail the workbooks; and the templates job on its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.weeks import closed_week, shift
+from ..deliver.delivery import send_report, summary
+from ..report.build import build_report
+from ..report.summary import report_markdown, zone_table
+from ..report.templates import write_templates
+from .context import Run, Steps, direct
+from .intake import take_inbox
+
+
+def weekly_report(run: Run, week: str | None = None, *, templates: bool = True, close_intake: bool = True,
+                  roster_current: bool = False, steps: Steps = direct) -> dict:
+    """The week's report (default: the last closed week) and what followed it; only `week` and `skipped` for a
+    week in which no one reports."""
+    if close_intake:  # the schedule closes the week with one more intake; `inspect-pipeline report` does not
+        steps("take_inbox", take_inbox, run, None)
+    built = steps("build_week", build_week, run, week or closed_week(run.now, run.settings), roster_current)
+    if built["skipped"]:
+        return built
+    written = steps("next_templates", next_templates, run, built["week"]) if templates else 0
+    mailed = steps("mail_report", mail_report, run, built["manifest"])
+    return {**built, "templates": written, "mail": mailed}
+
+
+def build_week(run: Run, week: str, roster_current: bool = False) -> dict:
+    """The week's report revision (a new one only if something changed), with what the UI shows of it."""
+    result = build_report(run.paths, run.settings, week, run.now, roster_current=roster_current,
+                          roster=run.roster, engine=run.engine)
+    if result is None:
+        return {"week": week, "skipped": True}
+    return {
+        "week": result.week,
+        "skipped": False,
+        "revision": result.revision,
+        "written": result.written,
+        "left_out": result.left_out,
+        "folder": str(result.folder),
+        "manifest": result.manifest,
+        "zones": zone_table(result.manifest, result.missing),
+        "summary": report_markdown(result.manifest, result.majors, run.paths.root),
+    }
+
+
+def next_templates(run: Run, week: str) -> int:
+    """Next week's blank and pre-filled templates; how many were written."""
+    return len(templates(run, shift(week, 1)))
+
+
+def templates(run: Run, week: str, school: str | None = None) -> list[Path]:
+    """The week's blank template and one pre-filled template per school (or for one school)."""
+    return write_templates(run.paths, run.settings, week, school, roster=run.roster, engine=run.engine)
+
+
+def mail_report(run: Run, manifest: dict) -> dict:
+    """Mail each workbook to its recipients and each zone extract to its 包片领导 (nothing if mail is off)."""
+    return summary(send_report(run.paths, run.settings, manifest, run.now, roster=run.roster, engine=run.engine))
