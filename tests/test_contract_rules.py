@@ -89,3 +89,47 @@ def test_a_when_that_is_not_the_contract_language_is_refused_naming_the_column(e
     edited("measures", "when", '"status is 整改中"')
     with pytest.raises(ValueError, match="submission.toml column measures"):
         contracts.submission_columns()
+
+
+@pytest.fixture
+def edited_enums(tmp_path, monkeypatch):
+    """Replace a text in a copy of enums.toml, which the figures then read."""
+    copy = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, copy)
+    monkeypatch.setattr(contracts, "contracts_dir", lambda: copy)
+    contracts.reload()
+
+    def edit(old: str, new: str) -> None:
+        path = copy / "enums.toml"
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        contracts.reload()
+
+    yield edit
+    contracts.reload()
+
+
+def test_what_a_status_counts_as_is_its_meaning_in_the_contract(edited_enums):
+    import pandas as pd
+
+    from inspect_pipeline.report.figures import hazard_figures, with_flags
+
+    h = pd.DataFrame({"status": ["未整改", "整改中", "已整改", "已销号"], "level": "一般", "mode": "限期整改",
+                      "deadline": "2023-12-31", "found_date": "2023-11-20", "seen_this_week": True,
+                      "prev_status": "未整改", "funds_wan": 0})
+    figures = hazard_figures(with_flags(h, dt.date(2023, 11, 24)))
+    assert (figures["rectified"], figures["in_progress"], figures["not_rectified"]) == (2, 1, 1)
+    assert contracts.statuses(*contracts.OPEN) == ("未整改", "整改中") and contracts.statuses("closed") == ("已销号",)
+    # the bureau decides 整改中 counts as not yet started and 未整改 as under way: the figures follow
+    edited_enums('value = "未整改", meaning = "not_rectified"', 'value = "未整改", meaning = "in_progress"')
+    edited_enums('value = "整改中", meaning = "in_progress"', 'value = "整改中", meaning = "not_rectified"')
+    h.loc[0, "status"] = "整改中"
+    figures = hazard_figures(with_flags(h, dt.date(2023, 11, 24)))
+    assert (figures["in_progress"], figures["not_rectified"]) == (0, 2)
+
+
+def test_a_status_without_a_meaning_is_refused_naming_it(edited_enums):
+    edited_enums(', meaning = "closed"', "")
+    with pytest.raises(ValueError, match=r"enums.toml \[status\].*已销号 = None.*unused: closed"):
+        contracts.statuses("closed")

@@ -176,6 +176,30 @@ def enums() -> dict[str, EnumSpec]:
     return out
 
 
+STATUS_MEANINGS = ("not_rectified", "in_progress", "rectified", "closed")
+OPEN = ("not_rectified", "in_progress")  # the meanings of a hazard still to be rectified
+DONE = ("rectified", "closed")  # ... and of one rectified (counted as 已整改 in the reports)
+
+
+@cached
+def status_meanings() -> dict[str, str]:
+    """Each status value's meaning (enums.toml [status] `meaning`: one of STATUS_MEANINGS, each used)."""
+    meanings = {item["value"]: item.get("meaning") for item in load_toml("enums.toml")["status"]["values"]}
+    wrong = [f"{v} = {m!r}" for v, m in meanings.items() if m not in STATUS_MEANINGS]
+    unused = set(STATUS_MEANINGS) - set(meanings.values())
+    if wrong or unused:
+        raise ValueError(f"enums.toml [status]: every value needs a meaning out of {', '.join(STATUS_MEANINGS)} "
+                         f"and each meaning a value (wrong: {', '.join(wrong) or '-'}; "
+                         f"unused: {', '.join(sorted(unused)) or '-'})")
+    return meanings
+
+
+@cached
+def statuses(*meanings: str) -> tuple[str, ...]:
+    """The status values with these meanings, in the contract's order: `statuses(*DONE)` → (已整改, 已销号)."""
+    return tuple(value for value, meaning in status_meanings().items() if meaning in meanings)
+
+
 @cached
 def header_block_fields() -> dict[str, dict]:
     """Header-block fields above the table (submission.md §Header block), by id."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
 from .contracts import cached, load_toml
 
 Severity = Literal["error", "warning"]
+# What an issue is about (issues.toml `scope`), and whether that points at a cell: never, or always — save a
+# header-block value that came from the sheet's name.
+SCOPES = {"file": False, "sheet": False, "cross-week": False, "header-block": None, "header-row": True,
+          "row": True, "cell": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +28,15 @@ class Issue:
     message: str
     fix: str
 
+    @property
+    def scope(self) -> str:
+        return issue_texts()[self.code]["scope"]
+
+    @property
+    def position(self) -> tuple[int, int] | None:
+        """(row, column), 1-based, of the cell the issue points at; None where none applies."""
+        return None if self.cell is None else cell_position(self.cell)
+
     def as_manifest(self) -> dict:
         """The manifest's issue object (outputs.md §6)."""
         d = asdict(self)
@@ -32,8 +46,29 @@ class Issue:
 
 @cached
 def issue_texts() -> dict[str, dict[str, str]]:
-    """Code → {severity, message, fix} from `schemas/issues.toml`."""
-    return load_toml("issues.toml")
+    """Code → {severity, scope, message, fix} from `schemas/issues.toml` (ValueError naming a code whose severity
+    or scope is not one of the known)."""
+    texts = load_toml("issues.toml")
+    for code, spec in texts.items():
+        if spec.get("severity") not in ("error", "warning") or spec.get("scope") not in SCOPES:
+            raise ValueError(f"issues.toml [{code}]: severity must be error or warning, scope one of "
+                             f"{', '.join(SCOPES)}")
+    return texts
+
+
+_A1 = re.compile(r"\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})")
+
+
+def cell_position(cell: str) -> tuple[int, int] | None:
+    """An A1 reference (`G7`, `$G$7`) as (row, column), 1-based; None for anything else or beyond Excel's grid."""
+    found = _A1.fullmatch(cell.strip().upper())
+    if found is None:
+        return None
+    column = 0
+    for ch in found[1]:
+        column = column * 26 + ord(ch) - 64
+    row = int(found[2])
+    return (row, column) if row <= 1_048_576 and column <= 16_384 else None
 
 
 def make_issue(
@@ -48,6 +83,8 @@ def make_issue(
 ) -> Issue:
     """Build an Issue with its Chinese message and fix from the registry."""
     spec = issue_texts()[code]
+    if SCOPES[spec["scope"]] is False:
+        cell = None  # the scope decides: a problem of the whole file, sheet or ledger points at no cell
     shown = None if value is None else quoted(display_value(value))
     fields = {"column": column or "", "value": shown or "", "detail": detail, "allowed": allowed}
     return Issue(

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..core.contracts import DONE, OPEN, statuses
 from ..core.issues import Issue, make_issue
 from ..core.weeks import compact
 from ..ledger.hazards import Known, SchoolLedger
 from .understand import ParsedFile
-from .validate import DONE, OPEN, identity
+from .validate import identity
 
 _CODE_TAIL = re.compile(r"^(.+)-(\d{4}W\d{2})-(\d{3,})$")
 
@@ -49,14 +50,14 @@ def match_rows(
             known.first_week, moved = week, True  # a late file for an earlier week
         seen.add(known.id)
         before = known.state_before(week)
-        if before is not None and before[0] in DONE and rec["status"] in OPEN:
+        if before is not None and before[0] in statuses(*DONE) and rec["status"] in statuses(*OPEN):
             issues.append(parsed.cell_issue("hazard-reopened", rec, "description"))
         matches.append(Match(known, rec, is_new=known.first_week == week, moved=moved))
     for known in ledger.by_code.values():
         if known.id in seen:
             continue
         before = known.state_before(week)
-        if before is not None and before[0] in OPEN:
+        if before is not None and before[0] in statuses(*OPEN):
             issues.append(make_issue("hazard-dropped", sheet=parsed.sheet, value=before[1]))
     return matches, issues
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..core.bounded import Bounds, Stopped, bounded_map
+from ..core.contracts import DONE, OPEN, statuses
 from ..core.issues import Issue
 from ..core.lock import run_lock
 from ..core.parallel import worker_count
@@ -49,7 +50,7 @@ from .take import (
     settle,
 )
 from .understand import ParsedFile, parse_file
-from .validate import DONE, OPEN, structure_issues, validate_rows
+from .validate import structure_issues, validate_rows
 
 Progress = Callable[[str, int, int], None]
 
@@ -301,8 +302,8 @@ class _Run:
             "rows": len(recs),
             "new": sum(1 for m in d.matches if m.is_new) if counted else 0,
             "major": sum(1 for r in recs if r["level"] == "重大"),
-            "open": sum(1 for r in recs if r["status"] in OPEN),
-            "rectified": sum(1 for r in recs if r["status"] in DONE),
+            "open": sum(1 for r in recs if r["status"] in statuses(*OPEN)),
+            "rectified": sum(1 for r in recs if r["status"] in statuses(*DONE)),
             "unit_name_raw": p.field_text("unit_name"),
             "reporter": p.field_text("reporter"),
             "phone": p.field_text("phone"),

@@ -20,8 +20,6 @@ from ..read.normalize import squash
 from .layout import cell_address
 from .understand import ParsedFile
 
-DONE = ("已整改", "已销号")
-OPEN = ("未整改", "整改中")
 ROW_COLUMNS = tuple(c.id for c in submission_columns())
 
 

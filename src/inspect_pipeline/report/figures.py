@@ -19,13 +19,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..core.contracts import DONE, statuses
 from ..core.errors import ConfigError
 from ..core.settings import Settings
 from ..core.weeks import Week, cutoff, is_reported, shift, week_of
 from ..record.db import hazard_state, hazards, observations, submissions
 from ..schools.roster import Roster
 
-DONE = ("已整改", "已销号")
 FIGURE_KEYS = (
     "due", "received", "on_time", "late", "missing", "report_rate", "schools_checked", "checks",
     "check_person_times", "found", "found_general", "found_major", "rectified", "rectified_general",
@@ -183,10 +183,10 @@ def rate_points(conn: Connection, weeks: list[str], states: pd.DataFrame) -> dic
     s_id = states["hazard_id"].to_numpy(dtype="int64")
     s_first = states["first_week"].map(rank).to_numpy()
     s_week = states["week"].map(rank).to_numpy()
-    s_done = states["status"].isin(DONE).to_numpy()
+    s_done = states["status"].isin(statuses(*DONE)).to_numpy()
     h_id = history["hazard_id"].to_numpy(dtype="int64")
     h_week = history["week"].map(rank).to_numpy()
-    h_done = history["status"].isin(DONE).to_numpy()
+    h_done = history["status"].isin(statuses(*DONE)).to_numpy()
     out = {}
     for week in weeks:
         w = rank[week]
@@ -215,14 +215,14 @@ def hazard_details(conn: Connection, observation_ids: list[int]) -> pd.DataFrame
 
 def with_flags(h: pd.DataFrame, cutoff_date: dt.date) -> pd.DataFrame:
     """The hazards with `done`, `major`, `overdue` and `closed_now` (became 已整改/已销号 this week) columns."""
-    done = h["status"].isin(DONE)
+    done = h["status"].isin(statuses(*DONE))
     # a 立即整改 hazard's deadline is its found date
     deadline = pd.to_datetime(h["deadline"].where(h["mode"] != "立即整改", h["found_date"]), errors="coerce")
     return h.assign(
         done=done,
         major=h["level"] == "重大",
         overdue=~done & (deadline < pd.Timestamp(cutoff_date)),
-        closed_now=done & h["seen_this_week"].astype(bool) & ~h["prev_status"].isin(DONE),
+        closed_now=done & h["seen_this_week"].astype(bool) & ~h["prev_status"].isin(statuses(*DONE)),
     )
 
 
@@ -238,8 +238,8 @@ def hazard_figures(h: pd.DataFrame) -> dict:
         "rectified": rectified,
         "rectified_general": rectified - rectified_major,
         "rectified_major": rectified_major,
-        "in_progress": int((h["status"] == "整改中").sum()),
-        "not_rectified": int((h["status"] == "未整改").sum()),
+        "in_progress": int(h["status"].isin(statuses("in_progress")).sum()),
+        "not_rectified": int(h["status"].isin(statuses("not_rectified")).sum()),
         "overdue": int(h["overdue"].sum()),
         "rectification_rate": _rate(rectified, found),
         "major_rectification_rate": _rate(rectified_major, found_major),

@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..core.contracts import statuses
 from ..core.settings import Settings
 from ..core.weeks import shift
 from ..record.db import submissions
@@ -58,7 +59,7 @@ def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
     counts = (
         pd.DataFrame({
             "school_id": h["school_id"], "new": new, "new_major": new & h["major"], "closed": h["closed_now"],
-            "open": ~h["done"], "overdue": h["overdue"], "not_closed": h["status"] != "已销号",
+            "open": ~h["done"], "overdue": h["overdue"], "not_closed": ~h["status"].isin(statuses("closed")),
         })
         .groupby("school_id")[list(COUNT_KEYS)].sum()
         .to_dict("index")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import xlsxwriter
 from sqlalchemy.engine import Connection, Engine
 
-from ..core.contracts import enums, submission_columns
+from ..core.contracts import enums, statuses, submission_columns
 from ..core.lock import run_lock
 from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
@@ -148,7 +148,7 @@ def open_hazards(conn: Connection, school_id: str | None = None) -> dict[str, li
                   o.status, o.done_date, o.verifier, o.remarks)
         .join(observations, o.id == s.observation_id)
         .join(hazards, hazards.c.id == s.hazard_id)
-        .where(s.status != "已销号")
+        .where(s.status.not_in(statuses("closed")))
         .order_by(s.school_id, hazards.c.found_date, hazards.c.code)
     )
     if school_id:
