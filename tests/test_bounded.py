@@ -24,7 +24,9 @@ from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
 from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.read.grid import Sheet, Workbook
 from inspect_pipeline.core.issues import Issue
-from inspect_pipeline.intake.receipts import ERROR_RGB, ISSUE_SHEET, NO_COPY_NEEDED, STREAMED_NOTE, ReceiptInfo, write_rejected
+from inspect_pipeline.intake.receipt_content import ERROR_RGB, ISSUE_SHEET, ReceiptInfo
+from inspect_pipeline.intake.receipt_streamed import STREAMED_NOTE
+from inspect_pipeline.intake.receipts import NO_COPY_NEEDED, write_rejected
 from support import HEADERS, NOW, drop, hazard, intake, make_root, manifest, school_book
 
 LINUX = sys.platform.startswith("linux")

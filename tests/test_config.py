@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from inspect_pipeline.core import settings as config
+from inspect_pipeline.core import config_checks as config
 from inspect_pipeline.cli import app
 from inspect_pipeline.core.errors import ConfigError
-from inspect_pipeline.core.settings import DEFAULT_CONFIG, load_settings
+from inspect_pipeline.core.default_config import DEFAULT_CONFIG
+from inspect_pipeline.core.settings import load_settings
 
 runner = CliRunner()
 NOW = "2023-11-23T10:00:00+08:00"

@@ -1,4 +1,5 @@
-"""Limits decided from a file's content before anything is allocated (workbook.py, xmlscan.py, sniff.py).
+"""Limits decided from a file's content before anything is allocated (books.py, the XML scans of xmlsafe.py,
+xlsxscan.py and odsscan.py, sniff.py).
 
 Every hostile file of hostile.py is a few KB and would make calamine (or openpyxl, later) allocate gigabytes; each is
 refused with a detail naming what exceeded and the limit. The memory bound itself is checked by reading them all in
@@ -22,7 +23,7 @@ import hostile
 import pytest
 import xlsxwriter
 
-from inspect_pipeline.read import xmlscan
+from inspect_pipeline.read import cellrefs, xlsxscan, xmlsafe
 from inspect_pipeline.read.grid import DAMAGED, FileRefused
 from inspect_pipeline.core.settings import Limits
 from inspect_pipeline.read.sniff import detect_format
@@ -174,7 +175,7 @@ def test_text_of_shared_strings_counts_once_per_cell():
 
 def test_shared_string_index_counts_the_longest_string_its_prefixes_name():
     # calamine reads "1&#50;" as index 1 (the text before the character reference); expat gives "12"
-    strings = xmlscan.SharedStrings.from_lengths(array("q", [5, 70_000, *[1] * 20]))
+    strings = xlsxscan.SharedStrings.from_lengths(array("q", [5, 70_000, *[1] * 20]))
     assert strings.chars("12") == 70_000  # 12 or its prefix 1
     assert strings.chars("3") == 1
     assert strings.chars("03") == 5  # a prefix "0" names string 0
@@ -186,7 +187,7 @@ def test_shared_string_prefix_table_is_built_from_the_lengths(tmp_path):
     shared = (hostile.XML_DECL + f'<sst xmlns="{hostile.MAIN}">'
               + "".join(f"<si><t>{'x' * (500 if k == 1 else 2)}</t></si>" for k in range(25)) + "</sst>")
     zf = zipfile.ZipFile(io.BytesIO(hostile.with_members(hostile.xlsx_table(), {"xl/sharedStrings.xml": shared})))
-    strings = xmlscan.scan_shared_strings(zf, "xl/sharedStrings.xml", 1_000)
+    strings = xlsxscan.scan_shared_strings(zf, "xl/sharedStrings.xml", 1_000)
     assert list(strings.lengths) == [2, 500] + [2] * 23
     assert [strings.chars(str(k)) for k in (1, 2, 10, 19, 20)] == [500, 2, 500, 500, 2]
 
@@ -203,7 +204,7 @@ def test_shared_string_prefix_table_is_built_from_the_lengths(tmp_path):
 def test_shared_string_lengths_as_calamine_joins_them(strings, lengths):
     shared = hostile.XML_DECL + f'<sst xmlns="{hostile.MAIN}">{strings}</sst>'
     zf = zipfile.ZipFile(io.BytesIO(hostile.with_members(hostile.xlsx_table(), {"xl/sharedStrings.xml": shared})))
-    assert list(xmlscan.scan_shared_strings(zf, "xl/sharedStrings.xml", 1_000).lengths) == lengths
+    assert list(xlsxscan.scan_shared_strings(zf, "xl/sharedStrings.xml", 1_000).lengths) == lengths
 
 
 @pytest.mark.parametrize(
@@ -211,13 +212,13 @@ def test_shared_string_lengths_as_calamine_joins_them(strings, lengths):
     [("A1", (0, 0)), ("xfd1048576", (1_048_575, 16_383)), ("AB007", (6, 27)), ("ZZZZ1", (0, 16_388))],
 )
 def test_cell_references_as_calamine_reads_them(ref, position):
-    assert xmlscan.parse_ref(ref) == position
+    assert cellrefs.parse_ref(ref) == position
 
 
 @pytest.mark.parametrize("ref", ["", "A", "1", "A0", "$A$1", "A1B", "A-1", "Ä1", "A1 "])
 def test_malformed_references_are_damage(ref):
-    with pytest.raises(xmlscan.Malformed):
-        xmlscan.parse_ref(ref)
+    with pytest.raises(xmlsafe.Malformed):
+        cellrefs.parse_ref(ref)
     data = hostile.xlsx_package({"表": hostile.worksheet(f'<row><c r="{ref}"><v>1</v></c></row>')})
     assert refusal(data, "a.xlsx") == ("unreadable-file", DAMAGED)
 

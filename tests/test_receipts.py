@@ -14,16 +14,15 @@ import pytest
 from openpyxl.comments import Comment
 
 from inspect_pipeline.core.issues import Issue
-from inspect_pipeline.intake.receipts import (
+from inspect_pipeline.intake.receipt_content import (
     AUTHOR,
     ERROR_RGB,
     ISSUE_HEADERS,
     ISSUE_SHEET,
     ReceiptInfo,
     _atomic,
-    write_accepted,
-    write_rejected,
 )
+from inspect_pipeline.intake.receipts import write_accepted, write_rejected
 from inspect_pipeline.read.grid import Sheet, Workbook
 
 SHEET = "隐患排查"

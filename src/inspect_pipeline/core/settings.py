@@ -6,17 +6,12 @@ config.toml is strict: a key this software does not know, at the top or in any t
 mistyped limit must not be silently ignored). It carries `config_version`; a file of an older version has its
 renamed keys moved (RENAMED) before it is read, so that archived copies stay readable; a newer one is refused.
 Every problem is a ConfigError: one Chinese line naming the file (or environment variable) and the key.
+Reading and checking the file is config_checks.py; the file `init` writes is default_config.py.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import difflib
-import os
-import re
-import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -36,16 +31,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from .config_checks import ENV_PREFIX, _describe, _read_toml, migrate_config, refuse_unknown_keys
 from .errors import ConfigError
 from .weeks import Week
 
 CONFIG_FILE_NAME = "config.toml"
-CONFIG_VERSION = 1
-"""The version of config.toml this software writes and reads; `config_version` absent means 1."""
-VERSION_KEY = "config_version"
-RENAMED: dict[int, dict[str, str]] = {}
-"""Keys renamed when config.toml went from version N to N+1: {N: {"old.dotted.key": "new.dotted.key"}}."""
-ENV_PREFIX = "INSPECT_PIPELINE_"
 
 
 class _Table(BaseModel):
@@ -80,7 +70,9 @@ class Limits(_Table):
         1024.0, ge=64, description="Memory one file may take while it is read or its receipt is written, in MB."
     )
     watchdog_seconds: float = Field(
-        60.0, ge=1, description="Last resort: a file still being read, or its receipt written, after this long is stopped."
+        60.0,
+        ge=1,
+        description="Last resort: a file still being read, or its receipt written, after this long is stopped.",
     )
     max_rows: int = Field(
         5_000,
@@ -172,9 +164,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Weeks in which no unit is due (寒暑假), e.g. ['2024-W05', '2024-W06']."
     )
     campaign_start: dt.date | None = Field(
-        None, description="First day counted in 累计 figures; default: the Saturday starting the earliest week received."
+        None,
+        description="First day counted in 累计 figures; default: the Saturday starting the earliest week received.",
     )
-    through_school_stage: str = Field("初中", description="Stage that 九年一贯制/十二年一贯制/完全中学 schools report under.")
+    through_school_stage: str = Field(
+        "初中", description="Stage that 九年一贯制/十二年一贯制/完全中学 schools report under."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the record; default: SQLite file `inspect.db` in the data root."
     )
@@ -253,7 +248,7 @@ def load_settings(data_root: Path, config: Path | None = None) -> Settings:
     is a ConfigError naming the file or variable and the key."""
     config, secrets = config or data_root / CONFIG_FILE_NAME, data_root / SECRETS_FILE_NAME
     values = migrate_config(_read_toml(config), config)
-    refuse_unknown_keys(values, config)
+    refuse_unknown_keys(values, config, Settings)
     mail = values.get("mail")
     if isinstance(mail, dict) and "password" in mail:
         raise ConfigError(
@@ -267,156 +262,6 @@ def load_settings(data_root: Path, config: Path | None = None) -> Settings:
     return _validated(values, config, secrets)
 
 
-# ---------------------------------------------------------------- reading the file
-
-
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-
-
-def _read_toml(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        text = path.read_bytes().decode("utf-8-sig")  # Notepad may have saved it with a BOM
-    except OSError as exc:
-        raise ConfigError(f"配置文件 {path} 无法读取：{exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码：请用记事本打开，“另存为”时编码选 UTF-8") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件 {path} {_toml_problem(str(exc))}") from None
-
-
-def _toml_problem(message: str) -> str:
-    found = _TOML_POSITION.search(message)
-    if found is None:
-        return f"格式有误：{message}"
-    return (f"第 {found[1]} 行第 {found[2]} 列格式有误（{message[: found.start()]}）："
-            "每行写 键 = 值，文字用英文双引号括起来")
-
-
-# ---------------------------------------------------------------- versions
-
-
-def migrate_config(values: dict, source: Path | str) -> dict:
-    """The values of a config.toml (or an archived copy of one) as this version reads them, without
-    `config_version`: keys renamed since the file's version moved to their new names. ConfigError for a
-    version newer than this software."""
-    values = copy.deepcopy(values)
-    version = values.pop(VERSION_KEY, 1)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ConfigError(f"配置文件 {source} 中 “{VERSION_KEY}” 应为正整数（现为 {_shown(version)}）")
-    if version > CONFIG_VERSION:
-        raise ConfigError(
-            f"配置文件 {source} 是较新版本的 inspect-pipeline 写的（{VERSION_KEY} = {version}，本版本只认识到 "
-            f"{CONFIG_VERSION}）：请升级 inspect-pipeline 后再运行"
-        )
-    for old_version in range(version, CONFIG_VERSION):
-        for old, new in RENAMED.get(old_version, {}).items():
-            _rename(values, old, new, source)
-    return values
-
-
-_ABSENT = object()
-
-
-def _rename(values: dict, old: str, new: str, source: Path | str) -> None:
-    value = _pop(values, old.split("."))
-    if value is _ABSENT:
-        return
-    *tables, last = new.split(".")
-    target = values
-    for key in tables:
-        target = target.setdefault(key, {})
-        if not isinstance(target, dict):
-            raise ConfigError(f"配置文件 {source} 中 “{key}” 应为一个表（[{key}]）")
-    if last in target:
-        raise ConfigError(f"配置文件 {source} 中 “{old}” 已改名为 “{new}”，两者不能同时写：请删去 “{old}”")
-    target[last] = value
-
-
-def _pop(values: dict, keys: list[str]) -> object:
-    """Remove a dotted key; a table left empty by it goes too."""
-    if len(keys) == 1:
-        return values.pop(keys[0], _ABSENT)
-    inner = values.get(keys[0])
-    if not isinstance(inner, dict):
-        return _ABSENT
-    value = _pop(inner, keys[1:])
-    if not inner:
-        del values[keys[0]]
-    return value
-
-
-# ---------------------------------------------------------------- unknown keys
-
-
-def refuse_unknown_keys(values: dict, source: Path | str) -> None:
-    """ConfigError naming the first key of `values` (as read from config.toml) that Settings does not know,
-    at the top or in any of its tables, with the nearest known key."""
-    unknown = list(_unknown_keys(values, Settings))
-    if not unknown:
-        return
-    first, others = unknown[0], unknown[1:]
-    more = f"；另有 {len(others)} 项也不认识：{'、'.join(f'“{_key(k)}”' for k in others[:3])}" if others else ""
-    raise ConfigError(f"配置文件 {source} 中没有 “{_key(first)}” 这一项{_suggestion(first)}{more}")
-
-
-def _unknown_keys(values: dict, model: type[BaseModel], prefix: tuple = ()) -> Iterator[tuple]:
-    for key, value in values.items():
-        field = model.model_fields.get(key)
-        if field is None:
-            yield (*prefix, key)
-        elif isinstance(value, dict) and _table_model(field.annotation) is not None:
-            yield from _unknown_keys(value, _table_model(field.annotation), (*prefix, key))
-
-
-def _table_model(annotation: object) -> type[BaseModel] | None:
-    """The model of a table of config.toml (limits, mail …); None for a value or a free table (zone_leaders)."""
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-
-
-def _known_keys(model: type[BaseModel], prefix: tuple = ()) -> list[tuple]:
-    keys: list[tuple] = [] if prefix else [(VERSION_KEY,)]
-    for name, field in model.model_fields.items():
-        keys.append((*prefix, name))
-        table = _table_model(field.annotation)
-        if table is not None:
-            keys.extend(_known_keys(table, (*prefix, name)))
-    return keys
-
-
-def _suggestion(path: tuple) -> str:
-    """`（是否想写 “limits.max_cells”？）`, or where a known key written in the wrong table belongs; or nothing."""
-    known = _known_keys(Settings)
-    leaf, table = path[-1], path[:-1]
-    placed = [k for k in known if k[-1] == leaf]
-    if placed:
-        outside = f"不属于 [{_key(table)}]，" if table else ""
-        return f"（“{leaf}” {outside}应写在{_place(placed[0][:-1])}）"
-    close = difflib.get_close_matches(leaf, [k[-1] for k in known if k[:-1] == table], n=1)
-    if close:
-        return f"（是否想写 “{_key((*table, close[0]))}”？）"
-    by_leaf = {k[-1]: k for k in known}
-    close = difflib.get_close_matches(leaf, list(by_leaf), n=1)
-    if close:
-        return f"（是否想写 “{_key(by_leaf[close[0]])}”？它应写在{_place(by_leaf[close[0]][:-1])}）"
-    return ""
-
-
-def _place(table: tuple) -> str:
-    return f" [{_key(table)}] 下" if table else "文件开头、第一个 [表] 之前"
-
-
-def _key(loc: tuple) -> str:
-    """A key path as written in config.toml: `limits.max_cells`, `no_report_weeks[0]`."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text
-
-
 # ---------------------------------------------------------------- values
 
 
@@ -426,132 +271,4 @@ def _validated(values: dict, config: Path, secrets: Path) -> Settings:
     except ValidationError as exc:
         errors = exc.errors()
         more = f"（另有 {len(errors) - 1} 处问题）" if len(errors) > 1 else ""
-        raise ConfigError(_describe(errors[0], config, secrets) + more) from None
-
-
-def _describe(error: dict, config: Path, secrets: Path) -> str:
-    loc = tuple(error["loc"])
-    variable = _env_variable(loc)
-    if error["type"] == "extra_forbidden":  # only the environment gets here: the file was checked before
-        return f"环境变量 {variable or ENV_PREFIX + '…'} 设置了未知的一项 “{_key(loc)}”{_suggestion(loc)}"
-    if variable is not None:
-        where = f"环境变量 {variable} 设置的"
-    elif loc[:2] == ("mail", "password"):
-        where = f"{secrets} 中"
-    else:
-        where = f"配置文件 {config} 中"
-    return f"{where} “{_key(loc)}” {_problem(error)}"
-
-
-def _env_variable(loc: tuple) -> str | None:
-    """The INSPECT_PIPELINE_* variable that set the value at `loc`, if one did."""
-    names = {name.upper() for name in os.environ}
-    for end in range(len(loc), 0, -1):
-        name = ENV_PREFIX + "__".join(str(part) for part in loc[:end]).upper()
-        if name in names:
-            return name
-    return None
-
-
-_PROBLEMS = {
-    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
-    "float_parsing": "应为数字", "float_type": "应为数字",
-    "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
-    "string_type": "应为文字（用英文双引号括起来）",
-    "greater_than": "应大于 {gt}", "greater_than_equal": "应不小于 {ge}",
-    "less_than": "应小于 {lt}", "less_than_equal": "应不大于 {le}",
-    "literal_error": "应为 {expected} 之一",
-    "list_type": '应为列表，例如 ["…"]',
-    "dict_type": "应为一个表", "model_type": "应为一个表", "model_attributes_type": "应为一个表",
-    "time_parsing": "应为时间，例如 12:00:00", "time_type": "应为时间，例如 12:00:00",
-    "date_parsing": "应为日期，例如 2023-09-01", "date_type": "应为日期，例如 2023-09-01",
-    "date_from_datetime_parsing": "应为日期，例如 2023-09-01",
-    "date_from_datetime_inexact": "应为日期，例如 2023-09-01",
-    "datetime_parsing": "应为日期时间，例如 2023-10-07T12:00:00",
-    "datetime_type": "应为日期时间，例如 2023-10-07T12:00:00",
-    "datetime_from_date_parsing": "应为日期时间，例如 2023-10-07T12:00:00",
-}
-
-
-def _problem(error: dict) -> str:
-    kind, ctx = error["type"], error.get("ctx", {})
-    if kind in ("time_zone", "week_label"):
-        return error["msg"]  # our own sentence, with the value and an example
-    if kind in _PROBLEMS:
-        text = _PROBLEMS[kind].format(**{k: str(v).replace(" or ", ", ") for k, v in ctx.items()})
-    elif kind == "value_error":
-        text = f"有误：{ctx.get('error', error['msg'])}"
-    else:
-        text = f"有误：{error['msg']}"
-    value = error.get("input")
-    return f"{text}（现为 {_shown(value)}）" if _scalar(value) else text
-
-
-def _scalar(value: object) -> bool:
-    return isinstance(value, (str, int, float, dt.date, dt.time)) and len(str(value)) <= 60
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"“{value}”" if isinstance(value, str) else str(value)
-
-
-DEFAULT_CONFIG = """\
-# inspect-pipeline configuration. Every key is optional; environment variables INSPECT_PIPELINE_<KEY>
-# (nested: INSPECT_PIPELINE_LIMITS__MAX_FILE_MB) override this file. A key this version does not know is an
-# error (a mistyped name is never ignored). Top-level keys go before the first [table].
-
-config_version = 1             # the layout of this file; written by init, never change it by hand
-
-bureau_name = "区教育局"        # 填报单位 on every report, e.g. "唐山市丰润区教育局"
-timezone = "Asia/Shanghai"     # time zone of the cutoff and all time stamps
-cutoff_weekday = 5             # ISO weekday of the weekly cutoff: 5 = Friday
-cutoff_time = 12:00:00         # local time of the cutoff
-# campaign_start = 2023-09-01  # first day of 累计 figures (default: start of the earliest week received)
-through_school_stage = "初中"  # stage for 九年一贯制 / 十二年一贯制 / 完全中学
-# database_url = "postgresql+psycopg://user@localhost/inspect"   # default: SQLite inspect.db here
-# inbox_dir = "//fileserver/share/安全周报"                       # default: inbox/ here
-quiet_seconds = 2              # a file still being copied in is left for the next run
-lock_timeout_seconds = 300     # a second intake run waits this long for the first
-workers = 0                    # worker processes; 0 = one per core
-no_report_weeks = []           # weeks in which no one is due (寒暑假), e.g. ["2024-W05"]
-
-[cutoff_overrides]             # a moved cutoff for one week (holidays, 调休)
-# "2023-W40" = 2023-10-07T12:00:00
-
-[schedule]                     # when `inspect-pipeline serve` runs each flow (cron, in the time zone above)
-intake = "*/10 * * * *"
-reminders = ["0 15 * * 4", "0 9 * * 5"]
-weekly_report = "30 12 * * 5"
-
-[server]                       # the Prefect server `serve` starts when PREFECT_API_URL is not set
-host = "127.0.0.1"             # "0.0.0.0" to open the UI from other PCs of the office
-port = 4200                    # UI at http://127.0.0.1:4200
-
-[mail]                         # delivery by SMTP; off while host is unset
-# host = "smtp.example.gov.cn"
-# port = 465
-# security = "ssl"             # ssl | starttls | none
-# user = "anquan@example.gov.cn"   # the password goes in secrets.toml ([mail] password = "…"), never here
-# sender = "anquan@example.gov.cn"
-# safety_committee = ["awb@example.gov.cn"]   # 区安委办
-# city_bureau = ["shi@example.gov.cn"]        # 市教育局
-# zone_report = []                            # the whole 包片包校 report
-# receipts = true              # mail receipts to 学校邮箱 (roster)
-# reminders = true             # mail reminders to 责任人邮箱 (roster)
-
-[mail.zone_leaders]            # each 包片领导's zone extract: 片区 (or leader's name) = [addresses]
-# "城东片区" = ["leader@example.gov.cn"]
-
-[limits]
-max_file_mb = 20
-max_uncompressed_mb = 200
-max_compression_ratio = 200
-max_cells = 2000000            # cells one sheet may span (values, merged ranges, repeats)
-max_text_mb = 50               # millions of characters one file's cells may expand to
-max_memory_mb = 1024           # memory for reading one file or writing its receipt
-watchdog_seconds = 60          # last resort: reading one file or writing its receipt is stopped after this long
-max_rows = 5000                # hazard rows one file may hold
-annotate_max_cells = 200000    # larger rejected workbooks get a streamed copy instead of an annotated original
-"""
+        raise ConfigError(_describe(errors[0], config, secrets, Settings) + more) from None

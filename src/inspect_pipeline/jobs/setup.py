@@ -7,9 +7,10 @@ from pathlib import Path
 import xlsxwriter
 
 from ..core.contracts import roster_columns
+from ..core.default_config import DEFAULT_CONFIG
 from ..core.errors import DataRootError
 from ..core.paths import Paths
-from ..core.settings import CONFIG_FILE_NAME, DEFAULT_CONFIG, Settings, load_settings
+from ..core.settings import CONFIG_FILE_NAME, Settings, load_settings
 from ..record.db import make_engine, migrate
 
 

@@ -3,9 +3,9 @@ returns a `Workbook` or raises `FileRefused(code, detail)` for files that cannot
 
 Files are untrusted. Before calamine (or anything) allocates, the file's own content is measured against the
 limits, so the same file gets the same outcome on any machine: xlsx/xlsm and ods parts through streaming, defused XML
-scans (xmlscan.py), xls through its BIFF records. Per sheet: the area from A1 of the cells holding values (calamine
-builds a dense grid from A1), each merged range and their sum; per file: the sums of those areas and the text the
-cells expand to (shared strings referenced many times, repeated ODS cells, runs of spaces).
+scans (xmlsafe.py, xlsxscan.py, odsscan.py), xls through its BIFF records. Per sheet: the area from A1 of the cells
+holding values (calamine builds a dense grid from A1), each merged range and their sum; per file: the sums of those
+areas and the text the cells expand to (shared strings referenced many times, repeated ODS cells, runs of spaces).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import olefile
 import python_calamine
 
 from ..core.settings import Limits
-from . import sniff, xmlscan
+from . import cellrefs, odsscan, sniff, xlsxscan, xmlsafe
 from .grid import DAMAGED, CellValue, FileRefused, Sheet, Workbook
 
 # what a damaged file makes calamine, zipfile, olefile and our own parsing raise (KeyError: a missing zip member;
-# RuntimeError: a zip member flagged encrypted; ValueError covers xmlscan.Forbidden and xmlscan.Malformed)
+# RuntimeError: a zip member flagged encrypted; ValueError covers xmlsafe.Forbidden and xmlsafe.Malformed)
 DAMAGED_FILE_ERRORS = (
     python_calamine.CalamineError, zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError, IndexError,
     OverflowError, RuntimeError, struct.error, zlib.error, expat.ExpatError, NotImplementedError,
@@ -63,7 +63,7 @@ def read_workbook(data: bytes, file_name: str, limits: Limits) -> Workbook:
         ]
     except python_calamine.PasswordError:
         raise FileRefused("password-protected", "设置了密码的表格") from None
-    except xmlscan.Exceeded as exc:  # each is turned into its refusal where the sheet is known; this is a backstop
+    except xmlsafe.Exceeded as exc:  # each is turned into its refusal where the sheet is known; this is a backstop
         raise _refused("", exc) from None
     except DAMAGED_FILE_ERRORS:
         raise FileRefused("unreadable-file", DAMAGED) from None
@@ -114,11 +114,11 @@ def _clip(merged: list[tuple[int, int, int, int]], n_rows: int, n_cols: int) -> 
 def _check_area(sheet_name: str, n_rows: int, n_cols: int, limits: Limits) -> None:
     """Raise FileRefused if a sheet spans more cells from A1 than limits.max_cells."""
     if n_rows * n_cols > limits.max_cells:
-        area = xmlscan.area_name(n_rows, n_cols)
-        raise _refused(sheet_name, xmlscan.Exceeded("area", n_rows * n_cols, limits.max_cells, area))
+        area = cellrefs.area_name(n_rows, n_cols)
+        raise _refused(sheet_name, xmlsafe.Exceeded("area", n_rows * n_cols, limits.max_cells, area))
 
 
-def _refused(sheet_name: str, exc: xmlscan.Exceeded) -> FileRefused:
+def _refused(sheet_name: str, exc: xmlsafe.Exceeded) -> FileRefused:
     """Return the refusal of a file whose sheet (or shared string table, for an empty name) went over a limit: the
     Chinese detail names the sheet, what exceeded and the limit."""
     sheet = f"工作表“{sheet_name}”的" if sheet_name else ""
@@ -131,7 +131,8 @@ def _refused(sheet_name: str, exc: xmlscan.Exceeded) -> FileRefused:
         "merge": f"{sheet}合并单元格过大（{where} 共 {n} 格，上限 {limit} 格）",
         "merges": f"{sheet}合并单元格合计过大（至少 {n} 格，上限 {limit} 格）",
         "cell-text": f"{sheet}单元格文字过长（{where} 至少 {n} 字，上限 {limit} 字）",
-        "text": f"单元格文字展开后过多（{f'读到工作表“{sheet_name}”时' if sheet_name else ''}已达 {n} 字，上限 {limit} 字）",
+        "text": (f"单元格文字展开后过多（{f'读到工作表“{sheet_name}”时' if sheet_name else ''}"
+                 f"已达 {n} 字，上限 {limit} 字）"),
         "string": f"共享字符串表中的文字过长（{where}至少 {n} 字，上限 {limit} 字）",
         "unique": f"共享字符串表声明的条目数过大（{n} 条，上限 {limit} 条）",
         "file-area": f"全部工作表的数据范围合计过大（共 {n} 格，上限 {limit} 格）",
@@ -144,7 +145,7 @@ def _measured(sheet_name: str, measure: Callable[..., T], *args: object) -> T:
     """Return measure(*args); a limit it reports exceeded becomes the file's refusal naming the sheet."""
     try:
         return measure(*args)
-    except xmlscan.Exceeded as exc:
+    except xmlsafe.Exceeded as exc:
         raise _refused(sheet_name, exc) from None
 
 
@@ -187,33 +188,33 @@ def _read_csv(data: bytes, file_name: str, limits: Limits) -> Sheet:
     return Sheet(name=name, visible=True, rows=rows)
 
 
-# ---- xlsx / xlsm: the parts calamine reads, scanned by xmlscan
+# ---- xlsx / xlsm: the parts calamine reads, scanned by xlsxscan
 
 XML_MEMBER_SUFFIXES = (".xml", ".rels", ".vml")
 
 
 def _check_prologs(zf: zipfile.ZipFile, scanned: set[str | None]) -> None:
-    """Raise xmlscan.Forbidden if an XML member of the zip not `scanned` already declares a DOCTYPE (each is read up
+    """Raise xmlsafe.Forbidden if an XML member of the zip not `scanned` already declares a DOCTYPE (each is read up
     to its root element only): calamine skips DTDs, but what reads the file later (openpyxl) may not."""
     for name in zf.namelist():
         if name not in scanned and name.lower().endswith(XML_MEMBER_SUFFIXES):
-            xmlscan.check_prolog(zf, name)
+            xmlsafe.check_prolog(zf, name)
 
 
 def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     """Return the error values and hidden rows of each sheet of an xlsx/xlsm by name; refuse a file whose sheets,
     merged ranges or text go over the limits."""
-    tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
+    tally = xmlsafe.Tally(limits.max_cells, limits.max_text_chars)
     result = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        parts = xmlscan.xlsx_parts(zf)
-        shared = xmlscan.SharedStrings()
+        parts = xlsxscan.xlsx_parts(zf)
+        shared = xlsxscan.SharedStrings()
         if parts.shared_strings is not None:
-            shared = _measured("", xmlscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
+            shared = _measured("", xlsxscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
         for name, member in parts.sheets:
             if member is None:  # calamine will not find it either
                 continue
-            scan = _measured(name, xmlscan.XlsxSheetScan(tally, shared).scan, zf, member)
+            scan = _measured(name, xlsxscan.XlsxSheetScan(tally, shared).scan, zf, member)
             result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
         _check_prologs(zf, parts.structure | {parts.shared_strings} | {member for _, member in parts.sheets})
     return result
@@ -225,17 +226,17 @@ def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
 def _ods_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     """Return the merged ranges, hidden rows and error values of each table of an ods by name; refuse a file whose
     tables, merged spans or text go over the limits (counted with their repeats, before any is expanded)."""
-    scan = xmlscan.OdsScan(xmlscan.Tally(limits.max_cells, limits.max_text_chars))
+    scan = odsscan.OdsScan(xmlsafe.Tally(limits.max_cells, limits.max_text_chars))
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         try:
             scan.scan(zf)
-        except xmlscan.Exceeded as exc:
+        except xmlsafe.Exceeded as exc:
             raise _refused(scan.current_table, exc) from None
         _check_prologs(zf, {"content.xml"})
     return {table.name: _ods_sheet_extras(table) for table in scan.tables}
 
 
-def _ods_sheet_extras(table: xmlscan.OdsTable) -> _SheetExtras:
+def _ods_sheet_extras(table: odsscan.OdsTable) -> _SheetExtras:
     """Return a table's findings with repeats expanded only within its area holding values (already checked
     against the limits: the expansion is bounded by them)."""
     height, width = table.n_rows, table.n_cols
@@ -288,13 +289,13 @@ def _xls_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
             sst.append(body)
     if sst is not None:
         strings = _sst_lengths(sst)
-    tally = xmlscan.Tally(limits.max_cells, limits.max_text_chars)
+    tally = xmlsafe.Tally(limits.max_cells, limits.max_text_chars)
     return {name: _measured(name, _xls_sheet_extras, stream, start, strings, tally) for name, start in sheets}
 
 
-def _xls_sheet_extras(stream: bytes, start: int, strings: list[int], tally: xmlscan.Tally) -> _SheetExtras:
+def _xls_sheet_extras(stream: bytes, start: int, strings: list[int], tally: xmlsafe.Tally) -> _SheetExtras:
     """Return what calamine misses from one sheet substream (embedded chart substreams skipped, as calamine does);
-    raise xmlscan.Exceeded for a sheet over the limits."""
+    raise xmlsafe.Exceeded for a sheet over the limits."""
     extras, n_rows, n_cols, merged_area, cap = _SheetExtras(), 0, 0, 0, tally.max_cells
     for kind, body in sniff.biff_substream(stream, start):
         if kind in VALUE_RECORDS or kind == MULRK:
@@ -320,14 +321,15 @@ def _xls_sheet_extras(stream: bytes, start: int, strings: list[int], tally: xmls
         elif kind == MERGEDCELLS:
             for r0, r1, c0, c1 in _merged_ranges(body):
                 area = (abs(r1 - r0) + 1) * (abs(c1 - c0) + 1)
-                where = f"{xmlscan.cell_name(min(r0, r1), min(c0, c1))}:{xmlscan.cell_name(max(r0, r1), max(c0, c1))}"
+                where = (f"{cellrefs.cell_name(min(r0, r1), min(c0, c1))}:"
+                         f"{cellrefs.cell_name(max(r0, r1), max(c0, c1))}")
                 if area > cap:
-                    raise xmlscan.Exceeded("merge", area, cap, where)
+                    raise xmlsafe.Exceeded("merge", area, cap, where)
                 merged_area += area
                 if merged_area > cap:
-                    raise xmlscan.Exceeded("merges", merged_area, cap)
+                    raise xmlsafe.Exceeded("merges", merged_area, cap)
     if n_rows * n_cols > cap:
-        raise xmlscan.Exceeded("area", n_rows * n_cols, cap, xmlscan.area_name(n_rows, n_cols))
+        raise xmlsafe.Exceeded("area", n_rows * n_cols, cap, cellrefs.area_name(n_rows, n_cols))
     tally.add_sheet(n_rows * n_cols, merged_area)
     return extras
 
@@ -341,8 +343,8 @@ def _check_dimensions(body: memoryview, cap: int) -> None:
         raise FileRefused("unreadable-file", DAMAGED)
     area = (end_row - first_row) * (end_col - first_col)
     if area > cap:
-        where = f"{xmlscan.cell_name(first_row, first_col)}:{xmlscan.cell_name(end_row - 1, end_col - 1)}"
-        raise xmlscan.Exceeded("declared", area, cap, where)
+        where = f"{cellrefs.cell_name(first_row, first_col)}:{cellrefs.cell_name(end_row - 1, end_col - 1)}"
+        raise xmlsafe.Exceeded("declared", area, cap, where)
 
 
 def _merged_ranges(body: memoryview) -> Iterable[tuple[int, int, int, int]]:

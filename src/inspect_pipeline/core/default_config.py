@@ -1,0 +1,62 @@
+"""The config.toml that `init` writes into a new data root (`jobs/setup.py`): every key with its default and a
+comment saying what it does, optional ones commented out.
+"""
+
+DEFAULT_CONFIG = """\
+# inspect-pipeline configuration. Every key is optional; environment variables INSPECT_PIPELINE_<KEY>
+# (nested: INSPECT_PIPELINE_LIMITS__MAX_FILE_MB) override this file. A key this version does not know is an
+# error (a mistyped name is never ignored). Top-level keys go before the first [table].
+
+config_version = 1             # the layout of this file; written by init, never change it by hand
+
+bureau_name = "区教育局"        # 填报单位 on every report, e.g. "唐山市丰润区教育局"
+timezone = "Asia/Shanghai"     # time zone of the cutoff and all time stamps
+cutoff_weekday = 5             # ISO weekday of the weekly cutoff: 5 = Friday
+cutoff_time = 12:00:00         # local time of the cutoff
+# campaign_start = 2023-09-01  # first day of 累计 figures (default: start of the earliest week received)
+through_school_stage = "初中"  # stage for 九年一贯制 / 十二年一贯制 / 完全中学
+# database_url = "postgresql+psycopg://user@localhost/inspect"   # default: SQLite inspect.db here
+# inbox_dir = "//fileserver/share/安全周报"                       # default: inbox/ here
+quiet_seconds = 2              # a file still being copied in is left for the next run
+lock_timeout_seconds = 300     # a second intake run waits this long for the first
+workers = 0                    # worker processes; 0 = one per core
+no_report_weeks = []           # weeks in which no one is due (寒暑假), e.g. ["2024-W05"]
+
+[cutoff_overrides]             # a moved cutoff for one week (holidays, 调休)
+# "2023-W40" = 2023-10-07T12:00:00
+
+[schedule]                     # when `inspect-pipeline serve` runs each flow (cron, in the time zone above)
+intake = "*/10 * * * *"
+reminders = ["0 15 * * 4", "0 9 * * 5"]
+weekly_report = "30 12 * * 5"
+
+[server]                       # the Prefect server `serve` starts when PREFECT_API_URL is not set
+host = "127.0.0.1"             # "0.0.0.0" to open the UI from other PCs of the office
+port = 4200                    # UI at http://127.0.0.1:4200
+
+[mail]                         # delivery by SMTP; off while host is unset
+# host = "smtp.example.gov.cn"
+# port = 465
+# security = "ssl"             # ssl | starttls | none
+# user = "anquan@example.gov.cn"   # the password goes in secrets.toml ([mail] password = "…"), never here
+# sender = "anquan@example.gov.cn"
+# safety_committee = ["awb@example.gov.cn"]   # 区安委办
+# city_bureau = ["shi@example.gov.cn"]        # 市教育局
+# zone_report = []                            # the whole 包片包校 report
+# receipts = true              # mail receipts to 学校邮箱 (roster)
+# reminders = true             # mail reminders to 责任人邮箱 (roster)
+
+[mail.zone_leaders]            # each 包片领导's zone extract: 片区 (or leader's name) = [addresses]
+# "城东片区" = ["leader@example.gov.cn"]
+
+[limits]
+max_file_mb = 20
+max_uncompressed_mb = 200
+max_compression_ratio = 200
+max_cells = 2000000            # cells one sheet may span (values, merged ranges, repeats)
+max_text_mb = 50               # millions of characters one file's cells may expand to
+max_memory_mb = 1024           # memory for reading one file or writing its receipt
+watchdog_seconds = 60          # last resort: reading one file or writing its receipt is stopped after this long
+max_rows = 5000                # hazard rows one file may hold
+annotate_max_cells = 200000    # larger rejected workbooks get a streamed copy instead of an annotated original
+"""

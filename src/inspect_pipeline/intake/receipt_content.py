@@ -1,0 +1,148 @@
+"""What every receipt shows, whichever way it is written (receipts.py, receipt_annotated.py, receipt_streamed.py):
+the sheet names, headers, widths and colours, `ReceiptInfo`, the facts block and the table of issues, row heights,
+text made safe for a cell, cell addresses, sheet titles, and the atomic write of a receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_from_string,
+)
+
+from ..core.issues import Issue
+from ..core.publish import write_file_atomic
+
+ISSUE_SHEET = "问题清单"
+RECEIPT_SHEET = "回执"
+AUTHOR = "数据校验"
+NO_CELL = "—"
+ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"
+OUTCOME_TEXT = {"accepted": "已受理", "duplicate": "重复报送", "rejected": "未受理"}
+SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
+ISSUE_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "问题", "如何修改", "类别", "代码")
+WARNING_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "提示", "建议", "代码")
+WIDTHS = (6, 14, 9, 18, 20, 40, 40, 8, 18)
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+_XW_TEXT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+_XW_OPTIONS = {"in_memory": True, **_XW_TEXT}
+_XW_STREAM = {"constant_memory": True, **_XW_TEXT}  # rows go to temp files as they are written
+
+
+@dataclass(frozen=True)
+class ReceiptInfo:
+    file_name: str  # original file name as the school sent it
+    received_at: dt.datetime  # tz-aware
+    week: str  # "2023-W47"
+    outcome: str  # accepted | rejected | duplicate
+    school_name: str | None
+    school_code: str | None
+    counts: dict[str, int]  # rows, new, major, open, rectified (accepted only)
+    note: str = ""  # an extra Chinese sentence shown on the receipt
+
+
+# ---------------------------------------------------------------------------------------------------- shared bits
+
+
+def _text(value: object) -> str:
+    """Any value as text that is safe in an XML cell (no control characters, within Excel's 32,767 limit)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))[:32767]
+
+
+def _cell_rc(cell: str | None) -> tuple[int, int] | None:
+    """'G7' → (7, 7); None for a missing or malformed address."""
+    if not cell:
+        return None
+    try:
+        col, row = coordinate_from_string(cell.replace("$", "").strip().upper())
+        col_idx = column_index_from_string(col)
+    except Exception:
+        return None
+    return (row, col_idx) if 1 <= row <= 1_048_576 and 1 <= col_idx <= 16_384 else None
+
+
+def _ordered(issues: Iterable[Issue]) -> list[Issue]:
+    """Errors, then warnings; each by sheet, row, column (issues without a cell first: they are structural)."""
+    return sorted(issues, key=lambda i: (i.severity != "error", i.sheet or "", *(_cell_rc(i.cell) or (0, 0))))
+
+
+def _issue_rows(issues: list[Issue]) -> list[tuple]:
+    """Table rows in ISSUE_HEADERS order."""
+    return [
+        (n, i.sheet or NO_CELL, i.cell or NO_CELL, i.column or "", i.value or "", i.message, i.fix,
+         SEVERITY_TEXT.get(i.severity, i.severity), i.code)
+        for n, i in enumerate(issues, 1)
+    ]
+
+
+LINE_HEIGHT = 15.0  # points per line of 11-point text
+
+
+def row_height(values: Iterable[object], widths: Iterable[float]) -> float:
+    """The height, in points, a row of wrapped cells needs to show all its text: the most lines any cell takes at
+    its column's width (a CJK character is two width units), so printed text never spills or hides."""
+    most = 1
+    for value, width in zip(values, widths):
+        parts = ("" if value is None else str(value)).split("\n")
+        most = max(most, sum(max(1, math.ceil(_units(part) / max(width - 1, 1))) for part in parts))
+    return LINE_HEIGHT * most
+
+
+def _units(text: str) -> int:
+    """Display width of text in column-width units (wide and full-width characters count two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _when(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:
+    """The key/value block of a receipt."""
+    facts: list[tuple[str, object]] = [
+        ("学校", info.school_name or "（未识别）"),
+        ("学校标识码", info.school_code or NO_CELL),
+        ("周次", info.week),
+        ("文件", info.file_name),
+        ("收到时间", _when(info.received_at)),
+        ("结果", OUTCOME_TEXT.get(info.outcome, info.outcome)),
+    ]
+    if info.outcome == "accepted":
+        c = info.counts
+        facts += [("隐患条数", c.get("rows", 0)), ("其中重大", c.get("major", 0)), ("本周新增", c.get("new", 0)),
+                  ("仍未整改", c.get("open", 0)), ("已整改", c.get("rectified", 0))]
+    if info.note:
+        facts.append(("说明", info.note))
+    return facts
+
+
+def _atomic(out_path: Path, write: Callable[[str], None]) -> Path:
+    """Run `write(temp_path)` on a temp file beside out_path, then rename it into place."""
+    return write_file_atomic(Path(out_path), write)
+
+
+def _xw_put(ws, row: int, col: int, value: object, fmt) -> None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, _text(value), fmt)
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unique Excel sheet name close to `name`."""
+    base = _BAD_SHEET_CHARS.sub("_", _text(name)).strip("'")[:31] or "Sheet"
+    title, n = base, 1
+    while title.casefold() in used:
+        n += 1
+        title = f"{base[: 31 - len(str(n)) - 2]}({n})"
+    used.add(title.casefold())
+    return title
