@@ -101,12 +101,9 @@ def _decide_one(d: Decision, state: WeekState, ledgers: dict[int, SchoolLedger],
 
 def sorted_issues(issues: list[Issue]) -> list[Issue]:
     """File-level problems first, then by row and column; errors before warnings at the same cell."""
-    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-
     def key(i: Issue):
-        if i.cell is None:
+        if i.position is None:
             return (0, 0, 0, i.severity != "error")
-        col, row = coordinate_from_string(i.cell)
-        return (1, row, column_index_from_string(col), i.severity != "error")
+        return (1, *i.position, i.severity != "error")
 
     return sorted(issues, key=key)

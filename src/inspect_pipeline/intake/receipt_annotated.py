@@ -26,7 +26,6 @@ from .receipt_content import (
     WARNING_RGB,
     WIDTHS,
     ReceiptInfo,
-    _cell_rc,
     _facts,
     _issue_rows,
     _sheet_title,
@@ -114,7 +113,7 @@ def _mark(sheets: dict[str, object], issues: list[Issue]) -> None:
     """Fill and comment every cell an issue points at (merged ranges: their top-left cell)."""
     notes: dict[tuple[str, int, int], list[Issue]] = {}
     for i in issues:
-        rc = _cell_rc(i.cell)
+        rc = i.position
         if i.sheet in sheets and rc is not None:
             notes.setdefault((i.sheet, *_anchor(sheets[i.sheet], *rc)), []).append(i)
     for (name, row, col), found in notes.items():
@@ -160,7 +159,7 @@ def _add_issue_sheet(
         for c, v in enumerate(row, 1):
             _put(ws, r, c, v).alignment = wrap
         ws.row_dimensions[r].height = row_height(row, WIDTHS)
-        rc = _cell_rc(issue.cell)
+        rc = issue.position
         if issue.sheet in targets and rc is not None:
             link = ws.cell(r, 3)
             target = targets[issue.sheet].replace("'", "''")

@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils.cell import (
-    column_index_from_string,
-    coordinate_from_string,
-)
 
 from ..core.issues import Issue
 from ..core.publish import write_file_atomic
@@ -58,21 +54,9 @@ def _text(value: object) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))[:32767]
 
 
-def _cell_rc(cell: str | None) -> tuple[int, int] | None:
-    """'G7' → (7, 7); None for a missing or malformed address."""
-    if not cell:
-        return None
-    try:
-        col, row = coordinate_from_string(cell.replace("$", "").strip().upper())
-        col_idx = column_index_from_string(col)
-    except Exception:
-        return None
-    return (row, col_idx) if 1 <= row <= 1_048_576 and 1 <= col_idx <= 16_384 else None
-
-
 def _ordered(issues: Iterable[Issue]) -> list[Issue]:
     """Errors, then warnings; each by sheet, row, column (issues without a cell first: they are structural)."""
-    return sorted(issues, key=lambda i: (i.severity != "error", i.sheet or "", *(_cell_rc(i.cell) or (0, 0))))
+    return sorted(issues, key=lambda i: (i.severity != "error", i.sheet or "", *(i.position or (0, 0))))
 
 
 def _issue_rows(issues: list[Issue]) -> list[tuple]:

@@ -24,7 +24,6 @@ from .receipt_content import (
     WIDTHS,
     ReceiptInfo,
     _atomic,
-    _cell_rc,
     _facts,
     _issue_rows,
     _sheet_title,
@@ -64,7 +63,7 @@ def _streamed(info: ReceiptInfo, issues: list[Issue], book: Workbook, out_path: 
 
 def _notes(sheet, issues: list[Issue]) -> dict[int, dict[int, list[Issue]]]:
     """Issues of one grid sheet by 0-based row and column (on a merged range's top-left cell)."""
-    found = [(i, rc) for i in issues if i.sheet == sheet.name and (rc := _cell_rc(i.cell)) is not None]
+    found = [(i, rc) for i in issues if i.sheet == sheet.name and (rc := i.position) is not None]
     merged = sheet.merged if len(sheet.merged) * len(found) <= 5_000_000 else []
     notes: dict[int, dict[int, list[Issue]]] = {}
     for i, (row, col) in found:
@@ -196,7 +195,7 @@ def _xw_issue_sheet(wb, ws, info: ReceiptInfo, issues: list[Issue], targets: dic
         ws.set_row(r, row_height(row, WIDTHS))
         for c, v in enumerate(row):
             _xw_put(ws, r, c, v, wrap)
-        rc = _cell_rc(issue.cell)
+        rc = issue.position
         if issue.sheet in targets and rc is not None and n <= MAX_LINKS:
             target = targets[issue.sheet].replace("'", "''")
             ws.write_url(r, 2, f"internal:'{target}'!{get_column_letter(rc[1])}{rc[0]}", link, _text(issue.cell))

@@ -34,7 +34,6 @@ from .receipt_content import (
     WIDTHS,
     ReceiptInfo,
     _atomic,
-    _cell_rc,
     _facts,
     _issue_rows,
     _ordered,
@@ -119,7 +118,7 @@ def write_rejected(
     issues = _ordered(issues)
     builds: list[tuple[str, Callable[[], Path]]] = []
     if workbook is not None and annotate_max_cells is not None and cell_count(workbook) > annotate_max_cells:
-        if not any(_cell_rc(i.cell) for i in issues):  # a copy with nothing marked: the school has its own file
+        if not any(i.position for i in issues):  # a copy with nothing marked: the school has its own file
             return write_explanation(info, issues, out_path, missing=NO_COPY_NEEDED)
         builds.append(("streaming a copy", lambda: _streamed(info, issues, workbook, out_path)))
     else:
