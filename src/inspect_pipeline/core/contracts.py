@@ -11,6 +11,8 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 _CACHED: list = []
@@ -29,13 +31,14 @@ def reload() -> None:
         fn.cache_clear()
 
 
-_PACKAGED = Path(__file__).resolve().parents[1] / "_contracts"  # inspect_pipeline/_contracts in a wheel
-_CHECKOUT = Path(__file__).resolve().parents[3] / "schemas"
+_CHECKOUT = Path(__file__).resolve().parents[3] / "schemas"  # the repo's source of truth (an editable install)
 
 
-def contracts_dir() -> Path:
-    """The folder holding the contract files (packed copy in a wheel, else the checkout's `schemas/`)."""
-    return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
+def contracts_dir() -> Traversable:
+    """The folder holding the contract files: the package's data `inspect_pipeline/_contracts` in an installed
+    wheel (read through importlib.resources, read-only), else the checkout's `schemas/`."""
+    packaged = resources.files("inspect_pipeline") / "_contracts"
+    return packaged if packaged.is_dir() else _CHECKOUT
 
 
 @cached
