@@ -139,7 +139,7 @@ def test_roster_file(roster, tmp_path):
 def test_week_kinds_and_counts(district, roster):
     root, expected = district
     files = expected["files"]
-    due = [r for r in roster if synth._active(r, CUTOFF)]
+    due = [r for r in roster if synth.is_active(r, CUTOFF)]
     assert expected["due"] == len(due) and expected["week"] == WEEK
     assert expected["cutoff"] == "2023-11-24T12:00:00+08:00"
     counts = expected["counts"]
