@@ -76,3 +76,25 @@ def smtp():
         controller.stop()
 
 
+
+
+# ---------------------------------------------------------------- the orchestrator, once
+
+
+@pytest.fixture(scope="session")
+def harness():
+    """One temporary Prefect server for every test that runs flows (`prefect_test_harness`, ~25 s to start here);
+    only orchestration tests ask for it."""
+    import gc
+    import warnings
+
+    import inspect_pipeline.flows  # noqa: F401 - Prefect's offline defaults before Prefect is imported
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+    # Prefect's clients leave pooled sockets to the garbage collector; collect them here, quietly, rather than
+    # at interpreter exit where pytest (filterwarnings = error) would fail the session on their ResourceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

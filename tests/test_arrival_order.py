@@ -35,6 +35,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -198,6 +199,7 @@ def test_the_natural_order_is_a_sound_reference():
     assert w49["cumulative"]["overdue"] == 2  # D and J, open past their deadline: 银中 sent nothing in W49
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no shrinking:
 # ~3 s an example; the failure prints the arrival order
 @example(late=[3, 3, 4, 0, 1, 1, 2])  # every W49 file before every late W48 file (issue point 4 twice: H, E)

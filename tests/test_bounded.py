@@ -230,6 +230,7 @@ def rows_of(root: Path) -> list[dict]:
     return found
 
 
+@pytest.mark.slow
 def test_a_receipt_past_the_watchdog_gets_the_plain_receipt_and_the_record_stands(root):
     # reading (with the content check) takes about 2 s on a 2-core machine, annotating with openpyxl far longer
     set_limits(root, watchdog_seconds=6)
@@ -297,7 +298,7 @@ def test_a_read_past_the_memory_cap_is_unreadable_with_limit_hit_memory(root):
 
 
 def test_a_file_that_kills_its_reader_is_unreadable_with_limit_hit_crash(root):
-    from inspect_pipeline.intake.run import _reader_stopped
+    from inspect_pipeline.intake.reading import reader_stopped as _reader_stopped
     from inspect_pipeline.core.settings import load_settings
 
     settings = load_settings(root)
@@ -381,6 +382,7 @@ def big_workbook(rows: int, table: bool = False) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_large_rejected_workbook_without_cells_to_mark_gets_the_plain_receipt(root):
     drop(root, "一实小/大表.xlsx", big_workbook(200_000))
     assert intake(root).outcomes == {"rejected": 1}
@@ -392,6 +394,7 @@ def test_a_large_rejected_workbook_without_cells_to_mark_gets_the_plain_receipt(
     assert NO_COPY_NEEDED in texts
 
 
+@pytest.mark.slow
 def test_a_large_rejected_workbook_gets_its_streamed_receipt_in_seconds(root):
     drop(root, "一实小/大表.xlsx", big_workbook(200_000, table=True))
     started = time.monotonic()

@@ -124,6 +124,7 @@ def _count(folder: Path, pattern: str) -> int:
     return sum(1 for _ in folder.rglob(pattern)) if folder.exists() else 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 @pytest.mark.parametrize("stage", ["archive", "record", "receipts"])
 def test_killed_intake_recovers_with_every_file_in_exactly_one_state(tmp_path, stage):
@@ -175,6 +176,7 @@ def _report_cli(root: Path, *args: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 @pytest.mark.parametrize("stage", ["workbooks", "templates"])
 def test_killed_report_leaves_nothing_behind_after_the_next_run(tmp_path, stage):

@@ -1,5 +1,5 @@
-"""The Prefect flows end to end under `prefect_test_harness` (one temporary Prefect server for the module: it
-costs ~25 s to start here), and the deployments `serve` registers."""
+"""The Prefect flows end to end under `prefect_test_harness` (the session's one temporary Prefect server,
+conftest.py `harness`: it costs ~25 s to start here), and the deployments `serve` registers."""
 
 from __future__ import annotations
 
@@ -25,17 +25,14 @@ from support import make_root
 
 WEEK = "2023-W47"
 # Prefect's HTTP clients leave pooled sockets to the harness server for the garbage collector to close
-pytestmark = pytest.mark.filterwarnings("ignore:unclosed <socket:ResourceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:unclosed <socket:ResourceWarning"), pytest.mark.slow]  # a server
 
 
-@pytest.fixture(scope="module")
-def harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-    # Prefect's clients leave pooled sockets to the garbage collector; collect them here, quietly, rather than
-    # at interpreter exit where pytest (filterwarnings = error) would fail the session on their ResourceWarning
+@pytest.fixture(scope="module", autouse=True)
+def _collect_prefect_sockets():
+    """Collect, quietly, the sockets Prefect's clients left to the garbage collector, before the next module's tests
+    (where filterwarnings = error would fail whichever test the collector happened to run in)."""
+    yield
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
@@ -106,6 +103,24 @@ def test_serve_registers_the_deployments_with_their_schedules(harness, tmp_path)
                 cron = CronSchedule(cron=s.schedule.cron, timezone=s.schedule.timezone)
                 (fire,) = asyncio.run(cron.get_dates(n=1, start=dt.datetime(2023, 11, 20, tzinfo=shanghai)))
                 assert fire.isoformat() == "2023-11-24T12:30:00+08:00"  # Friday 12:30 in Shanghai, not UTC
+
+
+def test_an_upgraded_serve_re_registers_a_deployment_left_with_an_old_entrypoint(harness, tmp_path):
+    """An installation upgraded from the top-level `flows` package: the deployment registered by name is updated
+    in place when `serve` registers its deployments on start (README "Upgrading an installation")."""
+    from prefect.client.orchestration import get_client
+
+    from inspect_pipeline.flows.serve import deployments
+
+    root = make_root(tmp_path)
+    settings = load_settings(root)
+    ours = {d.name: d for d in deployments(Paths.at(root, settings), settings)}["intake"]
+    old_id = ours.model_copy(update={"entrypoint": "flows.intake:intake"}).apply()
+    with get_client(sync_client=True) as client:
+        assert client.read_deployment(old_id).entrypoint == "flows.intake:intake"
+        new_id = ours.apply()
+        assert new_id == old_id
+        assert client.read_deployment(new_id).entrypoint == "inspect_pipeline.flows.intake.intake"
 
 
 def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):

@@ -77,13 +77,22 @@ def write_json_atomic(final: Path, data: object, *, durable: bool = True) -> Pat
 
 
 @contextmanager
-def staged_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder to fill; the caller moves it into place (the folder is removed on failure)."""
+def staged_dir(final: Path, *, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder to fill; on success it is moved into place in one step, so that `final` appears
+    complete or not at all; on failure it is removed. An existing `final` is an error (the rename fails), unless
+    `replace`: then it is swapped out and removed."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_dir_for(final)
     tmp.mkdir()
     try:
         yield tmp
+        if replace and final.exists():
+            old = temp_dir_for(final)
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -10,8 +10,6 @@ record is read as intake left it; `now` only stamps the round and phrases the ma
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from .. import __version__
 from ..core.lock import run_lock
 from ..core.paths import Paths
-from ..core.publish import staged_dir, temp_dir_for, write_json_atomic
+from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
 from ..core.weeks import is_reported, parse_label
 from ..record.db import migrate, run_engine, submissions
@@ -212,7 +210,7 @@ def _addresses(cells) -> list[str]:
 def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) -> Path:
     """Build the round in a temporary folder, then move it into place: it appears complete or not at all."""
     final = paths.reminders_dir(week, stamp)
-    with staged_dir(final) as tmp:
+    with staged_dir(final, replace=True) as tmp:  # a round of the same minute is the same round run again
         spec = layout()["reminders"]
         write_workbook(tmp / spec["file"].format(week=week), info, owners)
         (tmp / spec["markdown_file"]).write_text(markdown(info, owners), encoding="utf-8", newline="\n")
@@ -223,19 +221,7 @@ def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) 
             "software_version": __version__,
             "owners": [{k: v for k, v in o.items() if k != "emails"} for o in owners],
         })
-        _publish(tmp, final)
-        return final
-
-
-def _publish(tmp: Path, final: Path) -> None:
-    """Move the built round into place. A round of the same minute is the same round run again: it is replaced."""
-    if not final.exists():
-        os.replace(tmp, final)
-        return
-    old = temp_dir_for(final)
-    os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+    return final
 
 
 class _ReminderBook(Book):

@@ -61,7 +61,7 @@ class SheetLayout:
 # ---------------------------------------------------------------- grid helpers
 
 
-class Grid:
+class FilledSheet:
     """A sheet with vertically merged cells filled down from their top cell, plus which cells are merge followers.
 
     Only the anchor's own column is filled: a header or a description merged across two columns is one column,
@@ -139,7 +139,7 @@ def match_header(value: CellValue) -> tuple[str | None, bool]:
     return col_id, in_yuan
 
 
-def _row_matches(grid: Grid, r: int) -> set[str]:
+def _row_matches(grid: FilledSheet, r: int) -> set[str]:
     found = set()
     for c in range(len(grid.rows[r])):
         col_id, _ = match_header(grid.get(r, c))
@@ -148,7 +148,7 @@ def _row_matches(grid: Grid, r: int) -> set[str]:
     return found
 
 
-def find_header_row(grid: Grid) -> int | None:
+def find_header_row(grid: FilledSheet) -> int | None:
     """Index of the first row where at least four cells match canonical headers or aliases."""
     for r in range(len(grid.rows)):
         # a row of fewer cells cannot hold enough headers (a sheet of a million short rows is skipped in a blink)
@@ -157,7 +157,7 @@ def find_header_row(grid: Grid) -> int | None:
     return None
 
 
-def _is_two_row_header(grid: Grid, r: int) -> bool:
+def _is_two_row_header(grid: FilledSheet, r: int) -> bool:
     """The first matching row holds a cell merged across columns, with header matches under it in the next row."""
     if r + 1 >= len(grid.rows):
         return False
@@ -169,7 +169,7 @@ def _is_two_row_header(grid: Grid, r: int) -> bool:
     return False
 
 
-def map_columns(grid: Grid, top: int, bottom: int, sheet_name: str) -> tuple[dict[str, Column], list[Issue]]:
+def map_columns(grid: FilledSheet, top: int, bottom: int, sheet_name: str) -> tuple[dict[str, Column], list[Issue]]:
     """Columns of a header spanning rows top..bottom: each column's header is its lowest filled cell."""
     columns: dict[str, Column] = {}
     issues: list[Issue] = []
@@ -227,7 +227,7 @@ def _exact_label(text: str) -> str | None:
     return _label_lookup().get(key)
 
 
-def read_header_block(grid: Grid, stop: int) -> tuple[dict[str, Located], list[tuple[str, Located]]]:
+def read_header_block(grid: FilledSheet, stop: int) -> tuple[dict[str, Located], list[tuple[str, Located]]]:
     """Header-block fields in rows 0..stop-1 (`标签：值` in one cell or label cell + value cell), and every
     other text cell there (candidates for a week in the title)."""
     fields: dict[str, Located] = {}
@@ -313,7 +313,7 @@ def _first_filled(values: list[CellValue]) -> str | None:
     return None
 
 
-def read_rows(grid: Grid, start: int, columns: dict[str, Column]) -> tuple[list[tuple[int, dict]], bool, int | None]:
+def read_rows(grid: FilledSheet, start: int, columns: dict[str, Column]) -> tuple[list[tuple[int, dict]], bool, int | None]:
     """Hazard rows below the header (non-hazard rows skipped), whether a zero statement row was seen, and the
     first hidden row that holds data."""
     vocab = _row_vocabulary()
@@ -365,7 +365,7 @@ NO_TABLE_SCAN_ROWS = 1_000
 
 def read_layout(sheet: Sheet) -> SheetLayout:
     """Everything the sheet says, before any value is judged."""
-    grid = Grid(sheet)
+    grid = FilledSheet(sheet)
     layout = SheetLayout(name=sheet.name)
     top = find_header_row(grid)
     if top is None:

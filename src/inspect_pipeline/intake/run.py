@@ -7,7 +7,6 @@ only after it commits; receipts and manifests are written after it and redone by
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,6 @@ from ..core.settings import Settings
 from ..core.weeks import cutoff, week_of
 from ..ledger.hazards import load_ledgers, recount_new, refresh_state
 from ..read.normalize import parse_count, parse_date
-from ..read.sniff import LINK
 from ..record.db import (
     hazards,
     migrate,
@@ -38,9 +36,10 @@ from ..record.db import (
 from ..record.inputs import snapshot_inputs
 from ..schools.identity import identify
 from ..schools.roster import Roster, School, load_roster, resolve_unit
-from . import receipts as receipt_writer
 from .decide import Credited, Decision, WeekState, decide
 from .manifest import write_intake_manifest
+from .reading import link_parsed, read_files
+from .receipt_jobs import plain_receipt, receipt_job
 from .take import (
     Archived,
     archive_file,
@@ -49,7 +48,7 @@ from .take import (
     scan_inbox,
     settle,
 )
-from .understand import ParsedFile, parse_file
+from .understand import ParsedFile
 from .validate import structure_issues, validate_rows
 
 Progress = Callable[[str, int, int], None]
@@ -139,8 +138,8 @@ class _Run:
         t = self._timed("archive", t)
         jobs = [(str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings)
                 for a in archived if a.incoming.link is None]  # a link is never read, nor what it points at
-        read = iter(_read_files(jobs, self.workers, self.paths, self.known_stops))
-        parsed = [next(read) if a.incoming.link is None else _link_parsed(a, self.settings) for a in archived]
+        read = iter(read_files(jobs, self.workers, self.paths, self.known_stops))
+        parsed = [next(read) if a.incoming.link is None else link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
         decided, run_id = self._decide_and_record(archived, parsed)
@@ -328,8 +327,8 @@ class _Run:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
         jobs = [(dict(r), str(self.paths.root), self.settings.limits) for r in rows]
-        done = bounded_map(_receipt_job, jobs, self.workers, Bounds.of(self.settings.limits, self.paths.log_file))
-        done = [_plain_receipt(job, result) if result is None or isinstance(result, Stopped) else result
+        done = bounded_map(receipt_job, jobs, self.workers, Bounds.of(self.settings.limits, self.paths.log_file))
+        done = [plain_receipt(job, result) if result is None or isinstance(result, Stopped) else result
                 for job, result in zip(jobs, done, strict=True)]
         self.progress("receipts", len(done), len(done))
         with self.engine.begin() as conn:
@@ -362,138 +361,6 @@ def _week_state(conn, school_ids: set[int], weeks: set[str]) -> WeekState:
     return state
 
 
-def _read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[str, str]) -> list[ParsedFile]:
-    """Each job's ParsedFile, in order: read in bounded workers (settings.limits: watchdog, memory), a file stopped
-    by a limit or that killed its worker answered as unreadable (`_reader_stopped`). Files whose sha256 (the
-    archived copy's name, archive.Paths.archived_file) is in `known_stops` are answered so without being read."""
-    if not jobs:
-        return []
-    known = {k: known_stops[_sha256_of(job)] for k, job in enumerate(jobs) if _sha256_of(job) in known_stops}
-    todo = [k for k in range(len(jobs)) if k not in known]
-    bounds = Bounds.of(jobs[0][3].limits, paths.log_file)
-    read = dict(zip(todo, bounded_map(_parse_job, [jobs[k] for k in todo], workers, bounds), strict=True))
-    results = [Stopped(known[k]) if k in known else read[k] for k in range(len(jobs))]
-    return [_reader_stopped(job, r.reason) if isinstance(r, Stopped) else r for job, r in zip(jobs, results, strict=True)]
-
-
-def _sha256_of(job: tuple) -> str:
-    """The sha256 of a read job's archived copy (archived as <sha256><ext>)."""
-    return Path(job[0]).name.split(".", 1)[0]
-
-
-def _parse_job(job: tuple) -> ParsedFile:
-    """Worker: read one archived file and understand it (oversized files are refused without reading)."""
-    path, name, arrival, settings = job
-    size = Path(path).stat().st_size
-    if size > settings.limits.max_file_bytes:
-        return _oversized(size, arrival, settings)
-    return parse_file(Path(path).read_bytes(), name, arrival, settings)
-
-
-def _reader_stopped(job: tuple, reason: str) -> ParsedFile:
-    """The file's reading was stopped by a limit ("watchdog", "memory") or killed its worker ("crash"): it is
-    unreadable-file with a detail naming the limit, and its row records `limit_hit` = reason."""
-    from ..core.issues import make_issue
-
-    _, _, arrival, settings = job
-    limits = settings.limits
-    detail = {
-        "watchdog": f"读取超过 {limits.watchdog_seconds:g} 秒的时间上限，已停止",
-        "memory": f"读取时超过 {limits.max_memory_mb:g} MB 的内存上限",
-    }.get(reason, "文件已损坏，读取时出错")
-    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings), limit_hit=reason)
-    parsed.issues.append(make_issue("unreadable-file", detail=detail))
-    return parsed
-
-
-def _oversized(size: int, arrival: str, settings: Settings) -> ParsedFile:
-    """An unreadable-file answer for a file larger than limits.max_file_mb (it is never read)."""
-    from ..core.issues import make_issue
-
-    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
-    size_mb = size / 1024 / 1024
-    parsed.issues.append(
-        make_issue("unreadable-file", detail=f"文件过大（{size_mb:.1f} MB，上限 {settings.limits.max_file_mb:g} MB）")
-    )
-    return parsed
-
-
-def _receipt_job(job: tuple) -> str | None:
-    """Worker: write one receipt; its path, or None if it could not be written (the parent writes the plain one)."""
-    try:
-        return _write_receipt(*job)
-    except Exception:  # noqa: BLE001 - one receipt must not stop the others
-        logging.getLogger(__name__).exception("receipt for %s could not be written", job[0]["file_name"])
-        return None
-
-
-def _receipt_info(row: dict) -> receipt_writer.ReceiptInfo:
-    """What a receipt says about a submission row."""
-    return receipt_writer.ReceiptInfo(
-        file_name=row["file_name"],
-        received_at=dt.datetime.fromisoformat(row["received_at"]),
-        week=row["week"],
-        outcome=row["outcome"] if row["outcome"] != "superseded" else "accepted",
-        school_name=row["school_name"],
-        school_code=row["school_code"],
-        counts={k: row[k] for k in ("rows", "new", "major", "open", "rectified")},
-        note=row.get("note") or "",
-    )
-
-
-def _write_receipt(row: dict, root_dir: str, limits) -> str:
-    """Worker: write the receipt of one submission row; its path. A rejected workbook is read again (calamine) to
-    reproduce it, or to see whether it is too large to annotate (limits.annotate_max_cells: then streamed)."""
-    root = Path(root_dir)
-    info = _receipt_info(row)
-    issues = [Issue(**i) for i in row["issues"]]
-    out = root / row["receipt_path"]
-    if row["outcome"] == "rejected":
-        original = root / row["archive_path"]
-        fmt = row["format"]
-        workbook = None
-        if fmt in ("xlsx", "xlsm", "xls", "ods", "csv"):
-            from ..read.books import read_workbook
-            from ..read.grid import FileRefused
-
-            try:
-                workbook = read_workbook(original.read_bytes(), row["file_name"], limits)
-            except FileRefused:
-                workbook = None
-        receipt_writer.write_rejected(
-            info, issues, out, original=original if fmt in ("xlsx", "xlsm") else None, fmt=fmt, workbook=workbook,
-            annotate_max_cells=limits.annotate_max_cells,
-        )
-    else:
-        receipt_writer.write_accepted(info, [i for i in issues if i.severity == "warning"], out)
-    return str(out)
-
-
-def _plain_receipt(job: tuple, stopped: Stopped | None) -> str | None:
-    """Parent: the receipt of a row whose worker failed (None) or was stopped: for a rejected file the plain
-    问题清单 saying why the annotated copy is missing, else the short 回执; its path, or None if even that could
-    not be written (the row is left for the next run)."""
-    row, root_dir, limits = job
-    log = logging.getLogger(__name__)
-    reason = stopped.reason if stopped is not None else "error"
-    log.info("receipt for %r: worker %s, writing the plain receipt", row["file_name"],
-             f"stopped ({reason})" if stopped is not None else "failed")
-    out = Path(root_dir) / row["receipt_path"]
-    issues = [Issue(**i) for i in row["issues"]]
-    try:
-        if row["outcome"] == "rejected":
-            missing = (receipt_writer.copy_missing(reason, limits.watchdog_seconds, limits.max_memory_mb)
-                       if row["format"] else None)  # nothing could be read: there never was a copy to make
-            receipt_writer.write_explanation(_receipt_info(row), issues, out, missing=missing)
-        else:
-            receipt_writer.write_accepted(_receipt_info(row), [i for i in issues if i.severity == "warning"], out)
-    except Exception as exc:  # noqa: BLE001 - left for the next run
-        log.warning("receipt for %r could not be written (%s); left for the next run", row["file_name"],
-                    " ".join(f"{type(exc).__name__}: {exc}".split()))
-        return None
-    return str(out)
-
-
 def _issue_json(issue: Issue) -> dict:
     return asdict(issue)
 
@@ -510,16 +377,6 @@ def _observation_row(m, d: Decision, superseded: set[int]) -> dict:
         **{c: r[c] for c in ("source", "location", "category", "description", "level", "mode", "measures", "owner",
                              "deadline", "funds_wan", "interim_control", "status", "done_date", "verifier", "remarks")},
     }
-
-
-def _link_parsed(a: Archived, settings: Settings) -> ParsedFile:
-    """A link in the inbox (symlink, junction): recorded and rejected without reading what it points at."""
-    from ..core.issues import make_issue
-
-    arrival = week_of(a.received_at, settings)
-    parsed = ParsedFile(week=arrival, readable=False, cutoff=cutoff(arrival, settings))
-    parsed.issues.append(make_issue("unsupported-format", detail=LINK))
-    return parsed
 
 
 # header-block issues of a file that names a school (wrongly): its folder never credits it

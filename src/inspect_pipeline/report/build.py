@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -190,5 +189,4 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
             **{k: content[k] for k in ("files", "totals", "by_zone", "by_stage", "missing_units")},
         }
         write_json_atomic(tmp / "manifest.json", manifest)
-        os.replace(tmp, final)  # the revision appears complete, or not at all
-        return final, manifest
+    return final, manifest  # the revision appeared complete, or not at all
