@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import shutil
@@ -72,7 +73,7 @@ def test_safety_committee_workbook_equals_the_manifest(district, first):
     assert [r[4] for r in majors[3:]] == ["锅炉房压力表失灵", "实验室危化品柜未上锁"]  # B and D, open 重大
     missing = values(book, "未报单位")
     assert missing[3][0] == "（无）"
-    assert openpyxl.load_workbook(book).sheetnames == ["汇总", "分片区", "重大隐患清单", "未报单位", "图表", "说明"]
+    assert openpyxl.load_workbook(book).sheetnames == ["汇总", "分片区", "重大隐患清单", "未报单位", "图表", "说明", "输入文件"]
 
 
 def test_city_bureau_workbook_equals_the_manifest(district, first):
@@ -106,7 +107,10 @@ def test_zone_report_and_extracts(district, first):
     assert sum(s[6] for s in schools.values()) == 2  # 本周新增: D and E
     assert set(m["outputs"]["zone_extracts"]) == {"一片", "二片"}
     extract = openpyxl.load_workbook(district / m["outputs"]["zone_extracts"]["二片"])
-    assert extract.sheetnames == ["二片", "说明"]
+    assert extract.sheetnames == ["二片", "说明", "输入文件"]
+    listed = {r[1] for r in values(district / m["outputs"]["zone_extracts"]["二片"], "输入文件")[1:]}
+    whole = {r[1] for r in values(district / m["outputs"]["zone_report"], "输入文件")[1:]}
+    assert listed == {"丰润区银城铺镇中学"} and listed < whole  # an extract lists only its zone's files
 
 
 def test_manifest_keys_and_provenance(district, first):
@@ -116,9 +120,14 @@ def test_manifest_keys_and_provenance(district, first):
     assert m["revision"] == 1 and m["generated_at"] == "2023-11-24T16:00:00+08:00"
     on_disk = json.loads((first.folder / "manifest.json").read_text(encoding="utf-8"))
     assert on_disk == m
-    explain = values(district / m["outputs"]["safety_committee"], "说明")
-    shas = {r[1] for r in explain if r[1] and len(str(r[1])) == 64}
-    assert shas == {f["sha256"] for f in m["files"]}
+    files = values(district / m["outputs"]["safety_committee"], "输入文件")
+    assert files[0] == ["文件", "学校", "收到时间", "结果", "SHA-256"]
+    assert {r[4] for r in files[1:]} == {f["sha256"] for f in m["files"]}
+    explain = {r[0]: r[1] for r in values(district / m["outputs"]["safety_committee"], "说明") if r[0]}
+    digest = hashlib.sha256("".join(sorted(f["sha256"] for f in m["files"])).encode()).hexdigest()
+    assert explain["输入校验值"].endswith(digest)
+    assert explain["周次"] == "2023年第47周（11月18日—11月24日）"
+    assert "单位·周" in explain["累计"] and "本周完成整改" in explain
 
 
 def test_revisions_are_new_folders_and_unchanged_weeks_are_not_rewritten(tmp_path):
@@ -156,7 +165,8 @@ def test_every_kind_of_workbook_opens_in_libreoffice(district, first, tmp_path):
 
 def test_the_trend_ends_at_the_cumulative_rate(district, first):
     chart = values(district / first.manifest["outputs"]["safety_committee"], "图表")
-    points = [(r[12], r[13]) for r in chart[3:] if len(r) > 13 and r[12]]
+    top = next(i for i, r in enumerate(chart) if r[0] == "周次")
+    points = [(r[0], r[1]) for r in chart[top + 1:] if r[0]]
     assert [w for w, _ in points] == ["2023-W46", "2023-W47"]
     assert points[0][1] == pytest.approx(1 / 4)  # W46: C rectified of A B C G
     assert points[-1][1] == pytest.approx(first.manifest["totals"]["cumulative"]["rectification_rate"])

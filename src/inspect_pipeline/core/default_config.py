@@ -34,6 +34,12 @@ weekly_report = "30 12 * * 5"
 host = "127.0.0.1"             # "0.0.0.0" to open the UI from other PCs of the office
 port = 4200                    # UI at http://127.0.0.1:4200
 
+[signature]                    # under the first table of the 区安委办 and 市教育局 workbooks
+preparer = ""                  # 填表人 (empty: a line to sign on)
+reviewer = ""                  # 审核人
+phone = ""                     # 联系电话
+stamp = true                   # print the （盖章） line
+
 [mail]                         # delivery by SMTP; off while host is unset
 # host = "smtp.example.gov.cn"
 # port = 465

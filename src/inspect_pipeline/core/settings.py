@@ -139,6 +139,16 @@ class Schedule(_Table):
     weekly_report: str = Field("30 12 * * 5", description="Close the week, build and deliver the reports.")
 
 
+class Signature(_Table):
+    """The signature block under the first table of the upward reports (区安委办, 市教育局), as offices sign and
+    stamp what they send. A name left empty prints as a line to sign on."""
+
+    preparer: str = Field("", description="填表人.")
+    reviewer: str = Field("", description="审核人.")
+    phone: str = Field("", description="联系电话.")
+    stamp: bool = Field(True, description="Print the （盖章） line.")
+
+
 class Server(_Table):
     """The local Prefect server `serve` starts when no PREFECT_API_URL is set (its home: .state/prefect)."""
 
@@ -189,6 +199,7 @@ class Settings(BaseSettings):
     mail: Mail = Field(default_factory=Mail)
     schedule: Schedule = Field(default_factory=Schedule)
     server: Server = Field(default_factory=Server)
+    signature: Signature = Field(default_factory=Signature)
 
     @field_validator("timezone")
     @classmethod

@@ -121,3 +121,17 @@ def closed_week(moment: dt.datetime, settings: Settings) -> str:
 def compact(label: str) -> str:
     """`2023-W47` → `2023W47` (as used inside hazard numbers)."""
     return canonical(label).replace("-", "")
+
+
+def chinese(label: str) -> str:
+    """`2023-W47` as schools write it: `2023年第47周`."""
+    year, number = parse_label(label)
+    return f"{year}年第{number}周"
+
+
+def spoken(label: str, settings: Settings) -> str:
+    """The week as a reader says it, with the seven days that end on its cutoff day:
+    `2023年第47周（11月18日—11月24日）`."""
+    last = cutoff(label, settings).date()
+    first = last - dt.timedelta(days=6)
+    return f"{chinese(label)}（{first.month}月{first.day}日—{last.month}月{last.day}日）"

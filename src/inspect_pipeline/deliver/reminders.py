@@ -21,11 +21,11 @@ from ..core.lock import run_lock
 from ..core.paths import Paths
 from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
-from ..core.weeks import is_reported, parse_label
+from ..core.weeks import is_reported, parse_label, spoken
 from ..record.db import migrate, run_engine, submissions
 from ..report.figures import compute_week, received_by, refuse_before_campaign
 from ..report.listings import REPORT_STATUS, week_status
-from ..report.workbooks import Book, Meta, layout
+from ..report.workbooks import Meta, ReportBook, layout
 from ..schools.identity import identify
 from ..schools.roster import Roster, School, load_roster
 from .mail import Mail
@@ -88,6 +88,7 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         "cutoff": wf.cutoff,
         "generated_at": local_now,
         "bureau": settings.bureau_name,
+        "spoken_week": spoken(week, settings),
         "no_report_week": not is_reported(week, settings),
         "roster_sha256": roster.sha256,
     }
@@ -224,68 +225,62 @@ def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) 
     return final
 
 
-class _ReminderBook(Book):
-    """The report workbooks' formats and page set-up, with the round's own line under the title."""
+class _ReminderBook(ReportBook):
+    """The report workbooks' layout, with the round's own line under the title."""
 
-    def sheet(self, name: str, title: str, width: int, header_rows: int):
-        ws = super().sheet(name, title, width, header_rows)
+    def subtitle(self) -> str:
         m = self.meta
-        ws.write_string(1, 0, f"填报单位：{m.bureau}　周次：{m.period}　生成时间：{m.generated_at:%Y-%m-%d %H:%M}",
-                        self.f["sub"])
-        return ws
+        return f"填报单位：{m.bureau}　周次：{m.period}　生成时间：{m.generated_at:%Y-%m-%d %H:%M}"
 
 
-_WIDTHS = {"section": 10, "section_owner": 10, "school_name": 26, "school_code": 12, "zone": 8, "status": 11,
-           "reason": 60, "last_received_at": 16, "last_file": 24, "zone_leader": 10, "owner_email": 26}
+_CAPS = {"school_name": 14, "reason": 30, "last_file": 16, "owner_email": 20}
 COUNT_KEYS = ("due", "unreported", "rejected", "outstanding")
 
 
 def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
     """催报提醒_<week>.xlsx: the units listed (grouped by 包校科室/包校责任人), counts per owner, and 说明."""
     spec = layout()["reminders"]
-    meta = Meta(info["bureau"], info["week"], info["cutoff"], 0, info["generated_at"], __version__, [])
-    book = _ReminderBook(path, meta)
+    meta = Meta(info["bureau"], info["week"], info["cutoff"], 0, info["generated_at"], __version__, [],
+                info.get("spoken_week", ""))
+    book = _ReminderBook(path, "reminders", meta)
     cols = spec["columns"]
-    ws = book.sheet(spec["list_sheet"], f"{spec['title']}——未报及退回未重报单位（{info['week']}）", len(cols), 1)
-    for c, col in enumerate(cols):
-        ws.write_string(2, c, col["title"], book.f["head"])
-        ws.set_column(c, c, _WIDTHS.get(col["key"], 12))
+    caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
+    ws = book.titled(spec["list_sheet"], f"{spec['title']}——未报及退回未重报单位（{info['week']}）", len(cols), 1,
+                     caps=caps)
+    ws.row(2, 0, [col["title"] for col in cols], "head")
     units = [u for o in owners for u in o["units"]]
     for r, unit in enumerate(units, start=3):
-        for c, col in enumerate(cols):
-            book.put(ws, r, c, unit[col["key"]])
+        ws.row(r, 0, [unit[col["key"]] for col in cols])
     if units:
-        ws.autofilter(2, 0, 2 + len(units), len(cols) - 1)
+        ws.ws.autofilter(2, 0, 2 + len(units), len(cols) - 1)
     else:
-        ws.merge_range(3, 0, 3, len(cols) - 1, _nothing_missing(info), book.f["text"])
+        ws.merge(3, 0, 3, len(cols) - 1, _nothing_missing(info))
 
     cols = spec["summary_columns"]
-    ws = book.sheet(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", len(cols), 1)
-    for c, col in enumerate(cols):
-        ws.write_string(2, c, col["title"], book.f["head"])
-        ws.set_column(c, c, _WIDTHS.get(col["key"], 9))
+    caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
+    ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", len(cols), 1,
+                     caps=caps)
+    ws.row(2, 0, [col["title"] for col in cols], "head")
     r = 3
     for owner in owners:
         for c, col in enumerate(cols):
-            book.put(ws, r, c, owner[col["key"]], "int" if col["key"] in COUNT_KEYS else "text")
+            ws.put(r, c, owner[col["key"]], "int" if col["key"] in COUNT_KEYS else "text")
         r += 1
     for c, col in enumerate(cols):
         total = sum(o[col["key"]] for o in owners) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
-        book.put(ws, r, c, total, "int" if col["key"] in COUNT_KEYS else "text", bold=True)
+        ws.put(r, c, total, "int" if col["key"] in COUNT_KEYS else "label", bold=True)
 
-    ws = book.wb.add_worksheet("说明")
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 80)
+    ws = book.sheet("说明", one_page=True, landscape=False, widths={0: 14, 1: 72})
     lines = [
-        ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info["week"]),
-        ("截止时间", info["cutoff"].isoformat()), ("生成时间", info["generated_at"].isoformat(timespec="seconds")),
+        ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info.get("spoken_week") or info["week"]),
+        ("截止时间", f"{info['cutoff']:%Y-%m-%d %H:%M}"), ("生成时间", f"{info['generated_at']:%Y-%m-%d %H:%M:%S}"),
         ("未报", "本周应报（截止时在名单中启用）而尚未收到合格报表的单位"),
         ("退回未重报", "本周报送的报表被退回、且尚未重新报送合格报表的单位；退回原因为最近一次被退回文件的前几处错误"),
         ("学校名单", f"SHA-256 {info['roster_sha256']}"), ("软件版本", f"inspect-pipeline {__version__}"),
     ]
     for r, (k, v) in enumerate(lines):
-        ws.write_string(r, 0, k, book.f["bold"])
-        ws.write_string(r, 1, v, book.f["text"])
+        ws.put(r, 0, k, "label")
+        ws.put(r, 1, v)
     book.close()
     return path
 

@@ -18,7 +18,7 @@ from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
 from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
-from ..core.weeks import is_reported, parse_label
+from ..core.weeks import is_reported, parse_label, spoken
 from ..intake.manifest import week_files
 from ..intake.replay import record_as_of
 from ..record.db import migrate, reports, run_engine, submissions
@@ -128,6 +128,12 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
     return ReportResult(week, revision, folder, manifest, written=True, majors=majors, missing=missing)
 
 
+def _zone_meta(meta: Meta, zone: str, schools: list[dict]) -> Meta:
+    """The provenance of a zone extract: only the files of its zone's schools."""
+    names = {s["school_name"] for s in schools if s["zone"] == zone}
+    return replace(meta, files=[f for f in meta.files if f.get("school_name") in names])
+
+
 def _call(job: tuple) -> Path:
     fn, *args = job
     return fn(*args)
@@ -156,7 +162,8 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
     week_dir.mkdir(parents=True, exist_ok=True)
     final = week_dir / f"r{revision}"
     with staged_dir(final) as tmp:
-        meta = Meta(settings.bureau_name, week, wf.cutoff, revision, generated_at, __version__, content["files"])
+        meta = Meta(settings.bureau_name, week, wf.cutoff, revision, generated_at, __version__, content["files"],
+                    spoken(week, settings), settings.signature.model_dump())
         spec = layout()
         names = {
             "safety_committee": spec["safety_committee"]["file"].format(week=week),
@@ -171,8 +178,8 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
             (write_safety_committee, tmp / names["safety_committee"], meta, slim, lists["majors"], lists["missing"],
              lists["trend"]),
             (write_zone_report, tmp / names["zone_report"], meta, lists["schools"], wf.by_zone, lists["dropped"]),
-            *((write_zone_report, tmp / extracts[z["zone"]], meta, lists["schools"], [z], lists["dropped"])
-              for z in wf.by_zone),
+            *((write_zone_report, tmp / extracts[z["zone"]], _zone_meta(meta, z["zone"], lists["schools"]),
+               lists["schools"], [z], lists["dropped"], "zone-extract") for z in wf.by_zone),
         ]
         pmap(_call, jobs, worker_count(settings.workers), min_batch=2)
         rel = lambda name: (final / name).relative_to(paths.root).as_posix()  # noqa: E731

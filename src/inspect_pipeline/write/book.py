@@ -1,0 +1,258 @@
+"""`Book` and `Sheet`: the one way our workbooks are written with xlsxwriter. A sheet records what is put in it,
+then on `Book.close` sizes its columns from the content (CJK counts double, long text wraps within a cap), gives
+every row with wrapped text the height its lines need, and sets up the printed page (paging.py): A4, orientation
+by width, fitted or split into column blocks so that no text prints under 8 pt, header rows repeated, the sheet
+name in the page header and a footer line. Values go through cells.py: blank is an empty cell, text is never a
+formula. In `streamed` (constant-memory) mode columns have fixed widths and rows are written in order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlsxwriter
+
+from . import kinds
+from .cells import classify
+from .measure import BASE_PT, lines_needed, row_height, text_width
+from .paging import apply_xlsxwriter, plan
+
+BODY_FONT, TITLE_FONT = "宋体", "黑体"
+_BORDERED = {"font_name": BODY_FONT, "font_size": BASE_PT, "valign": "vcenter", "border": 1}
+_BOLD = {"bold": True, "bg_color": "#F2F2F2"}
+STYLES: dict[str, dict] = {
+    "title": {"font_name": TITLE_FONT, "font_size": 16, "bold": True, "align": "center", "valign": "vcenter",
+              "text_wrap": True},
+    "subtitle": {"font_name": BODY_FONT, "font_size": BASE_PT, "valign": "vcenter", "text_wrap": True},
+    "note": {"font_name": BODY_FONT, "font_size": BASE_PT, "valign": "top", "text_wrap": True},
+    "alert": {"font_name": BODY_FONT, "font_size": BASE_PT, "valign": "top", "text_wrap": True, "bold": True,
+              "font_color": "#C00000"},
+    "head": {**_BORDERED, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"},
+    "text": {**_BORDERED, "text_wrap": True},
+    "label": {**_BORDERED, **_BOLD, "text_wrap": True},
+    "int": {**_BORDERED, "num_format": "0"},
+    "num": {**_BORDERED, "num_format": "0.00"},
+    "pct": {**_BORDERED, "num_format": "0.0%"},
+    "date": {**_BORDERED, "num_format": "yyyy-mm-dd"},
+    "datetime": {**_BORDERED, "num_format": "yyyy-mm-dd hh:mm"},
+    "link": {**_BORDERED, "text_wrap": True, "font_color": "#0563C1", "underline": 1},
+}
+WRAPPED = {"title", "subtitle", "note", "alert", "head", "text", "label", "link"}
+SIZES = {"title": 16.0}
+HEAD_CAP = 8.5  # a header never widens its column beyond this: it wraps instead
+TEXT_CAP = 40.0  # nor does body text, unless the sheet caps the column otherwise
+MIN_WIDTH = 4.0
+TEXT_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+
+
+@dataclass(frozen=True)
+class Footer:
+    left: str = ""
+    center: str = ""
+    right: str = ""
+
+    def code(self) -> str:
+        """The footer as Excel codes: left, center (two lines when both center and right texts are given) and the
+        page number on the right, at 9 pt and not scaled with the sheet."""
+        esc = lambda s: s.replace("&", "&&")  # noqa: E731
+        center = "\n".join(esc(t) for t in (self.center, self.right) if t)
+        return f"&L&9{esc(self.left)}&C&9{center}&R&9第 &P 页，共 &N 页"
+
+
+class Book:
+    """An xlsxwriter workbook of one declared kind (kinds.py)."""
+
+    def __init__(self, path: Path | str, kind: str, *, footer: Footer = Footer(), streamed: bool = False,
+                 author: str = ""):
+        options = {**TEXT_OPTIONS, "default_date_format": "yyyy-mm-dd"}
+        options["constant_memory" if streamed else "in_memory"] = True
+        self.wb = xlsxwriter.Workbook(str(path), options)
+        self.wb.set_properties({PROPERTY: kinds.check(kind), "author": author})
+        self.footer, self.streamed = footer, streamed
+        self.sheets: list[Sheet] = []
+        self._formats: dict[tuple, object] = {}
+
+    def format(self, style: str, bold: bool = False, **extra):
+        key = (style, bold, tuple(sorted(extra.items())))
+        if key not in self._formats:
+            props = {**STYLES[style], **(_BOLD if bold else {}), **extra}
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
+
+    def sheet(self, name: str, *, repeat_rows: tuple[int, int] | None = None, freeze: tuple[int, int] | None = None,
+              labels: int = 0, blocks: list[tuple[int, int]] | None = None, one_page: bool = False,
+              landscape: bool | None = None, widths: dict[int, float] | None = None,
+              caps: dict[int, float] | None = None) -> Sheet:
+        """A new sheet. `repeat_rows` print on every page; `labels` columns repeat on every page of a sheet printed
+        in column `blocks`; `widths` fix columns, `caps` bound how wide content may make them."""
+        sheet = Sheet(self, self.wb.add_worksheet(name), repeat_rows=repeat_rows, labels=labels, blocks=blocks,
+                      one_page=one_page, landscape=landscape, widths=widths or {}, caps=caps or {})
+        if freeze:
+            sheet.ws.freeze_panes(*freeze)
+        self.sheets.append(sheet)
+        return sheet
+
+    def close(self) -> None:
+        for sheet in self.sheets:
+            sheet.finish()
+        self.wb.close()
+
+
+PROPERTY = kinds.PROPERTY
+
+
+class Sheet:
+    def __init__(self, book: Book, ws, *, repeat_rows, labels, blocks, one_page, landscape, widths, caps):
+        self.book, self.ws = book, ws
+        self.repeat_rows, self.labels, self.blocks = repeat_rows, labels, blocks
+        self.one_page, self.landscape = one_page, landscape
+        self.fixed, self.caps = dict(widths), dict(caps)
+        self.measured: dict[int, float] = {}
+        self.wrapped: dict[int, list[tuple[int, int, str, float]]] = {}  # row -> (first col, last col, text, size)
+        self.heights: dict[int, float] = {}
+        self.tall: list[tuple[int, int, tuple]] = []  # wrapped text merged over rows r0..r1
+        self.last_col = 0
+        self._row = -1  # streamed: the row being written
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, r: int, c: int, value: object, style: str = "text", *, bold: bool = False) -> None:
+        """One cell: blank for a missing value, a number or date as such, anything else as text."""
+        self._enter(r)
+        kind, value = classify(value)
+        style = kind if kind in ("date", "datetime") and style not in ("date", "datetime") else style
+        self._write(r, c, kind, value, self.book.format(style, bold))
+        self._note(r, c, c, _shown(kind, value, style), style)
+
+    def _write(self, r: int, c: int, kind: str, value: object, fmt) -> None:
+        if kind == "blank":
+            self.ws.write_blank(r, c, None, fmt)
+        elif kind == "number":
+            self.ws.write_number(r, c, value, fmt)
+        elif kind == "bool":
+            self.ws.write_boolean(r, c, value, fmt)
+        elif kind == "date":
+            self.ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), fmt)
+        elif kind == "datetime":
+            self.ws.write_datetime(r, c, value, fmt)
+        else:
+            self.ws.write_string(r, c, value, fmt)
+
+    def row(self, r: int, c: int, values: Iterable[object], style: str = "text", *, bold: bool = False) -> None:
+        for i, value in enumerate(values):
+            self.put(r, c + i, value, style, bold=bold)
+
+    def merge(self, r0: int, c0: int, r1: int, c1: int, value: object, style: str = "text", *,
+              bold: bool = False) -> None:
+        """A merged range showing `value` (as text or number; blank when missing)."""
+        if (r0, c0) == (r1, c1):
+            return self.put(r0, c0, value, style, bold=bold)
+        self._enter(r0)
+        kind, value = classify(value)
+        fmt = self.book.format(style, bold)
+        self.ws.merge_range(r0, c0, r1, c1, "", fmt)
+        self._write(r0, c0, kind, value, fmt)
+        self.last_col = max(self.last_col, c1)
+        if kind != "blank" and style in WRAPPED:
+            entry = (c0, c1, _shown(kind, value, style), SIZES.get(style, BASE_PT))
+            if r0 == r1:
+                self.wrapped.setdefault(r0, []).append(entry)
+            else:
+                self.tall.append((r0, r1, entry))
+
+    def link(self, r: int, c: int, target: str, shown: str) -> None:
+        self._enter(r)
+        self.ws.write_url(r, c, target, self.book.format("link"), shown)
+        self._note(r, c, c, shown, "link")
+
+    def height(self, r: int, points: float) -> None:
+        """At least this height for row r (e.g. a title row)."""
+        self.heights[r] = max(self.heights.get(r, 0.0), points)
+
+    # ------------------------------------------------------------------ measuring
+
+    def _note(self, r: int, c0: int, c1: int, shown: str, style: str) -> None:
+        self.last_col = max(self.last_col, c1)
+        size = SIZES.get(style, BASE_PT)
+        if style in WRAPPED:
+            self.wrapped.setdefault(r, []).append((c0, c1, shown, size))
+        if not shown or style in ("title", "subtitle", "note", "alert"):
+            return  # sentences above a table do not size its columns
+        need = text_width(shown, size)
+        cap = HEAD_CAP if style == "head" else self.caps.get(c0, TEXT_CAP) if style in WRAPPED else None
+        if cap is not None:
+            need = min(need, max(cap, _longest_word(shown, size)))
+        self.measured[c0] = max(self.measured.get(c0, MIN_WIDTH), need)
+
+    def width(self, c: int) -> float:
+        return self.fixed.get(c, self.measured.get(c, MIN_WIDTH + 4))
+
+    def _enter(self, r: int) -> None:
+        """Streamed: before the first cell of a new row, give the row before its height (it is then written)."""
+        if self.book.streamed and r != self._row:
+            if self._row >= 0:
+                self._size_row(self._row)
+            self._row = r
+
+    def _size_row(self, r: int) -> None:
+        height = self._needed(r)
+        if height:
+            self.ws.set_row(r, height)
+
+    def _lines(self, entry: tuple) -> int:
+        c0, c1, shown, size = entry
+        room = sum(self.width(c) for c in range(c0, c1 + 1)) + (c1 - c0)
+        return lines_needed(shown, room, size)
+
+    def _needed(self, r: int) -> float:
+        """The height row r needs (0: the default height will do)."""
+        height = self.heights.pop(r, 0.0)
+        for entry in self.wrapped.pop(r, []):
+            lines, size = self._lines(entry), entry[3]
+            if lines > 1 or size > BASE_PT:
+                height = max(height, row_height(lines, size))
+        return height
+
+    def finish(self) -> None:
+        for c in range(self.last_col + 1):
+            if c in self.fixed or c in self.measured:
+                self.ws.set_column(c, c, self.width(c))
+        if self.book.streamed:
+            if self._row >= 0:
+                self._size_row(self._row)
+        else:
+            heights = {r: self._needed(r) for r in sorted(set(self.wrapped) | set(self.heights))}
+            for r0, r1, entry in self.tall:  # the rows a merged cell spans together hold its lines
+                have = sum(heights.get(r) or row_height(1) for r in range(r0, r1 + 1))
+                need = row_height(self._lines(entry), entry[3])
+                if need > have:
+                    heights[r1] = (heights.get(r1) or row_height(1)) + need - have
+            for r, height in heights.items():
+                if height:
+                    self.ws.set_row(r, height)
+        widths = [self.width(c) for c in range(self.last_col + 1)]
+        page = plan(widths, blocks=self.blocks, labels=self.labels, one_page=self.one_page, landscape=self.landscape)
+        apply_xlsxwriter(self.ws, page, repeat_rows=self.repeat_rows, labels=self.labels)
+        self.ws.set_header("&L&9&A", {"scale_with_doc": False})
+        self.ws.set_footer(self.book.footer.code(), {"scale_with_doc": False})
+
+
+def _shown(kind: str, value: object, style: str) -> str:
+    """The text a cell shows, for measuring."""
+    if kind == "number":
+        if style == "pct":
+            return f"{value * 100:.1f}%"
+        return f"{value:.2f}" if style == "num" else f"{value:g}"
+    if kind == "date" or kind == "datetime" and style == "date":
+        return "2023-11-24"
+    if kind == "datetime":
+        return "2023-11-24 18:00"
+    return "" if value is None else str(value)
+
+
+def _longest_word(text: str, size: float) -> float:
+    """The width of the longest run of letters and digits (a number, a code): wrapping never breaks it."""
+    return max((text_width(w, size) for w in re.findall(r"[0-9A-Za-z.:%]+", text)), default=0.0)

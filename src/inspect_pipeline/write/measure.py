@@ -1,0 +1,53 @@
+"""Measuring text on the printed page: display width (a CJK or full-width character counts two units, as wide as
+two digits), the column width a text needs, the lines a wrapped text takes, the row height those lines need, and
+what a column width is in points. Widths are Excel's column-width units (one digit of the default font)."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Iterable
+
+BASE_PT = 10.0  # the body text size of our workbooks
+MIN_PT = 8.0  # no printed text smaller than this (outputs.md)
+LINE_FACTOR = 1.35  # a line of text takes this many times its size in points, leading included (LibreOffice/WPS)
+ROW_PADDING_PT = 2.0
+HALF = 0.56  # width of a digit or Latin letter, in font sizes (a little over half, to be safe)
+CELL_PADDING_PT = 5.0  # room a cell keeps on its left and right
+
+
+def units(text: str) -> int:
+    """Display width of one line in half-width units."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def line_points(text: str, size: float = BASE_PT) -> float:
+    """Printed width of one line: a CJK character is as wide as the font size, others a little over half."""
+    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
+    return (wide + (len(text) - wide) * HALF) * size
+
+
+def text_width(text: object, size: float = BASE_PT) -> float:
+    """The column width (units) that shows the longest line of `text` at `size` points without wrapping."""
+    longest = max(line_points(line, size) for line in str(text).split("\n"))
+    return round((longest + CELL_PADDING_PT - 3.75) / 5.25 + 0.6, 1)
+
+
+def lines_needed(text: object, width: float, size: float = BASE_PT) -> int:
+    """Lines a wrapped `text` takes in a column `width` units wide."""
+    room = max(width_points(width) - CELL_PADDING_PT, size)
+    return sum(max(1, math.ceil(line_points(part, size) / room)) for part in str(text).split("\n"))
+
+
+def row_height(lines: int, size: float = BASE_PT) -> float:
+    """Row height (points) for `lines` lines of text at `size` points."""
+    return round(lines * size * LINE_FACTOR + ROW_PADDING_PT, 1)
+
+
+def width_points(width: float) -> float:
+    """A column of `width` units in points (Excel: 7 px per unit plus 5 px padding, at 96 px per inch)."""
+    return 0.75 * (7 * width + 5) if width > 0 else 0.0
+
+
+def total_points(widths: Iterable[float]) -> float:
+    return sum(width_points(w) for w in widths)
