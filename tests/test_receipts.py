@@ -39,6 +39,7 @@ def info(outcome: str = "rejected", file_name: str = "城关小学第47周.xlsx"
         school_code="2113000001",
         counts={"rows": 12, "new": 3, "major": 1, "open": 5, "rectified": 4} if outcome == "accepted" else {},
         note=note,
+        on_time=True,
     )
 
 
@@ -121,7 +122,8 @@ def test_annotated_original(school_xlsx, tmp_path):
 
     table = issue_table(wb[ISSUE_SHEET])
     assert len(table) == len(school_issues())
-    kinds = [r[7] for r in table]
+    kinds = [r[8] for r in table]
+    assert {r[5] for r in table} >= {"选项不在范围内"} and all(r[9] for r in table)  # the type in Chinese, the code last
     assert kinds == sorted(kinds, key=lambda k: k != "错误") and kinds.count("提示") == 1
     cells = [r[2] for r in table if r[1] == SHEET]
     assert cells == ["C2", "G7", "E8", "E9", "H10"]
@@ -129,7 +131,7 @@ def test_annotated_original(school_xlsx, tmp_path):
     links = {c.value: c.hyperlink.location for c in wb[ISSUE_SHEET]["C"] if c.hyperlink is not None}
     assert links["G7"] == f"'{SHEET}'!G7" and "B5" not in links
     summary = " ".join(str(c.value) for c in wb[ISSUE_SHEET]["A"][:4] if c.value)
-    assert "城关小学" in summary and "2023-W47" in summary and "共 6 处错误，1 处提示" in summary
+    assert "城关小学" in summary and "2023年第47周" in summary and "共 6 处错误，1 处提示" in summary
     assert formulas(wb) == {(SHEET, "I4")}  # only the school's own formula
 
 
@@ -224,12 +226,14 @@ def test_accepted_receipt(tmp_path):
     assert wb.sheetnames == ["回执"]
     rows = list(wb["回执"].iter_rows(values_only=True))
     assert rows[0][0] == "安全隐患周报回执"
-    facts = {r[0]: r[1] for r in rows if r[0] and r[1] is not None}
+    facts = {r[0]: r[2] for r in rows if r[0] and r[2] is not None}
     assert facts["学校"] == "城关小学" and facts["结果"] == "已受理" and facts["文件"] == "=1+1.xlsx"
     assert (facts["本周新增"], facts["仍未整改"], facts["已整改"], facts["其中重大"]) == (3, 5, 4, 1)
-    assert facts["收到时间"] == "2023-11-22 09:30:00"
+    assert facts["收到时间"] == "2023-11-22 09:30:00（按时）" and facts["周次"] == "2023年第47周"
     head = next(n for n, r in enumerate(rows) if r[0] == "序号")
+    assert {r[5] for r in rows[head + 1:]} == {"日期存成了数字", "排查日期过早"}
     assert [r[2] for r in rows[head + 1 :]] == ["E9", "F9"]
+    assert rows[head][5] == "问题类型" and rows[head][-1] == "代码"
     assert rows[head + 2][4] == EVIL
     assert not formulas(wb)
     assert [p.name for p in out.parent.iterdir()] == ["a.xlsx"]
@@ -238,7 +242,7 @@ def test_accepted_receipt(tmp_path):
 def test_duplicate_receipt(tmp_path):
     note = "本文件与此前已收到的文件完全相同，未重复计入。"
     wb = openpyxl.load_workbook(accepted_receipt(tmp_path, "duplicate", note))
-    facts = {r[0]: r[1] for r in wb["回执"].iter_rows(values_only=True) if r[0]}
+    facts = {r[0]: r[2] for r in wb["回执"].iter_rows(values_only=True) if r[0]}
     assert facts["结果"] == "重复报送" and facts["说明"] == note and "本周新增" not in facts
 
 

@@ -33,6 +33,11 @@ class Issue:
         return issue_texts()[self.code]["scope"]
 
     @property
+    def kind(self) -> str:
+        """The problem's type as a school reads it (必填项缺失, 日期无法识别, …)."""
+        return issue_texts()[self.code]["kind"]
+
+    @property
     def position(self) -> tuple[int, int] | None:
         """(row, column), 1-based, of the cell the issue points at; None where none applies."""
         return None if self.cell is None else cell_position(self.cell)
@@ -46,13 +51,15 @@ class Issue:
 
 @cached
 def issue_texts() -> dict[str, dict[str, str]]:
-    """Code → {severity, scope, message, fix} from `schemas/issues.toml` (ValueError naming a code whose severity
+    """Code → {severity, scope, kind, message, fix} from `schemas/issues.toml` (ValueError naming a code whose severity
     or scope is not one of the known)."""
     texts = load_toml("issues.toml")
     for code, spec in texts.items():
         if spec.get("severity") not in ("error", "warning") or spec.get("scope") not in SCOPES:
             raise ValueError(f"issues.toml [{code}]: severity must be error or warning, scope one of "
                              f"{', '.join(SCOPES)}")
+        if not spec.get("kind"):
+            raise ValueError(f"issues.toml [{code}]: kind (the problem's type in Chinese) is missing")
     return texts
 
 

@@ -18,8 +18,13 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..core.issues import Issue
 from ..read.grid import Workbook
+from ..write.measure import lines_needed
+from ..write.measure import row_height as measured_row_height
+from ..write.paging import apply_openpyxl, plan
 from .receipt_content import (
     AUTHOR,
+    ISSUE_FACTS,
+    RECEIPT_TITLE,
     ERROR_RGB,
     ISSUE_HEADERS,
     ISSUE_SHEET,
@@ -30,6 +35,7 @@ from .receipt_content import (
     _issue_rows,
     _sheet_title,
     _text,
+    footer,
     row_height,
 )
 
@@ -138,42 +144,48 @@ def _add_issue_sheet(
 ) -> None:
     """Insert the first, active sheet `问题清单`: a summary and one row per issue, linked to its cell."""
     ws = wb.create_sheet(ISSUE_SHEET, 0)
+    last = len(WIDTHS)
     n_err = sum(i.severity == "error" for i in issues)
-    _put(ws, 1, 1, "安全隐患周报回执（未受理）").font = Font(bold=True, size=14)
-    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info)
-                     if k in ("学校", "学校标识码", "文件", "周次", "收到时间"))
-    _put(ws, 2, 1, facts)
+    wrap = Alignment(wrap_text=True, vertical="center")
+    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info) if k in ISSUE_FACTS)
     verdict = f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。"
-    _put(ws, 3, 1, verdict).font = Font(bold=True, color="FFC00000")
-    r = 4
-    for line in ([info.note] if info.note else []) + list(extra):
-        _put(ws, r, 1, line)
-        r += 1
-    head = r + 1
+    lines = [(f"{RECEIPT_TITLE}（未受理）", Font(name="黑体", bold=True, size=16)), (facts, Font(size=10)),
+             (verdict, Font(bold=True, size=10, color="FFC00000")),
+             *((line, Font(size=10)) for line in ([info.note] if info.note else []) + list(extra))]
+    room = sum(WIDTHS) + len(WIDTHS) - 1
+    for r, (line, font) in enumerate(lines, 1):
+        cell = _put(ws, r, 1, line)
+        cell.font, cell.alignment = font, wrap
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
+        ws.row_dimensions[r].height = measured_row_height(lines_needed(line, room, font.size), font.size)
+    head = len(lines) + 2
     for c, h in enumerate(ISSUE_HEADERS, 1):
         cell = _put(ws, head, c, h)
-        cell.font = Font(bold=True)
+        cell.font = Font(bold=True, size=10)
+        cell.alignment = wrap
         cell.fill = PatternFill(fill_type="solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
-    wrap = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[head].height = row_height(ISSUE_HEADERS, WIDTHS)
+    body = Font(size=10)
     for r, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), head + 1):
         for c, v in enumerate(row, 1):
-            _put(ws, r, c, v).alignment = wrap
+            cell = _put(ws, r, c, v)
+            cell.alignment, cell.font = wrap, body
         ws.row_dimensions[r].height = row_height(row, WIDTHS)
         rc = issue.position
         if issue.sheet in targets and rc is not None:
             link = ws.cell(r, 3)
             target = targets[issue.sheet].replace("'", "''")
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{target}'!{get_column_letter(rc[1])}{rc[0]}")
-            link.font = Font(color="FF0563C1", underline="single")
+            link.font = Font(size=10, color="FF0563C1", underline="single")
     for c, w in enumerate(WIDTHS, 1):
         ws.column_dimensions[get_column_letter(c)].width = w
     ws.freeze_panes = ws.cell(head + 1, 1)
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(ISSUE_HEADERS))}{max(head + len(issues), head)}"
-    ws.print_title_rows = f"{head}:{head}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    apply_openpyxl(ws, plan(list(WIDTHS)), repeat_rows=(head - 1, head - 1))
+    page = footer(info)
+    ws.oddHeader.left.text, ws.oddHeader.right.text = "&A", "第 &P 页，共 &N 页"
+    ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text = page.left, page.center, page.right
+    wb.properties.category = "receipt-returned"
     for other in wb.worksheets:
         other.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True

@@ -6,9 +6,7 @@ text made safe for a cell, cell addresses, sheet titles, and the atomic write of
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ..core.issues import Issue
 from ..core.publish import write_file_atomic
+from ..core.weeks import chinese
+from ..write.book import Footer
+from ..write.measure import lines_needed
+from ..write.measure import row_height as measured_row_height
 
 ISSUE_SHEET = "问题清单"
 RECEIPT_SHEET = "回执"
@@ -25,13 +27,12 @@ NO_CELL = "—"
 ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"
 OUTCOME_TEXT = {"accepted": "已受理", "duplicate": "重复报送", "rejected": "未受理"}
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
-ISSUE_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "问题", "如何修改", "类别", "代码")
-WARNING_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "提示", "建议", "代码")
-WIDTHS = (6, 14, 9, 18, 20, 40, 40, 8, 18)
+ISSUE_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "问题类型", "问题说明", "如何修改", "类别", "代码")
+WARNING_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "问题类型", "提示", "建议", "代码")
+WIDTHS = (5, 10, 7, 12, 12, 12, 30, 30, 6, 14)  # 问题清单's columns: fixed, so that rows can be streamed
+RECEIPT_TITLE = "安全隐患周报回执"
+ISSUE_FACTS = ("学校", "学校标识码", "周次", "文件", "收到时间")  # the facts line of 问题清单
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-_XW_TEXT = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-_XW_OPTIONS = {"in_memory": True, **_XW_TEXT}
-_XW_STREAM = {"constant_memory": True, **_XW_TEXT}  # rows go to temp files as they are written
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class ReceiptInfo:
     school_code: str | None
     counts: dict[str, int]  # rows, new, major, open, rectified (accepted only)
     note: str = ""  # an extra Chinese sentence shown on the receipt
+    on_time: bool | None = None  # received before the week's cutoff (None: not known, e.g. no week)
+    bureau: str = ""  # who sends the receipt (footer)
 
 
 # ---------------------------------------------------------------------------------------------------- shared bits
@@ -62,32 +65,46 @@ def _ordered(issues: Iterable[Issue]) -> list[Issue]:
 def _issue_rows(issues: list[Issue]) -> list[tuple]:
     """Table rows in ISSUE_HEADERS order."""
     return [
-        (n, i.sheet or NO_CELL, i.cell or NO_CELL, i.column or "", i.value or "", i.message, i.fix,
+        (n, i.sheet or NO_CELL, i.cell or NO_CELL, i.column or "", i.value or "", _kind(i), i.message, i.fix,
          SEVERITY_TEXT.get(i.severity, i.severity), i.code)
         for n, i in enumerate(issues, 1)
     ]
 
 
-LINE_HEIGHT = 15.0  # points per line of 11-point text
+def _kind(issue: Issue) -> str:
+    try:
+        return issue.kind
+    except KeyError:  # a code of an older record no longer declared
+        return issue.code
 
 
 def row_height(values: Iterable[object], widths: Iterable[float]) -> float:
-    """The height, in points, a row of wrapped cells needs to show all its text: the most lines any cell takes at
-    its column's width (a CJK character is two width units), so printed text never spills or hides."""
-    most = 1
-    for value, width in zip(values, widths):
-        parts = ("" if value is None else str(value)).split("\n")
-        most = max(most, sum(max(1, math.ceil(_units(part) / max(width - 1, 1))) for part in parts))
-    return LINE_HEIGHT * most
-
-
-def _units(text: str) -> int:
-    """Display width of text in column-width units (wide and full-width characters count two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """The height, in points, a row of wrapped cells needs to show all its text at its columns' widths, so that
+    printed text never spills or hides."""
+    most = max((lines_needed(v, w) for v, w in zip(values, widths) if v not in (None, "")), default=1)
+    return measured_row_height(most)
 
 
 def _when(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def week_text(week: str) -> str:
+    """The week as schools write it (`2023年第47周`); the label itself if it is none."""
+    try:
+        return chinese(week)
+    except ValueError:
+        return week or NO_CELL
+
+
+def _received(info: ReceiptInfo) -> str:
+    timing = {True: "按时", False: "迟报（截止时间后收到）"}.get(info.on_time)
+    return f"{_when(info.received_at)}（{timing}）" if timing else _when(info.received_at)
+
+
+def footer(info: ReceiptInfo) -> Footer:
+    return Footer(f"{info.bureau}　{RECEIPT_TITLE}" if info.bureau else RECEIPT_TITLE,
+                  f"文件：{info.file_name}"[:60], f"收到时间：{_when(info.received_at)}")
 
 
 def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:
@@ -95,9 +112,9 @@ def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:
     facts: list[tuple[str, object]] = [
         ("学校", info.school_name or "（未识别）"),
         ("学校标识码", info.school_code or NO_CELL),
-        ("周次", info.week),
+        ("周次", week_text(info.week)),
         ("文件", info.file_name),
-        ("收到时间", _when(info.received_at)),
+        ("收到时间", _received(info)),
         ("结果", OUTCOME_TEXT.get(info.outcome, info.outcome)),
     ]
     if info.outcome == "accepted":
@@ -112,13 +129,6 @@ def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:
 def _atomic(out_path: Path, write: Callable[[str], None]) -> Path:
     """Run `write(temp_path)` on a temp file beside out_path, then rename it into place."""
     return write_file_atomic(Path(out_path), write)
-
-
-def _xw_put(ws, row: int, col: int, value: object, fmt) -> None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        ws.write_number(row, col, value, fmt)
-    else:
-        ws.write_string(row, col, _text(value), fmt)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

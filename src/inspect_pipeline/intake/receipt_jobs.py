@@ -32,6 +32,7 @@ def receipt_info(row: dict) -> receipt_writer.ReceiptInfo:
         school_code=row["school_code"],
         counts={k: row[k] for k in ("rows", "new", "major", "open", "rectified")},
         note=row.get("note") or "",
+        on_time=row.get("on_time"),
     )
 
 

@@ -14,9 +14,12 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..core.issues import Issue
 from ..read.grid import Workbook
+from ..write.book import Book, Sheet
+from ..write.cells import text
 from .receipt_content import (
-    _XW_STREAM,
     AUTHOR,
+    ISSUE_FACTS,
+    RECEIPT_TITLE,
     ERROR_RGB,
     ISSUE_HEADERS,
     ISSUE_SHEET,
@@ -28,8 +31,7 @@ from .receipt_content import (
     _issue_rows,
     _sheet_title,
     _text,
-    _xw_put,
-    row_height,
+    footer,
 )
 
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per sheet
@@ -41,22 +43,20 @@ def _streamed(info: ReceiptInfo, issues: list[Issue], book: Workbook, out_path: 
     their coordinates (strings always as text), hidden rows and hidden sheets kept, cells with issues filled and
     commented. Merged ranges, styles, widths and pictures are not reproduced in this mode (a comment on a cell
     inside a merged range goes to the range's top-left cell, as in the annotated copy)."""
-    import xlsxwriter
-
     def write(tmp: str) -> None:
-        wb = xlsxwriter.Workbook(tmp, _XW_STREAM)
-        first = wb.add_worksheet(ISSUE_SHEET)
+        out = Book(tmp, "receipt-returned", footer=footer(info), streamed=True)
+        first = _issue_sheet(out)
         used = {ISSUE_SHEET.casefold()}
-        pages = [(sh, wb.add_worksheet(_sheet_title(sh.name, used))) for sh in book.sheets]
+        pages = [(sh, out.wb.add_worksheet(_sheet_title(sh.name, used))) for sh in book.sheets]
         targets: dict[str, str] = {}
         for sh, ws in pages:
             targets.setdefault(sh.name, ws.get_name())
-        _xw_issue_sheet(wb, first, info, issues, targets, [STREAMED_NOTE])
-        cells = _XwCells(wb)
+        _xw_issue_sheet(out, info, issues, targets, [STREAMED_NOTE], sheet=first)
+        cells = _XwCells(out.wb)
         for sh, ws in pages:
             notes = _notes(sh, issues) if targets[sh.name] == ws.get_name() else {}
             _xw_sheet(ws, sh, notes, cells)
-        wb.close()
+        out.close()
 
     return _atomic(out_path, write)
 
@@ -166,43 +166,36 @@ def _xw_value(ws, r: int, c: int, value: object, cells: _XwCells, fill: str | No
         ws.write_string(r, c, _text(value), cells.format("plain", fill))
 
 
-def _xw_issue_sheet(wb, ws, info: ReceiptInfo, issues: list[Issue], targets: dict[str, str],
-                    extra: Iterable[str] = ()) -> None:
-    """The first, active sheet `问题清单` with xlsxwriter (rows in order: works in constant_memory mode): as
-    `_add_issue_sheet` writes it with openpyxl."""
-    title = wb.add_format({"bold": True, "font_size": 14})
-    verdict_fmt = wb.add_format({"bold": True, "font_color": "#C00000"})
-    head_fmt = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "pattern": 1})
-    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-    link = wb.add_format({"text_wrap": True, "valign": "top", "font_color": "#0563C1", "underline": 1})
-    for c, w in enumerate(WIDTHS):
-        ws.set_column(c, c, w)
+def _issue_sheet(book: Book) -> Sheet:
+    return book.sheet(ISSUE_SHEET, widths=dict(enumerate(WIDTHS)))
+
+
+def _xw_issue_sheet(book: Book, info: ReceiptInfo, issues: list[Issue], targets: dict[str, str],
+                    extra: Iterable[str] = (), *, sheet: Sheet | None = None) -> None:
+    """The first, active sheet `问题清单` (rows in order: works in streamed mode), as `_add_issue_sheet` writes it
+    with openpyxl: title, the facts, the verdict, any notes, then one row per issue linked to its cell."""
+    ws = sheet or _issue_sheet(book)
+    last = len(WIDTHS) - 1
     n_err = sum(i.severity == "error" for i in issues)
-    ws.write_string(0, 0, "安全隐患周报回执（未受理）", title)
-    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info)
-                     if k in ("学校", "学校标识码", "文件", "周次", "收到时间"))
-    ws.write_string(1, 0, _text(facts))
-    ws.write_string(2, 0, f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。", verdict_fmt)
+    ws.merge(0, 0, 0, last, f"{RECEIPT_TITLE}（未受理）", "title")
+    ws.height(0, 28)
+    facts = "　".join(f"{k}：{text(v)}" for k, v in _facts(info) if k in ISSUE_FACTS)
+    ws.merge(1, 0, 1, last, facts, "note")
+    ws.merge(2, 0, 2, last, f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。", "alert")
     r = 3
     for line in ([info.note] if info.note else []) + list(extra):
-        ws.write_string(r, 0, _text(line))
+        ws.merge(r, 0, r, last, line, "note")
         r += 1
     head = r + 1
-    for c, h in enumerate(ISSUE_HEADERS):
-        ws.write_string(head, c, h, head_fmt)
+    ws.row(head, 0, ISSUE_HEADERS, "head")
     for n, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), 1):
         r = head + n
-        ws.set_row(r, row_height(row, WIDTHS))
-        for c, v in enumerate(row):
-            _xw_put(ws, r, c, v, wrap)
+        ws.row(r, 0, row)
         rc = issue.position
         if issue.sheet in targets and rc is not None and n <= MAX_LINKS:
             target = targets[issue.sheet].replace("'", "''")
-            ws.write_url(r, 2, f"internal:'{target}'!{get_column_letter(rc[1])}{rc[0]}", link, _text(issue.cell))
-    ws.freeze_panes(head + 1, 0)
-    ws.autofilter(head, 0, max(head + len(issues), head), len(ISSUE_HEADERS) - 1)
-    ws.repeat_rows(head)
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.activate()
+            ws.link(r, 2, f"internal:'{target}'!{get_column_letter(rc[1])}{rc[0]}", text(issue.cell))
+    ws.ws.freeze_panes(head + 1, 0)
+    ws.ws.autofilter(head, 0, max(head + len(issues), head), len(ISSUE_HEADERS) - 1)
+    ws.repeat_rows = (head, head)
+    ws.ws.activate()

@@ -25,11 +25,10 @@ from pathlib import Path
 from ..core.issues import Issue
 from ..read.grid import Workbook
 from .receipt_annotated import _annotated_original, _reproduction
+from ..write.book import Book
 from .receipt_content import (
-    _XW_OPTIONS,
-    _XW_STREAM,
-    ISSUE_SHEET,
     RECEIPT_SHEET,
+    RECEIPT_TITLE,
     WARNING_HEADERS,
     WIDTHS,
     ReceiptInfo,
@@ -37,7 +36,7 @@ from .receipt_content import (
     _facts,
     _issue_rows,
     _ordered,
-    _xw_put,
+    footer,
 )
 from .receipt_streamed import _streamed, _xw_issue_sheet
 
@@ -61,40 +60,27 @@ def copy_missing(reason: str, watchdog_seconds: float, max_memory_mb: float) -> 
 
 
 def write_accepted(info: ReceiptInfo, warnings: list[Issue], out_path: Path) -> Path:
-    """The short `回执` workbook for an accepted (or duplicate) file, with its warnings if any."""
-    import xlsxwriter  # a declared dependency, imported where receipts are written
-
-    rows = [r[:7] + r[8:] for r in _issue_rows(_ordered(warnings))]
+    """The short `回执` workbook for an accepted (or duplicate) file, with its warnings if any: one A4 page."""
+    rows = [r[:8] + r[9:] for r in _issue_rows(_ordered(warnings))]
 
     def write(tmp: str) -> None:
-        wb = xlsxwriter.Workbook(tmp, _XW_OPTIONS)
-        ws = wb.add_worksheet(RECEIPT_SHEET)
-        title = wb.add_format({"bold": True, "font_size": 14})
-        key = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
-        value = wb.add_format({"border": 1, "align": "left", "valign": "top", "text_wrap": True})
-        bold = wb.add_format({"bold": True})
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-        body = wb.add_format({"border": 1, "valign": "top", "text_wrap": True})
-        for c, w in enumerate(WIDTHS[:7] + WIDTHS[8:]):
-            ws.set_column(c, c, w)
-        ws.write_string(0, 0, "安全隐患周报回执", title)
+        book = Book(tmp, "receipt-accepted", footer=footer(info))
+        widths = dict(enumerate(WIDTHS[:8] + WIDTHS[9:]))
+        ws = book.sheet(RECEIPT_SHEET, widths=widths)
+        last = len(widths) - 1
+        ws.merge(0, 0, 0, last, RECEIPT_TITLE, "title")
+        ws.height(0, 28)
         r = 2
         for k, v in _facts(info):
-            ws.write_string(r, 0, k, key)
-            ws.merge_range(r, 1, r, 6, "", value)
-            _xw_put(ws, r, 1, v, value)
+            ws.merge(r, 0, r, 1, k, "label")
+            ws.merge(r, 2, r, last, v, "text")
             r += 1
         if rows:
-            r += 1
-            ws.write_string(r, 0, f"提示 {len(rows)} 处（不影响受理，请在下次填报时注意）：", bold)
-            ws.write_row(r + 1, 0, WARNING_HEADERS, head)
-            for i, row in enumerate(rows, r + 2):
-                for c, v in enumerate(row):
-                    _xw_put(ws, i, c, v, body)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        wb.close()
+            ws.merge(r + 1, 0, r + 1, last, f"提示 {len(rows)} 处（不影响受理，请在下次填报时注意）：", "alert")
+            ws.row(r + 2, 0, WARNING_HEADERS, "head")
+            for i, row in enumerate(rows, r + 3):
+                ws.row(i, 0, row)
+        book.close()
 
     return _atomic(out_path, write)
 
@@ -152,8 +138,6 @@ def write_explanation(info: ReceiptInfo, issues: list[Issue], out_path: Path, *,
     """The plain receipt, a single sheet `问题清单` (xlsxwriter, any number of issues in little memory), written to
     out_path (returned): for a file that could not be opened, what it is and what to send instead; with `missing`,
     the sentence saying why the annotated copy is missing, above the table of issues."""
-    import xlsxwriter
-
     issues = _ordered(issues)
     lines = [f"文件“{info.file_name}”未能受理。"]
     if missing:
@@ -161,12 +145,12 @@ def write_explanation(info: ReceiptInfo, issues: list[Issue], out_path: Path, *,
     else:
         for i in issues:
             if i.severity == "error":
-                lines += [f"原因：{i.message}", f"请：{i.fix}"]
+                lines += [f"原因：{i.message}", i.fix if i.fix.startswith("请") else f"请：{i.fix}"]
 
     def write(tmp: str) -> None:
-        wb = xlsxwriter.Workbook(tmp, _XW_STREAM if len(issues) > 1000 else _XW_OPTIONS)
-        _xw_issue_sheet(wb, wb.add_worksheet(ISSUE_SHEET), info, issues, {}, lines)
-        wb.close()
+        book = Book(tmp, "receipt-explained", footer=footer(info), streamed=len(issues) > 1000)
+        _xw_issue_sheet(book, info, issues, {}, lines)
+        book.close()
 
     return _atomic(out_path, write)
 

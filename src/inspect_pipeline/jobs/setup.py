@@ -12,6 +12,8 @@ from ..core.errors import DataRootError
 from ..core.paths import Paths
 from ..core.settings import CONFIG_FILE_NAME, Settings, load_settings
 from ..record.db import make_engine, migrate
+from ..write import kinds
+from ..write.paging import apply_xlsxwriter, plan
 
 
 def open_data_root(root: Path) -> tuple[Settings, Paths]:
@@ -50,6 +52,7 @@ def write_roster_template(path: Path) -> Path:
     """An empty roster with the contract's headers and a sheet explaining each column."""
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False})
+    book.set_properties({kinds.PROPERTY: "roster-template"})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     sheet = book.add_worksheet("包片包校安排表")
     notes = book.add_worksheet("填写说明")
@@ -62,6 +65,8 @@ def write_roster_template(path: Path) -> Path:
     sheet.freeze_panes(1, 0)
     notes.set_column(0, 0, 14)
     notes.set_column(2, 2, 70)
+    apply_xlsxwriter(sheet, plan([14] * len(roster_columns())), repeat_rows=(0, 0))
+    apply_xlsxwriter(notes, plan([14, 8.43, 70], landscape=False), repeat_rows=(0, 0))
     book.close()
     return path
 

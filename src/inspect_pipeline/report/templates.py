@@ -17,10 +17,13 @@ from ..core.parallel import pmap, worker_count
 from ..core.paths import Paths, safe_name
 from ..core.publish import staged_file
 from ..core.settings import Settings
-from ..core.weeks import cutoff, parse_label
+from ..core.weeks import chinese, cutoff
 from ..record.db import hazard_state, hazards, migrate, observations, run_engine
 from ..schools.identity import current_roster
 from ..schools.roster import Roster, School
+from ..write import kinds
+from ..write.measure import lines_needed, row_height
+from ..write.paging import apply_xlsxwriter, plan
 from .figures import refuse_before_campaign
 
 TEMPLATE_ROWS = 200  # input rows carrying the drop-downs and date checks
@@ -41,8 +44,7 @@ GUIDE = [
 
 
 def week_title(week: str) -> str:
-    year, number = parse_label(week)
-    return f"{year}年第{number}周"
+    return chinese(week)
 
 
 def write_template(path: Path, week: str, settings: Settings, school: School | None = None,
@@ -57,6 +59,7 @@ def _write(path: Path, week: str, settings: Settings, school: School | None, row
     columns = submission_columns()
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                           "strings_to_numbers": False})
+    book.set_properties({kinds.PROPERTY: "template-prefilled" if school else "template-blank"})
     base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
     f = {
         "title": book.add_format({"font_name": "黑体", "font_size": 15, "bold": True, "align": "center",
@@ -115,23 +118,25 @@ def _write(path: Path, week: str, settings: Settings, school: School | None, row
             })
             ws.set_column(c, c, _WIDTHS.get(col.id, 11), f["date"])
     ws.freeze_panes(header_row + 1, 2)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_row)
+    widths = [_WIDTHS.get(col.id, 11) for col in columns]
+    apply_xlsxwriter(ws, plan(widths, landscape=True), repeat_rows=(header_row, header_row))
+    ws.set_footer(f"&L&9{week_title(week)}&C&9学校安全隐患排查整治周报表&R&9第 &P 页，共 &N 页")
     # the header block labels and the table header are locked; everything a school fills is not
     ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True, "insert_rows": True,
                     "delete_rows": True, "sort": True, "autofilter": True})
     guide = book.add_worksheet("填表说明")
-    guide.set_column(0, 0, 30)
-    guide.set_column(1, 1, 90)
+    guide.set_column(0, 0, 16)
+    guide.set_column(1, 1, 72)
+    apply_xlsxwriter(guide, plan([16, 72], one_page=True, landscape=False), repeat_rows=None)
     guide.write_string(0, 0, "填表说明", f["title"])
-    for r, (item, text) in enumerate(GUIDE, start=2):
-        guide.write_string(r, 0, item, f["label"])
-        guide.write_string(r, 1, text, book.add_format({**base, "text_wrap": True}))
-    allowed = [(col.header, "、".join(enums()[col.enum].values)) for col in columns if col.type == "enum"]
-    for r, (item, text) in enumerate(allowed, start=len(GUIDE) + 3):
-        guide.write_string(r, 0, f"{item}可选", f["label"])
-        guide.write_string(r, 1, text, book.add_format({**base, "text_wrap": True}))
+    wrapped = book.add_format({**base, "text_wrap": True})
+    allowed = [(f"{col.header}可选", "、".join(enums()[col.enum].values)) for col in columns if col.type == "enum"]
+    for r, (item, text) in enumerate([*GUIDE, ("", ""), *allowed], start=2):
+        if item:
+            guide.write_string(r, 0, item, f["label"])
+            guide.write_string(r, 1, text, wrapped)
+            lines = max(lines_needed(item, 16), lines_needed(text, 72))
+            guide.set_row(r, row_height(lines) if lines > 1 else None)
     book.close()
 
 

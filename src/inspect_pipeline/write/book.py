@@ -70,7 +70,8 @@ class Book:
         options = {**TEXT_OPTIONS, "default_date_format": "yyyy-mm-dd"}
         options["constant_memory" if streamed else "in_memory"] = True
         self.wb = xlsxwriter.Workbook(str(path), options)
-        self.wb.set_properties({PROPERTY: kinds.check(kind), "author": author})
+        self.kind = kinds.check(kind)
+        self.wb.set_properties({PROPERTY: kind, "author": author})
         self.footer, self.streamed = footer, streamed
         self.sheets: list[Sheet] = []
         self._formats: dict[tuple, object] = {}
@@ -236,7 +237,8 @@ class Sheet:
         widths = [self.width(c) for c in range(self.last_col + 1)]
         page = plan(widths, blocks=self.blocks, labels=self.labels, one_page=self.one_page, landscape=self.landscape)
         apply_xlsxwriter(self.ws, page, repeat_rows=self.repeat_rows, labels=self.labels)
-        self.ws.set_header("&L&9&A", {"scale_with_doc": False})
+        # the sheet's name on the left; the right part keeps LibreOffice from cutting a header of CJK text alone
+        self.ws.set_header(f"&L&9&A&R&9{kinds.KINDS[self.book.kind]}", {"scale_with_doc": False})
         self.ws.set_footer(self.book.footer.code(), {"scale_with_doc": False})
 
 

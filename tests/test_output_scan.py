@@ -1,0 +1,104 @@
+"""Every workbook the demo writes, scanned as a reader would see its cells: no `nan`/`None`/`NaT`/`null` text, no
+error cell, no date outside 2000–2100 (outputs.md, first paragraph). The scan covers every kind of workbook the
+pipeline writes (write/kinds.py): a writer added later must declare its kind, and the demo must write it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.styles.numbers import is_date_format
+
+from inspect_pipeline.core.paths import Paths
+from inspect_pipeline.core.settings import load_settings
+from inspect_pipeline.deliver.reminders import build_reminders
+from inspect_pipeline.demo.run import run_demo
+from inspect_pipeline.jobs.setup import write_roster_template
+from inspect_pipeline.write.kinds import KINDS, PROPERTY
+
+pytestmark = pytest.mark.slow
+
+WORDS = {"nan", "none", "nat", "null", "<na>", "inf", "-inf"}
+FIRST, LAST = dt.datetime(2000, 1, 1), dt.datetime(2100, 12, 31, 23, 59, 59)
+SERIAL_FIRST, SERIAL_LAST = 36526, 73415  # 2000-01-01 and 2100-12-31 as Excel serials
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> dict[str, list[Path]]:
+    """The demo district's outputs (reports, extracts, receipts, returned workbooks, 问题清单, templates) plus a
+    reminder round and a roster template, by kind."""
+    root = tmp_path_factory.mktemp("scan") / "demo"
+    run_demo(root, say=lambda _: None)
+    settings = load_settings(root)
+    build_reminders(Paths.at(root, settings), settings, "2023-W49",
+                    dt.datetime.fromisoformat("2023-12-07T15:00:00+08:00"))
+    write_roster_template(root / "名单模板.xlsx")
+    found: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*.xlsx")):
+        if {"inbox", "archive"} & set(path.relative_to(root).parts) or path == Paths.at(root, settings).roster_file:
+            continue  # what schools and the clerk wrote, not what we wrote
+        kind = openpyxl.load_workbook(path, read_only=True).properties.category
+        found.setdefault(kind or "(none)", []).append(path)
+    return found
+
+
+def problems(path: Path) -> Counter:
+    """(sheet, what) → count of cells a reader would see wrong."""
+    bad: Counter = Counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        book = openpyxl.load_workbook(path)
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                value = cell.value
+                if cell.data_type == "e" or isinstance(value, str) and value.startswith("#") and value.endswith(("!", "?", "A")):
+                    bad[(ws.title, f"error {value}")] += 1
+                elif isinstance(value, str) and value.strip().lower() in WORDS:
+                    bad[(ws.title, f"text {value!r}")] += 1
+                elif isinstance(value, dt.datetime | dt.date) and not FIRST <= _as_datetime(value) <= LAST:
+                    bad[(ws.title, f"date {value}")] += 1
+                elif (isinstance(value, int | float) and not isinstance(value, bool) and cell.number_format
+                      and is_date_format(cell.number_format) and not SERIAL_FIRST <= value <= SERIAL_LAST):
+                    bad[(ws.title, f"date serial {value}")] += 1
+    return bad
+
+
+def _as_datetime(value: dt.date) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+
+
+def test_the_demo_writes_every_kind_of_workbook(written):
+    assert set(written) == set(KINDS), f"kinds written {sorted(written)}, declared {sorted(KINDS)}"
+
+
+def test_no_workbook_shows_missing_values_errors_or_impossible_dates(written):
+    found = {}
+    for kind, paths in written.items():
+        for path in paths:
+            if bad := problems(path):
+                found[path.name] = dict(bad)
+    assert found == {}
+
+
+def test_the_scan_sees_what_it_looks_for(tmp_path):
+    """The scan itself: a workbook with each kind of wrong cell is caught."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws["A1"], ws["A2"], ws["A3"] = "nan", "None", dt.datetime(1, 1, 2)
+    ws["A4"] = -693594
+    ws["A4"].number_format = "yyyy-mm-dd"
+    ws["A5"] = "=1/0"
+    ws["A6"] = "灭火器过期"
+    path = tmp_path / "bad.xlsx"
+    book.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        book = openpyxl.load_workbook(path)
+    book.active["A5"].value, book.active["A5"].data_type = "#DIV/0!", "e"
+    book.save(path)
+    assert sum(problems(path).values()) == 5
