@@ -114,18 +114,18 @@ def test_the_weekly_report_reaches_each_recipient_list(week, engine, smtp):
     outputs, spec = week.manifest["outputs"], layout()
     expected = {  # address: (subject, attachment, its first sheets, the title cell of the first)
         "awb@ajw.example.gov.cn": ("【安全隐患周报】2023-W47 区安委办报表（第1版）", outputs["safety_committee"],
-                                   ["汇总", "分片区", "重大隐患清单", "未报单位", "图表", "说明"],
+                                   ["汇总", "分片区", "重大隐患清单", "未报单位", "图表", "说明", "输入文件"],
                                    f"{spec['safety_committee']['title']}（{WEEK}）"),
         "jyj@city.example.gov.cn": ("【安全隐患周报】2023-W47 市教育局报表（第1版）", outputs["city_bureau"],
-                                    ["分学段", "重大及逾期隐患", "未报单位", "说明"],
+                                    ["分学段", "重大及逾期隐患", "未报单位", "说明", "输入文件"],
                                     f"{spec['city_bureau']['title']}（{WEEK}）"),
         "bgs@jyj.example.gov.cn": ("【安全隐患周报】2023-W47 包片包校情况（第1版）", outputs["zone_report"],
-                                   ["一片", "二片", "说明"], f"{spec['zone_report']['title']}——一片（包片领导：赵局长）"),
+                                   ["一片", "二片", "说明", "输入文件"], f"{spec['zone_report']['title']}——一片（包片领导：赵局长）"),
         "zhao@jyj.example.gov.cn": ("【安全隐患周报】2023-W47 包片包校情况（一片）（第1版）",
-                                    outputs["zone_extracts"]["一片"], ["一片", "说明"],
+                                    outputs["zone_extracts"]["一片"], ["一片", "说明", "输入文件"],
                                     f"{spec['zone_report']['title']}——一片（包片领导：赵局长）"),
         "zhou@jyj.example.gov.cn": ("【安全隐患周报】2023-W47 包片包校情况（二片）（第1版）",
-                                    outputs["zone_extracts"]["二片"], ["二片", "说明"],
+                                    outputs["zone_extracts"]["二片"], ["二片", "说明", "输入文件"],
                                     f"{spec['zone_report']['title']}——二片（包片领导：周局长）"),
     }
     for address, (subject, rel, sheets, title) in expected.items():
