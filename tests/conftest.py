@@ -98,3 +98,35 @@ def harness():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+# ---------------------------------------------------------------- every workbook the demo writes, by kind
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
+    """The demo district (two weeks: reports, extracts, receipts, returned workbooks, 问题清单, templates) plus a
+    reminder round and a roster template: (data root, kind → workbooks written, per write/kinds.py)."""
+    import datetime as dt
+
+    import openpyxl
+
+    from inspect_pipeline.core.paths import Paths
+    from inspect_pipeline.core.settings import load_settings
+    from inspect_pipeline.deliver.reminders import build_reminders
+    from inspect_pipeline.demo.run import run_demo
+    from inspect_pipeline.jobs.setup import write_roster_template
+
+    root = tmp_path_factory.mktemp("outputs") / "demo"
+    run_demo(root, say=lambda _: None)
+    settings = load_settings(root)
+    paths = Paths.at(root, settings)
+    build_reminders(paths, settings, "2023-W49", dt.datetime.fromisoformat("2023-12-07T15:00:00+08:00"))
+    write_roster_template(root / "名单模板.xlsx")
+    found: dict[str, list[Path]] = {}
+    for path in sorted(root.rglob("*.xlsx")):
+        if {"inbox", "archive"} & set(path.relative_to(root).parts) or path == paths.roster_file:
+            continue  # what schools and the clerk wrote, not what we wrote
+        kind = openpyxl.load_workbook(path, read_only=True).properties.category
+        found.setdefault(kind or "(none)", []).append(path)
+    return root, found

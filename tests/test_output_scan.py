@@ -13,37 +13,13 @@ import openpyxl
 import pytest
 from openpyxl.styles.numbers import is_date_format
 
-from inspect_pipeline.core.paths import Paths
-from inspect_pipeline.core.settings import load_settings
-from inspect_pipeline.deliver.reminders import build_reminders
-from inspect_pipeline.demo.run import run_demo
-from inspect_pipeline.jobs.setup import write_roster_template
-from inspect_pipeline.write.kinds import KINDS, PROPERTY
+from inspect_pipeline.write.kinds import KINDS
 
 pytestmark = pytest.mark.slow
 
 WORDS = {"nan", "none", "nat", "null", "<na>", "inf", "-inf"}
 FIRST, LAST = dt.datetime(2000, 1, 1), dt.datetime(2100, 12, 31, 23, 59, 59)
 SERIAL_FIRST, SERIAL_LAST = 36526, 73415  # 2000-01-01 and 2100-12-31 as Excel serials
-
-
-@pytest.fixture(scope="module")
-def written(tmp_path_factory) -> dict[str, list[Path]]:
-    """The demo district's outputs (reports, extracts, receipts, returned workbooks, 问题清单, templates) plus a
-    reminder round and a roster template, by kind."""
-    root = tmp_path_factory.mktemp("scan") / "demo"
-    run_demo(root, say=lambda _: None)
-    settings = load_settings(root)
-    build_reminders(Paths.at(root, settings), settings, "2023-W49",
-                    dt.datetime.fromisoformat("2023-12-07T15:00:00+08:00"))
-    write_roster_template(root / "名单模板.xlsx")
-    found: dict[str, list[Path]] = {}
-    for path in sorted(root.rglob("*.xlsx")):
-        if {"inbox", "archive"} & set(path.relative_to(root).parts) or path == Paths.at(root, settings).roster_file:
-            continue  # what schools and the clerk wrote, not what we wrote
-        kind = openpyxl.load_workbook(path, read_only=True).properties.category
-        found.setdefault(kind or "(none)", []).append(path)
-    return found
 
 
 def problems(path: Path) -> Counter:
@@ -72,12 +48,13 @@ def _as_datetime(value: dt.date) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
 
 
-def test_the_demo_writes_every_kind_of_workbook(written):
+def test_the_demo_writes_every_kind_of_workbook(demo_outputs):
+    written = demo_outputs[1]
     assert set(written) == set(KINDS), f"kinds written {sorted(written)}, declared {sorted(KINDS)}"
 
 
-def test_no_workbook_shows_missing_values_errors_or_impossible_dates(written):
-    found = {}
+def test_no_workbook_shows_missing_values_errors_or_impossible_dates(demo_outputs):
+    written, found = demo_outputs[1], {}
     for kind, paths in written.items():
         for path in paths:
             if bad := problems(path):

@@ -122,7 +122,7 @@ def test_manifest_keys_and_provenance(district, first):
     assert on_disk == m
     files = values(district / m["outputs"]["safety_committee"], "输入文件")
     assert files[0] == ["文件", "学校", "收到时间", "结果", "SHA-256"]
-    assert {r[4] for r in files[1:]} == {f["sha256"] for f in m["files"]}
+    assert {r[4].replace("\n", "") for r in files[1:]} == {f["sha256"] for f in m["files"]}
     explain = {r[0]: r[1] for r in values(district / m["outputs"]["safety_committee"], "说明") if r[0]}
     digest = hashlib.sha256("".join(sorted(f["sha256"] for f in m["files"])).encode()).hexdigest()
     assert explain["输入校验值"].endswith(digest)

@@ -38,7 +38,8 @@ def test_blank_template(district):
     assert book.sheetnames == ["隐患排查", "填表说明"]
     ws = book["隐患排查"]
     assert [c.value for c in ws[4]][:4] == ["序号", "隐患编号", "排查日期", "排查来源"]
-    assert ws.protection.sheet and ws["A4"].protection.locked and not ws["B2"].protection.locked
+    assert ws.protection.sheet and ws["A4"].protection.locked and not ws["C2"].protection.locked
+    assert ws["A2"].value == "填报单位" and "A2:B2" in {str(r) for r in ws.merged_cells.ranges}  # not in 序号 alone
     kinds = {dv.type for dv in ws.data_validations.dataValidation}
     assert kinds == {"list", "date"} and len(ws.data_validations.dataValidation) == 8  # 5 lists, 3 dates
     level = next(dv for dv in ws.data_validations.dataValidation if "H5" in str(dv.sqref))
@@ -48,7 +49,7 @@ def test_blank_template(district):
 
 def test_prefilled_template_lists_every_hazard_not_yet_closed(district):
     ws = openpyxl.load_workbook(district / "templates" / WEEK / f"2113000001_丰润区第一实验小学_{WEEK}.xlsx")["隐患排查"]
-    assert ws["B2"].value == "丰润区第一实验小学" and ws["F2"].value == "2113000001"
+    assert ws["C2"].value == "丰润区第一实验小学" and ws["G2"].value == "2113000001"
     listed = [(r[1].value, r[6].value, r[14].value) for r in ws.iter_rows(min_row=5) if r[6].value]
     # A 已整改, B 整改中, G 未整改 (dropped last week but still open), D 未整改; C is 已销号
     assert sorted(d for _, d, _ in listed) == sorted(["教学楼灭火器过期", "锅炉房压力表失灵", "围墙裂缝", "实验室危化品柜未上锁"])
@@ -60,7 +61,7 @@ def test_a_filled_prefilled_template_round_trips(district, tmp_path):
     source = district / "templates" / WEEK / f"2113000001_丰润区第一实验小学_{WEEK}.xlsx"
     book = openpyxl.load_workbook(source)  # the school opens it, as Excel or WPS would, and fills it in
     ws = book["隐患排查"]
-    ws["B3"] = "张三"
+    ws["C3"] = "张三"
     rows = {r[6].value: r for r in ws.iter_rows(min_row=5) if r[6].value}
     b = rows["锅炉房压力表失灵"]
     b[14].value, b[15].value = "已整改", dt.datetime(2023, 11, 28)

@@ -245,7 +245,7 @@ def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
     book = _ReminderBook(path, "reminders", meta)
     cols = spec["columns"]
     caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
-    ws = book.titled(spec["list_sheet"], f"{spec['title']}——未报及退回未重报单位（{info['week']}）", len(cols), 1,
+    ws = book.titled(spec["list_sheet"], f"{spec['title']}——未报及退回未重报单位（{info['week']}）", 1,
                      caps=caps)
     ws.row(2, 0, [col["title"] for col in cols], "head")
     units = [u for o in owners for u in o["units"]]
@@ -258,7 +258,7 @@ def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
 
     cols = spec["summary_columns"]
     caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
-    ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", len(cols), 1,
+    ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", 1,
                      caps=caps)
     ws.row(2, 0, [col["title"] for col in cols], "head")
     r = 3
@@ -270,7 +270,7 @@ def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
         total = sum(o[col["key"]] for o in owners) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
         ws.put(r, c, total, "int" if col["key"] in COUNT_KEYS else "label", bold=True)
 
-    ws = book.sheet("说明", one_page=True, landscape=False, widths={0: 14, 1: 72})
+    ws = book.sheet("说明", landscape=False, widths={0: 14, 1: 72})
     lines = [
         ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info.get("spoken_week") or info["week"]),
         ("截止时间", f"{info['cutoff']:%Y-%m-%d %H:%M}"), ("生成时间", f"{info['generated_at']:%Y-%m-%d %H:%M:%S}"),

@@ -183,7 +183,7 @@ def _add_issue_sheet(
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(ISSUE_HEADERS))}{max(head + len(issues), head)}"
     apply_openpyxl(ws, plan(list(WIDTHS)), repeat_rows=(head - 1, head - 1))
     page = footer(info)
-    ws.oddHeader.left.text, ws.oddHeader.right.text = "&A", "第 &P 页，共 &N 页"
+    ws.oddHeader.left.text, ws.oddHeader.right.text = "&A", "回执（退回的原表）"
     ws.oddFooter.left.text, ws.oddFooter.center.text, ws.oddFooter.right.text = page.left, page.center, page.right
     wb.properties.category = "receipt-returned"
     for other in wb.worksheets:

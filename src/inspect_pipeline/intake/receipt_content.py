@@ -104,7 +104,7 @@ def _received(info: ReceiptInfo) -> str:
 
 def footer(info: ReceiptInfo) -> Footer:
     return Footer(f"{info.bureau}　{RECEIPT_TITLE}" if info.bureau else RECEIPT_TITLE,
-                  f"文件：{info.file_name}"[:60], f"收到时间：{_when(info.received_at)}")
+                  f"文件：{info.file_name}"[:32], f"收到时间：{_when(info.received_at)}")
 
 
 def _facts(info: ReceiptInfo) -> list[tuple[str, object]]:

@@ -57,16 +57,19 @@ def write_roster_template(path: Path) -> Path:
     sheet = book.add_worksheet("包片包校安排表")
     notes = book.add_worksheet("填写说明")
     notes.write_row(0, 0, ["列名", "是否必填", "说明"], head)
+    wrap = book.add_format({"text_wrap": True, "valign": "vcenter"})
     for j, col in enumerate(roster_columns()):
         sheet.write_string(0, j, col.header, head)
         sheet.set_column(j, j, 14)
         required = "必填" if col.required == "always" else "选填"
-        notes.write_row(j + 1, 0, [col.header, required, _ROSTER_HELP.get(col.id, "")])
+        notes.write_row(j + 1, 0, [col.header, required, _ROSTER_HELP.get(col.id, "")], wrap)
     sheet.freeze_panes(1, 0)
     notes.set_column(0, 0, 14)
     notes.set_column(2, 2, 70)
     apply_xlsxwriter(sheet, plan([14] * len(roster_columns())), repeat_rows=(0, 0))
     apply_xlsxwriter(notes, plan([14, 8.43, 70], landscape=False), repeat_rows=(0, 0))
+    for ws in (sheet, notes):
+        ws.set_header("&L&A&R学校名单（包片包校安排）")
     book.close()
     return path
 

@@ -22,6 +22,7 @@ from ..record.db import hazard_state, hazards, migrate, observations, run_engine
 from ..schools.identity import current_roster
 from ..schools.roster import Roster, School
 from ..write import kinds
+from ..write.book import Footer
 from ..write.measure import lines_needed, row_height
 from ..write.paging import apply_xlsxwriter, plan
 from .figures import refuse_before_campaign
@@ -74,16 +75,14 @@ def _write(path: Path, week: str, settings: Settings, school: School | None, row
     }
     ws = book.add_worksheet("隐患排查")
     last_col = len(columns) - 1
-    ws.merge_range(0, 0, 0, last_col, f"学校安全隐患排查整治周报表（{week_title(week)}）", f["title"])
-    ws.set_row(0, 26)
-    block = [
-        (1, 0, "填报单位", school.name if school else ""), (1, 4, "学校标识码", school.code if school and school.code else ""),
-        (1, 7, "周次", week_title(week)),
-        (2, 0, "填报人", ""), (2, 4, "联系电话", ""), (2, 7, "本周排查次数", ""), (2, 10, "检查人次", ""),
-    ]
-    for r, c, label, value in block:
-        ws.write_string(r, c, label, f["label"])
-        ws.merge_range(r, c + 1, r, c + 2, value, f["value"])
+    ws.merge_range(0, LABEL_COLUMNS, 0, min(TITLE_SPAN + LABEL_COLUMNS, last_col),
+                   f"学校安全隐患排查整治周报表（{week_title(week)}）", f["title"])
+    ws.set_row(0, 26, book.add_format({"border": 0}))
+    code = school.code if school and school.code else ""
+    for r, (first_label, last_label), label, (first_value, last_value), value in _block(school.name if school else "",
+                                                                                         code, week):
+        _span(ws, r, first_label, last_label, label, f["label"])
+        _span(ws, r, first_value, last_value, value, f["value"])
     header_row = 3
     for c, col in enumerate(columns):
         ws.write_string(header_row, c, col.header, f["head"])
@@ -103,6 +102,10 @@ def _write(path: Path, week: str, settings: Settings, school: School | None, row
                 ws.write_number(first + i, c, float(value), f["cell"])
             else:
                 ws.write_string(first + i, c, str(value), f["id"] if col.id == "hazard_id" else f["cell"])
+        lines = max(lines_needed(row.get(col.id) or "", _WIDTHS.get(col.id, 11)) for col in columns
+                    if col.type not in ("date", "decimal") and col.id not in ("seq", "hazard_id"))
+        if lines > 1:
+            ws.set_row(first + i, row_height(lines))
     for c, col in enumerate(columns):
         if col.type == "enum":
             ws.data_validation(first, c, last, c, {
@@ -119,29 +122,57 @@ def _write(path: Path, week: str, settings: Settings, school: School | None, row
             ws.set_column(c, c, _WIDTHS.get(col.id, 11), f["date"])
     ws.freeze_panes(header_row + 1, 2)
     widths = [_WIDTHS.get(col.id, 11) for col in columns]
-    apply_xlsxwriter(ws, plan(widths, landscape=True), repeat_rows=(header_row, header_row))
-    ws.set_footer(f"&L&9{week_title(week)}&C&9学校安全隐患排查整治周报表&R&9第 &P 页，共 &N 页")
+    blocks = [(LABEL_COLUMNS, BLOCK_END), (BLOCK_END + 1, len(columns) - 1)]
+    apply_xlsxwriter(ws, plan(widths, landscape=True, labels=LABEL_COLUMNS, blocks=blocks),
+                     repeat_rows=(header_row, header_row), labels=LABEL_COLUMNS)
+    ws.set_header("&L&A&R学校安全隐患排查整治周报表")
+    ws.set_footer(Footer(school.name if school else "", week_title(week)).code())
     # the header block labels and the table header are locked; everything a school fills is not
     ws.protect("", {"format_cells": True, "format_columns": True, "format_rows": True, "insert_rows": True,
                     "delete_rows": True, "sort": True, "autofilter": True})
     guide = book.add_worksheet("填表说明")
     guide.set_column(0, 0, 16)
     guide.set_column(1, 1, 72)
-    apply_xlsxwriter(guide, plan([16, 72], one_page=True, landscape=False), repeat_rows=None)
+    apply_xlsxwriter(guide, plan([16, 72], landscape=False), repeat_rows=None)
+    guide.set_header("&L&A&R学校安全隐患排查整治周报表")
     guide.write_string(0, 0, "填表说明", f["title"])
     wrapped = book.add_format({**base, "text_wrap": True})
+    label = book.add_format({**base, "bold": True, "bg_color": "#F2F2F2", "text_wrap": True})
     allowed = [(f"{col.header}可选", "、".join(enums()[col.enum].values)) for col in columns if col.type == "enum"]
     for r, (item, text) in enumerate([*GUIDE, ("", ""), *allowed], start=2):
         if item:
-            guide.write_string(r, 0, item, f["label"])
+            guide.write_string(r, 0, item, label)
             guide.write_string(r, 1, text, wrapped)
             lines = max(lines_needed(item, 16), lines_needed(text, 72))
             guide.set_row(r, row_height(lines) if lines > 1 else None)
     book.close()
 
 
-_WIDTHS = {"seq": 5, "hazard_id": 24, "location": 14, "description": 30, "measures": 22, "interim_control": 20,
-           "remarks": 14, "category": 11}
+TITLE_SPAN = 6  # the title is centred over the first printed block, beside the repeated columns
+LABEL_COLUMNS = 2  # 序号 and 隐患编号 repeat on every printed block
+BLOCK_END = 9  # the first printed block ends after 整改措施 (the header block lies within it)
+
+
+def _block(name: str, code: str, week: str) -> list[tuple]:
+    """The header block: (row, label columns, label, value columns, value); labels never sit in the narrow 序号
+    column alone."""
+    return [
+        (1, (0, 1), "填报单位", (2, 4), name), (1, (5, 5), "学校标识码", (6, 6), code),
+        (1, (7, 7), "周次", (8, 9), week_title(week)),
+        (2, (0, 1), "填报人", (2, 2), ""), (2, (3, 3), "联系电话", (4, 4), ""),
+        (2, (5, 5), "本周排查次数", (6, 6), ""), (2, (7, 7), "检查人次", (8, 9), ""),
+    ]
+
+
+def _span(ws, r: int, first: int, last: int, value: str, fmt) -> None:
+    if first == last:
+        ws.write_string(r, first, value, fmt)
+    else:
+        ws.merge_range(r, first, r, last, value, fmt)
+
+
+_WIDTHS = {"seq": 5, "hazard_id": 25, "location": 14, "description": 30, "measures": 22, "interim_control": 20,
+           "remarks": 14, "category": 13}
 
 
 def open_hazards(conn: Connection, school_id: str | None = None) -> dict[str, list[dict]]:

@@ -61,8 +61,8 @@ class Meta:
         return f"{self.spoken_week or self.week}（截至 {self.cutoff:%Y-%m-%d %H:%M}）"
 
     def footer(self) -> Footer:
-        return Footer(f"填报单位：{self.bureau}", f"制表时间：{self.generated_at:%Y-%m-%d %H:%M}",
-                      f"数据截止：{self.cutoff:%Y-%m-%d %H:%M}")
+        return Footer(f"填报单位：{self.bureau}", f"制表：{self.generated_at:%Y-%m-%d %H:%M}",
+                      f"截止：{self.cutoff:%Y-%m-%d %H:%M}")
 
 
 class ReportBook(Book):
@@ -72,13 +72,12 @@ class ReportBook(Book):
         super().__init__(path, kind, footer=meta.footer(), author=meta.bureau)
         self.meta = meta
 
-    def titled(self, name: str, title: str, width: int, header_rows: int, **kwargs) -> Sheet:
-        """A sheet with its title (row 1) and period line (row 2); its header starts at row 3."""
+    def titled(self, name: str, title: str, header_rows: int, **kwargs) -> Sheet:
+        """A sheet with its title (row 1) and period line (row 2) over its first printed block; its header starts
+        at row 3."""
         sheet = self.sheet(name, repeat_rows=(2, 1 + header_rows), freeze=(2 + header_rows, 0), **kwargs)
-        last = max(width - 1, 1)
-        sheet.merge(0, 0, 0, last, title, "title")
+        sheet.banner([(title, "title"), (self.subtitle(), "subtitle")])
         sheet.height(0, TITLE_PT)
-        sheet.merge(1, 0, 1, last, self.subtitle(), "subtitle")
         return sheet
 
     def subtitle(self) -> str:
@@ -140,7 +139,7 @@ class ReportBook(Book):
         """`说明` (one page: what, which week and revision, when, from which inputs, which software, 口径说明) and
         `输入文件` (every received file of the week: file, school, received time, result, SHA-256)."""
         m = self.meta
-        sheet = self.sheet("说明", one_page=True, landscape=False, widths={0: 14, 1: 72})
+        sheet = self.sheet("说明", landscape=False, widths={0: 14, 1: 72})  # one page by its length
         accepted = sum(1 for f in m.files if f["outcome"] == "accepted")
         digest = hashlib.sha256("".join(sorted(f["sha256"] for f in m.files)).encode("ascii")).hexdigest()
         lines = [
@@ -163,13 +162,18 @@ class ReportBook(Book):
             sheet.put(r + 2, 0, k, "label")
             sheet.put(r + 2, 1, v)
             r += 1
-        files = self.sheet("输入文件", repeat_rows=(0, 0), freeze=(1, 0), caps={0: 36, 1: 24})
+        files = self.sheet("输入文件", repeat_rows=(0, 0), freeze=(1, 0), caps={0: 30, 1: 20})
         files.row(0, 0, ("文件", "学校", "收到时间", "结果", "SHA-256"), "head")
         for i, f in enumerate(m.files, start=1):
             files.row(i, 0, (f["file"], f.get("school_name") or "（未识别）", _when(f.get("received_at")),
-                             OUTCOME.get(f["outcome"], f["outcome"]), f["sha256"]))
+                             OUTCOME.get(f["outcome"], f["outcome"]), _two_lines(f["sha256"])))
         if not m.files:
             files.merge(1, 0, 1, 4, "（本周未收到文件）")
+
+
+def _two_lines(digest: str) -> str:
+    """A SHA-256 in two lines of 32 hex digits: an unbreakable 64-digit word would widen the sheet past A4."""
+    return f"{digest[:32]}\n{digest[32:]}"
 
 
 def _when(text: object) -> str:
@@ -206,7 +210,7 @@ def write_safety_committee(path: Path, meta: Meta, wf: WeekFigures, majors: list
     cols = spec["columns"]
     book = ReportBook(path, "safety-committee", meta)
     # 汇总: one row per block
-    ws = book.titled(spec["summary_sheet"], f"{spec['title']}（{meta.week}）", len(cols) + 1, 2, labels=1,
+    ws = book.titled(spec["summary_sheet"], f"{spec['title']}（{meta.week}）", 2, labels=1,
                      blocks=_figure_blocks(cols, 1))
     ws.merge(2, 0, 3, 0, "统计口径", "head")
     book.figures_header(ws, 2, 1, cols)
@@ -217,7 +221,7 @@ def write_safety_committee(path: Path, meta: Meta, wf: WeekFigures, majors: list
              "note")
     book.signature(ws, 8, len(cols) + 1)
     # 分片区: one table per block, a row per zone and a 合计 row equal to 汇总
-    ws = book.titled(spec["zone_sheet"], f"{spec['title']}——分片区（{meta.week}）", len(cols) + 2, 2, labels=2,
+    ws = book.titled(spec["zone_sheet"], f"{spec['title']}——分片区（{meta.week}）", 2, labels=2,
                      blocks=_figure_blocks(cols, 2))
     top, first_zone_row = 2, {}
     for key, title in BLOCKS:
@@ -246,7 +250,7 @@ def _lists(book: ReportBook, spec: dict, hazards_title: str, hazards: list[dict]
     for sheet, title, kind, rows in ((spec["major_sheet"], hazards_title, "hazard_list", hazards),
                                      (spec["missing_sheet"], "未报单位", "missing_list", missing)):
         columns = layout()[kind]["columns"]
-        ws = book.titled(sheet, f"{title}（{book.meta.week}）", len(columns), 1, caps=_caps(columns))
+        ws = book.titled(sheet, f"{title}（{book.meta.week}）", 1, caps=_caps(columns))
         book.table(ws, 2, columns, rows)
 
 
@@ -254,15 +258,15 @@ def _caps(columns: list[dict]) -> dict[int, float]:
     return {c: _LIST_CAPS[col["key"]] for c, col in enumerate(columns) if col["key"] in _LIST_CAPS}
 
 
-_LIST_CAPS = {"school_name": 12, "description": 18, "measures": 12, "interim_control": 12, "location": 8,
-              "code": 12, "owner": 8, "section": 8}
+_LIST_CAPS = {"school_name": 10, "description": 14, "measures": 10, "interim_control": 10, "location": 8,
+              "code": 10, "owner": 7, "section": 8}
 
 
 def _charts(book: ReportBook, spec: dict, cols: list[dict], wf: WeekFigures, cumulative_first: int,
             trend: list[dict]) -> None:
     """Found vs rectified by 片区 (累计) and the rectification-rate trend of the last weeks, as native charts on
     one page; the trend's figures in a small table under them (not repeated as a print title)."""
-    ws = book.sheet(spec["chart_sheet"], one_page=True, landscape=False, widths={c: 10 for c in range(9)})
+    ws = book.sheet(spec["chart_sheet"], landscape=False, widths={c: 11 for c in range(9)})  # one page by layout
     ws.merge(0, 0, 0, 8, f"隐患整改情况图（{book.meta.week}）", "title")
     ws.height(0, TITLE_PT)
     sheet = spec["zone_sheet"]
@@ -280,9 +284,9 @@ def _charts(book: ReportBook, spec: dict, cols: list[dict], wf: WeekFigures, cum
         })
     bars.set_title({"name": "各片区发现与整改隐患（累计）"})
     bars.set_legend({"position": "bottom"})
-    ws.ws.insert_chart(2, 0, bars, {"x_scale": 1.05, "y_scale": 1.0})
+    ws.ws.insert_chart(2, 0, bars, {"x_scale": 1.05, "y_scale": 0.9})
     line = book.wb.add_chart({"type": "line"})
-    top = 40  # the trend's figures, under both charts
+    top = 33  # the trend's figures, under both charts, on the same page
     ws.put(top, 0, "周次", "head")
     ws.put(top, 1, "累计整改率", "head")
     for i, point in enumerate(trend, start=top + 1):
@@ -299,7 +303,7 @@ def _charts(book: ReportBook, spec: dict, cols: list[dict], wf: WeekFigures, cum
     line.set_title({"name": f"近 {len(trend)} 周整改率趋势"})
     line.set_y_axis({"num_format": "0%", "min": 0, "max": 1})
     line.set_legend({"none": True})
-    ws.ws.insert_chart(21, 0, line, {"x_scale": 1.05, "y_scale": 1.0})
+    ws.ws.insert_chart(17, 0, line, {"x_scale": 1.05, "y_scale": 0.9})
 
 
 # ---------------------------------------------------------------- 市教育局
@@ -311,7 +315,7 @@ def write_city_bureau(path: Path, meta: Meta, wf: WeekFigures, hazards: list[dic
     cols = spec["columns"]
     book = ReportBook(path, "city-bureau", meta)
     width = 1 + 2 * len(cols)
-    ws = book.titled(spec["stage_sheet"], f"{spec['title']}（{meta.week}）", width, 2, labels=1,
+    ws = book.titled(spec["stage_sheet"], f"{spec['title']}（{meta.week}）", 2, labels=1,
                      blocks=[(1, len(cols)), (1 + len(cols), 2 * len(cols))])
     ws.merge(2, 0, 3, 0, "学段", "head")
     stages = {s["stage"]: s for s in wf.by_stage}
@@ -347,7 +351,7 @@ def write_zone_report(path: Path, meta: Meta, schools: list[dict], zones: list[d
     for zone in zones:
         rows = [s for s in schools if s["zone"] == zone["zone"]]
         ws = book.titled(_sheet_name(zone["zone"]),
-                         f"{spec['title']}——{zone['zone']}（包片领导：{zone['zone_leader']}）", len(cols), 1, caps=caps)
+                         f"{spec['title']}——{zone['zone']}（包片领导：{zone['zone_leader']}）", 1, caps=caps)
         ws.row(2, 0, [col["title"] for col in cols], "head")
         r = 3
         owners = list(dict.fromkeys((s["section"], s["section_owner"]) for s in rows))

@@ -18,7 +18,7 @@ import xlsxwriter
 from . import kinds
 from .cells import classify
 from .measure import BASE_PT, lines_needed, row_height, text_width
-from .paging import apply_xlsxwriter, plan
+from .paging import MARGIN_IN, apply_xlsxwriter, plan
 
 BODY_FONT, TITLE_FONT = "宋体", "黑体"
 _BORDERED = {"font_name": BODY_FONT, "font_size": BASE_PT, "valign": "vcenter", "border": 1}
@@ -55,11 +55,11 @@ class Footer:
     right: str = ""
 
     def code(self) -> str:
-        """The footer as Excel codes: left, center (two lines when both center and right texts are given) and the
-        page number on the right, at 9 pt and not scaled with the sheet."""
+        """The footer as Excel codes: left, center, and right with the page number, on one line short enough for
+        a portrait page's thirds, in the body size (office programs scale it with the sheet: never under 8 pt)."""
         esc = lambda s: s.replace("&", "&&")  # noqa: E731
-        center = "\n".join(esc(t) for t in (self.center, self.right) if t)
-        return f"&L&9{esc(self.left)}&C&9{center}&R&9第 &P 页，共 &N 页"
+        right = f"{esc(self.right)} 第&P/&N页" if self.right else "第 &P 页，共 &N 页"
+        return f"&L{esc(self.left)}&C{esc(self.center)}&R{right}"
 
 
 class Book:
@@ -217,10 +217,20 @@ class Sheet:
                 height = max(height, row_height(lines, size))
         return height
 
+    def banner(self, rows: list[tuple[str, str]]) -> None:
+        """Lines above the table (text, style), one per row from row 0, each merged across the first printed
+        block of columns (the whole width when the sheet prints in one): written when the sheet is finished."""
+        self._banner = rows
+
     def finish(self) -> None:
         for c in range(self.last_col + 1):
             if c in self.fixed or c in self.measured:
                 self.ws.set_column(c, c, self.width(c))
+        widths = [self.width(c) for c in range(self.last_col + 1)]
+        page = plan(widths, blocks=self.blocks, labels=self.labels, one_page=self.one_page, landscape=self.landscape)
+        last = (page.breaks[0] - 1) if page.breaks else max(self.last_col, 1)
+        for r, (text, style) in enumerate(getattr(self, "_banner", [])):
+            self.merge(r, 0, r, last, text, style)
         if self.book.streamed:
             if self._row >= 0:
                 self._size_row(self._row)
@@ -234,12 +244,11 @@ class Sheet:
             for r, height in heights.items():
                 if height:
                     self.ws.set_row(r, height)
-        widths = [self.width(c) for c in range(self.last_col + 1)]
-        page = plan(widths, blocks=self.blocks, labels=self.labels, one_page=self.one_page, landscape=self.landscape)
         apply_xlsxwriter(self.ws, page, repeat_rows=self.repeat_rows, labels=self.labels)
         # the sheet's name on the left; the right part keeps LibreOffice from cutting a header of CJK text alone
-        self.ws.set_header(f"&L&9&A&R&9{kinds.KINDS[self.book.kind]}", {"scale_with_doc": False})
-        self.ws.set_footer(self.book.footer.code(), {"scale_with_doc": False})
+        self.ws.set_header(f"&L&A&R{kinds.KINDS[self.book.kind]}",
+                           {"scale_with_doc": False, "margin": MARGIN_IN["header"]})
+        self.ws.set_footer(self.book.footer.code(), {"scale_with_doc": False, "margin": MARGIN_IN["footer"]})
 
 
 def _shown(kind: str, value: object, style: str) -> str:
