@@ -30,6 +30,8 @@ def test_the_wheel_holds_the_package_alone_with_its_contracts_and_flows(wheel):
     assert {f"inspect_pipeline/_contracts/{n}.toml" for n in ("submission", "roster", "enums", "issues",
                                                               "reports")} <= set(names)
     assert "inspect_pipeline/flows/intake.py" in names and "inspect_pipeline/jobs/context.py" in names
+    assert {f"inspect_pipeline/jobs/bundle_files/{n}" for n in ("install.bat", "install.sh",
+                                                                "install-guide.zh.txt")} <= set(names)
     contracts = [n.removeprefix("inspect_pipeline/_contracts/") for n in names if "/_contracts/" in n]
     assert sorted(contracts) == sorted(p.name for p in (REPO / "schemas").iterdir() if p.is_file())  # one copy
 
