@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
+from printcheck import check_print, missing_tools
 
 from inspect_pipeline.write.kinds import KINDS
-from printcheck import check_print, missing_tools
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (.ci/run installs them)")]

@@ -23,11 +23,11 @@ from ..write.measure import row_height as measured_row_height
 from ..write.paging import apply_openpyxl, plan
 from .receipt_content import (
     AUTHOR,
-    ISSUE_FACTS,
-    RECEIPT_TITLE,
     ERROR_RGB,
+    ISSUE_FACTS,
     ISSUE_HEADERS,
     ISSUE_SHEET,
+    RECEIPT_TITLE,
     WARNING_RGB,
     WIDTHS,
     ReceiptInfo,

@@ -18,11 +18,11 @@ from ..write.book import Book, Sheet
 from ..write.cells import text
 from .receipt_content import (
     AUTHOR,
-    ISSUE_FACTS,
-    RECEIPT_TITLE,
     ERROR_RGB,
+    ISSUE_FACTS,
     ISSUE_HEADERS,
     ISSUE_SHEET,
+    RECEIPT_TITLE,
     WARNING_RGB,
     WIDTHS,
     ReceiptInfo,

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from ..core.issues import Issue
 from ..read.grid import Workbook
-from .receipt_annotated import _annotated_original, _reproduction
 from ..write.book import Book
+from .receipt_annotated import _annotated_original, _reproduction
 from .receipt_content import (
     RECEIPT_SHEET,
     RECEIPT_TITLE,
