@@ -10,13 +10,17 @@ import re
 import zipfile
 
 import pytest
+from typer.testing import CliRunner
+
+from inspect_pipeline.cli import app
 from inspect_pipeline.core.errors import RosterError
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.demo import synth
 from inspect_pipeline.schools.roster import load_roster
 from inspect_pipeline.schools.roster_problems import SHOWN, RosterProblems, row_ranges
-from support import hazard, make_root, school_book
+from support import drop, hazard, make_root, school_book
 
+NOW = "2023-11-23T10:00:00+08:00"
 SHEET = "包片包校安排表"  # the sheet the demo's roster writer names
 LINE = re.compile(rf"^工作表“{SHEET}”第 (\d+) 行 ([A-Z]+) 列（(.+?)）：(.+)$")
 
@@ -91,6 +95,19 @@ def test_very_many_problems_list_the_first_and_name_the_rows_of_all(tmp_path):
     listed, rest = error.details[:SHOWN], error.details[SHOWN:]
     assert [int(LINE.match(line)[1]) for line in listed] == [12, 13, 14, *range(42, 59)]
     assert rest == ("……另有 24 处问题未逐条列出，在第 59–82 行（改好以上各处后再运行，会列出其余的问题）",)
+
+
+def test_the_command_prints_a_headline_and_one_line_per_problem_and_touches_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    root = district(tmp_path, seven_defects)
+    inbox_file = drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    result = CliRunner().invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[0].startswith("错误：学校名单 roster.xlsx 有 7 处问题") and len(lines) == 8, result.output
+    assert all(line.startswith(f"  工作表“{SHEET}”第 ") for line in lines[1:]), result.output
+    assert "\\x0a" not in result.output and "Traceback" not in result.output
+    assert inbox_file.exists() and not any((root / "archive").iterdir())
 
 
 def test_a_single_problem_stays_one_line(tmp_path):
