@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import openpyxl
@@ -128,6 +129,88 @@ def test_files_lists_the_state_of_every_file(root):
     result = runner.invoke(app, ["files", "--data-root", str(root), "--week", "2023-W47"])
     assert result.exit_code == 0, result.output
     assert "已受理" in result.output and "退回重报" in result.output and "共 2 个文件" in result.output
+    assert str(root.resolve() / "receipts") in result.output  # where the receipts are, as a folder one can open
+
+
+def test_files_says_on_time_or_late_in_a_column_of_its_own(root, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # one line per file
+    drop(root, "一实小/按时.xlsx", school_book(rows=[hazard()]))
+    runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    drop(root, "银中/补报.xlsx", school_book(unit="银中", rows=[hazard()]))
+    runner.invoke(app, ["intake", "--data-root", str(root), "--now", "2023-11-24T15:00:00+08:00"])  # after the cutoff
+    result = runner.invoke(app, ["files", "--data-root", str(root), "--week", "2023-W47"])
+    assert result.exit_code == 0, result.output
+    rows = [[c.strip() for c in re.split("[│┃]", line)[1:-1]] for line in result.output.splitlines()
+            if re.search("[│┃]", line)]
+    header, body = rows[0], rows[1:]
+    on_time = header.index("按时/迟报")
+    assert header.index("结果") == on_time - 1, header
+    assert {r[3]: (r[on_time - 1], r[on_time]) for r in body} == {"按时.xlsx": ("已受理", "按时"),
+                                                                   "补报.xlsx": ("已受理", "迟报")}, result.output
+
+
+def test_intake_prints_the_folders_a_clerk_can_open(root):
+    drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    result = runner.invoke(app, ["intake", "--data-root", str(root), "--now", NOW])
+    assert result.exit_code == 0, result.output
+    said = dict(line.split("：", 1) for line in result.output.splitlines() if line.startswith("2023-W47 "))
+    assert Path(said["2023-W47 回执文件夹"]).is_dir() and Path(said["2023-W47 回执文件夹"]).is_absolute(), said
+    assert Path(said["2023-W47 收件清单"]).is_file() and Path(said["2023-W47 收件清单"]).name == "manifest.json"
+
+
+def test_init_lists_what_it_created_in_chinese(tmp_path):
+    result = runner.invoke(app, ["init", "--data-root", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    created = [line.split("已创建 ", 1)[1] for line in result.output.splitlines() if line.startswith("  已创建 ")]
+    assert {Path(p).name for p in created} >= {"config.toml", "roster.xlsx", "inbox", "archive"}
+    assert all(Path(p).is_absolute() and Path(p).exists() for p in created) and "created" not in result.output
+    again = runner.invoke(app, ["init", "--data-root", str(tmp_path / "d")])  # nothing new: nothing listed
+    assert again.exit_code == 0 and "已创建" not in again.output and "数据目录已就绪" in again.output
+
+
+# ---------------------------------------------------------------- the command line's own words
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,} [A-Za-z]{2,}")  # three English words in a row: a sentence
+TYPER_WORDS = ("Usage", "Options", "Commands", "Show this message", "[default", "[required]", "Try ", "Error")
+
+
+def test_every_help_text_is_chinese(monkeypatch):
+    """The app, each command and each option explain themselves in Chinese, and so do Typer's own words."""
+    from typer.main import get_command
+
+    monkeypatch.setenv("COLUMNS", "200")
+    group = get_command(app)
+    assert CJK.search(group.help)
+    pages = [runner.invoke(app, ["--help"])]
+    for name, command in group.commands.items():
+        assert CJK.search(command.help or "") and not ENGLISH.search(command.help), name
+        for param in command.params:
+            assert CJK.search(param.help or "") and not ENGLISH.search(param.help), (name, param.name, param.help)
+        pages.append(runner.invoke(app, [name, "--help"]))
+    for page in pages:
+        assert page.exit_code == 0 and "用法：inspect-pipeline" in page.output and "显示本帮助并退出" in page.output
+        assert not [w for w in TYPER_WORDS if w in page.output] and not ENGLISH.search(page.output), page.output
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["reprt"], ["没有 reprt 这个命令", "report"]),
+        (["report", "--wek", "2023-W47"], ["没有 --wek 这个选项", "--week", "inspect-pipeline report --help"]),
+        (["report", "--week"], ["--week 后面要写一个值"]),
+        (["files", "--debug=yes"], ["--debug 不跟值"]),
+        (["demo", "--units", "很多"], ["--units 的值不对", "正整数"]),
+        (["demo", "--units", "0"], ["--units 的值不对"]),
+        (["status", "2023-W47"], ["多余的内容：2023-W47", "--week"]),
+    ],
+)
+def test_a_mistyped_command_line_is_one_chinese_line_with_exit_code_2(tmp_path, args, needles):
+    result = runner.invoke(app, [args[0], "--data-root", str(tmp_path), *args[1:]])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("错误："), result.output
+    assert all(n in lines[0] for n in needles) and "查看用法" in lines[0], lines[0]
+    assert not (tmp_path / "reports").exists()  # nothing ran
 
 
 def test_report_and_status_commands(tmp_path):
@@ -162,6 +245,7 @@ def test_demo_runs_two_weeks_and_ends_with_the_workbook_paths(tmp_path):
     paths = [line.strip() for line in lines if line.startswith("  ") and line.strip().endswith(".xlsx")]
     assert len(paths) == 6 and all(Path(p).is_file() for p in paths)
     assert "截止后补报" in result.output  # late files in the second week
+    assert "已受理" in result.output and "退回重报" in result.output and "accepted" not in result.output
     # running it again replaces the earlier demo; a folder with other data is refused
     assert runner.invoke(app, ["demo", "--data-root", str(folder), "--units", "20"]).exit_code == 0
     other = tmp_path / "mine"

@@ -231,7 +231,8 @@ def test_a_bad_roster_edit_fails_the_run_clearly_and_the_next_run_after_the_fix_
     book.save(root / "roster.xlsx")
     state = intake(data_root=str(root), now=expected["suggested_now"], return_state=True)
     assert state.is_failed()
-    assert f"roster.xlsx 第 {book.active.max_row} 行" in state.message and "重复" in state.message, state.message
+    assert state.message.count(f"第 {book.active.max_row} 行") >= 2, state.message  # the row, and each problem in it
+    assert "学校名单 roster.xlsx" in state.message and "重复" in state.message, state.message
     assert _taken(root) == [] and any((root / "inbox").rglob("*.xls*"))  # nothing touched
     (root / "roster.xlsx").write_bytes(good)
     assert intake(data_root=str(root), now=expected["suggested_now"])["files"] == len(_taken(root)) > 10

@@ -1,50 +1,210 @@
-"""The `inspect-pipeline` command (Typer + Rich). Every failure prints one clear line and exits with its code
-(errors.py, README "Exit codes"); log records go to the data root's log file, never to the terminal; text from
-outside (file, school and zone names, addresses) is printed escaped (terminal.py)."""
+"""The `inspect-pipeline` command (Typer + Rich), in Chinese: every help text, message, table title and column, and
+Typer's own words in `--help` and in a mistyped command line (English stays in logs and developer docs). Every
+failure prints one clear line (`错误：…`; a roster with several problems adds one line per problem) and exits with
+its code (errors.py, README "Exit codes"); a mistyped command line is one such line too (exit code 2). Log records
+go to the data root's log file, never to the terminal; text from outside (file, school and zone names, addresses)
+is printed escaped (terminal.py). A console that cannot show a character (GBK) shows `?` instead of failing, and
+Rich draws in ASCII there (terminal.tolerant_streams). Long work shows bars on stderr, gone when it ends."""
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .core.errors import ConfigError, LockBusy, PipelineError, as_pipeline_error
 from .core.logs import route_cli_logs
-from .core.terminal import cell, markup_safe
+from .core.terminal import cell, markup_safe, tolerant_streams
+
+# ---------------------------------------------------------------- Typer's own words, in Chinese
+
+# Typer ≥ 0.29 carries its own copy of click; earlier versions use click itself
+_click = getattr(importlib.import_module("typer.core"), "_click", None) or importlib.import_module("click")
+_errors = importlib.import_module(f"{_click.__name__}.exceptions")
+importlib.import_module(f"{_click.__name__}.formatting")
+
+_TYPER_WORDS = {  # typer.rich_utils: the panels and notes of --help and of a usage error
+    "OPTIONS_PANEL_TITLE": "选项",
+    "COMMANDS_PANEL_TITLE": "命令",
+    "ARGUMENTS_PANEL_TITLE": "参数",
+    "ERRORS_PANEL_TITLE": "错误",
+    "DEFAULT_STRING": "[默认：{}]",
+    "REQUIRED_LONG_STRING": "[必填]",
+    "ENVVAR_STRING": "[环境变量：{}]",
+    "DEPRECATED_STRING": "（已停用）",
+    "ABORTED_TEXT": "已中止。",
+    "RICH_HELP": "运行 [blue]{command_path} {help_option}[/] 查看用法。",
+}
+HELP_OPTION_HELP = "显示本帮助并退出。"
+
+
+def _typer_in_chinese() -> None:
+    from typer import rich_utils
+
+    for name, words in _TYPER_WORDS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, words)
+
+
+_typer_in_chinese()
+
+
+class _Formatter(_click.formatting.HelpFormatter):
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+
+class _Context(_click.core.Context):
+    formatter_class = _Formatter
+
+
+def _chinese_help_option(option):
+    if option is not None:
+        option.help, option.metavar = HELP_OPTION_HELP, ""
+    return option
+
+
+class _Command(TyperCommand):
+    """A command whose help option and usage line speak Chinese."""
+
+    context_class = _Context
+
+    def get_help_option(self, ctx):  # noqa: ANN001, ANN201 - click's signature
+        return _chinese_help_option(super().get_help_option(ctx))
+
+    def parse_args(self, ctx, args):  # noqa: ANN001, ANN201
+        try:
+            return super().parse_args(ctx, args)
+        except _errors.UsageError as mistake:  # the parser's own errors name no command: this one
+            if mistake.ctx is None:
+                mistake.ctx = ctx
+            raise
+
+
+class _App(TyperGroup):
+    """The command group: Chinese help option and usage line; an unknown command named with the nearest ones; any
+    mistake in the command line said as one line `错误：…` with exit code 2 (a UsageError's), like every failure."""
+
+    context_class = _Context
+
+    def get_help_option(self, ctx):  # noqa: ANN001, ANN201
+        return _chinese_help_option(super().get_help_option(ctx))
+
+    def resolve_command(self, ctx, args):  # noqa: ANN001, ANN201
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None and not ctx.resilient_parsing:
+            close = difflib.get_close_matches(name, list(self.commands), n=3)
+            hint = f"（是否想写 {'、'.join(close)}？）" if close else ""
+            raise _errors.UsageError(f"没有 {name} 这个命令{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode: bool = True,  # noqa: ANN001
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _errors.NoArgsIsHelpError as shown:  # the help has been printed
+            sys.exit(shown.exit_code)
+        except _errors.UsageError as mistake:
+            err_console.print(f"[bold red]错误[/]：{markup_safe(usage_line(mistake))}", soft_wrap=True, highlight=False)
+            sys.exit(mistake.exit_code)
+        except _errors.ClickException as failure:
+            err_console.print(f"[bold red]错误[/]：{markup_safe(failure.format_message())}", soft_wrap=True,
+                              highlight=False)
+            sys.exit(failure.exit_code)
+        except typer.Abort:
+            err_console.print("已中止。")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+# what an option takes, for a value that could not be read
+_OPTION_VALUES = {"--units": "一个正整数，例如 --units 240"}
+
+
+def usage_line(mistake: Exception) -> str:
+    """A mistake in the command line, in Chinese, with where to find the usage."""
+    ctx = getattr(mistake, "ctx", None)
+    command = ctx.command_path if ctx is not None else "inspect-pipeline"
+    message = getattr(mistake, "message", str(mistake))
+    if isinstance(mistake, _errors.NoSuchOption):
+        close = sorted(mistake.possibilities or ())
+        hint = f"（是否想写 {'、'.join(close)}？）" if close else ""
+        what = f"{command} 没有 {mistake.option_name} 这个选项{hint}"
+    elif isinstance(mistake, _errors.BadOptionUsage):
+        name = mistake.option_name
+        what = (f"选项 {name} 不跟值，只写 {name} 即可" if "does not take a value" in message
+                else f"选项 {name} 后面要写一个值" if "requires an argument" in message
+                else f"选项 {name} 的用法有误（{message}）")
+    elif isinstance(mistake, _errors.BadParameter) and getattr(mistake, "param", None) is not None:
+        name = "/".join(mistake.param.opts) or mistake.param.name
+        allowed = next((v for opt, v in _OPTION_VALUES.items() if opt in mistake.param.opts), None)
+        what = f"选项 {name} 的值不对：应为{allowed}" if allowed else f"选项 {name} 的值不对（{message}）"
+    elif message.startswith("Got unexpected extra argument"):
+        extra = message[message.rfind("(") + 1 : message.rfind(")")] if "(" in message else message
+        what = f"多余的内容：{extra}（选项都以 -- 开头，例如 --week 2023-W47）"
+    else:
+        what = message
+    return f"{what}。运行 {command} --help 查看用法。"
+
 
 app = typer.Typer(
     name="inspect-pipeline",
-    help="学校安全隐患排查整治周报流水线 — weekly school safety-inspection pipeline.",
+    help="学校安全隐患排查整治周报流水线：收件、校验、回执、隐患台账、周报、催报。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_App,
+    options_metavar="[选项]",
+    subcommand_metavar="命令 [选项]…",
 )
 console = Console()
 err_console = Console(stderr=True)
 
-DataRoot = Annotated[Path, typer.Option("--data-root", help="Data root folder (inbox/, archive/, receipts/ …).")]
-Now = Annotated[
-    str | None,
-    typer.Option("--now", help="The current time, ISO 8601 (e.g. 2023-11-23T10:00:00+08:00); default: the real clock."),
-]
-Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure, and log lines.")]
+
+def command(**kwargs: Any) -> Callable:
+    """`app.command` with Chinese usage and help option."""
+    return app.command(cls=_Command, options_metavar="[选项]", **kwargs)
+
+
+DataRoot = Annotated[Path, typer.Option(
+    "--data-root", metavar="目录", help="数据目录：收件箱 inbox、归档、回执、报表、模板、学校名单 roster.xlsx 和配置都在其中。")]
+Now = Annotated[str | None, typer.Option(
+    "--now", metavar="时刻",
+    help="把此刻当作现在，ISO 8601 格式（例如 2023-11-23T10:00:00+08:00）；不写则用电脑时钟。")]
+Debug = Annotated[bool, typer.Option("--debug", metavar="", help="出错时显示完整的错误追踪和日志（供技术人员排查）。")]
+WeekOption = Annotated[str | None, typer.Option(
+    "--week", metavar="周次", help="周次，例如 2023-W47 或 2023年第47周；不写则为最近一个已截止的周。")]
+
+
+# ---------------------------------------------------------------- failures, progress, shared output
 
 
 def _fail(exc: BaseException, debug: bool, data_root: Path | None = None) -> NoReturn:
-    """One line on stderr and the failure's exit code (errors.as_pipeline_error); `--debug`: the traceback."""
+    """One line on stderr (a roster's several problems: one more line each) and the failure's exit code
+    (errors.as_pipeline_error); `--debug`: the traceback."""
     if debug:
         raise exc
     error = as_pipeline_error(exc, None if isinstance(exc, PipelineError) else _paths_if_any(data_root))
-    err_console.print(f"[bold red]错误[/]：{markup_safe(error)}", soft_wrap=True, highlight=False)
+    details = getattr(error, "details", ())
+    headline = getattr(error, "headline", error) if details else error
+    err_console.print(f"[bold red]错误[/]：{markup_safe(headline)}", soft_wrap=True, highlight=False)
+    for line in details:
+        err_console.print(f"  {markup_safe(line)}", soft_wrap=True, highlight=False)
     raise typer.Exit(error.exit_code)
 
 
@@ -61,49 +221,47 @@ def _paths_if_any(data_root: Path | None):
         return None
 
 
-@app.command()
-def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
-    """Create a working data root: folders, default config.toml, a roster template, the database."""
-    from .jobs.setup import init_data_root
-
-    route_cli_logs(None, debug=debug)
-    try:
-        created = init_data_root(data_root)
-    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
-        _fail(exc, debug, data_root)
-    for path in created:
-        console.print(f"  created {markup_safe(path)}")
-    console.print(f"数据目录已就绪：{markup_safe(data_root.resolve())}。请在 roster.xlsx 中填写学校名单，学校报表放入 inbox/。")
-
-
-@app.command()
-def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
-    """Process the inbox once: archive, read, validate, record, receipts, manifests; mail receipts if mail is set.
-    Runs as the Prefect flow `intake` when PREFECT_API_URL is set."""
-    from .jobs.intake import intake as intake_job
-
-    try:
-        run = _ready(data_root, now, debug)
-        if _through_prefect():
-            done = _flow("intake")(data_root=str(run.paths.root), now=run.now.isoformat())
-        else:
-            with _progress() as bar:
-                done = intake_job(run, progress=_stage_bar(bar))
-        if done["skipped"]:
-            raise LockBusy(done["skipped"])
-    except Exception as exc:  # noqa: BLE001
-        _fail(exc, debug, data_root)
-    _print_result(done)
-    _print_mail(done["mail"], "回执")
+# the stages of a job's progress (jobs.context.Progress) as the bars name them
+_STAGES = {
+    "demo": "演示进度",
+    "generate": "生成各校报表",
+    "archive": "归档",
+    "read": "读取",
+    "receipts": "回执",
+    "report": "生成周报",
+    "templates": "生成模板",
+    "mail": "发送邮件",
+    "replay": "从归档重放",
+    "compare": "核对结果",
+}
 
 
-def _stage_bar(bar: Progress):
-    tasks: dict[str, int] = {}
+def _progress(on: Console | None = None) -> Progress:
+    """Bars on stderr while the work goes on, gone when it ends (transient), none unless stderr is a terminal (so
+    that what is printed to stdout, or a test's output, is as it would be without them). Lines printed to stdout
+    meanwhile appear above the bars when stdout is a terminal too, and go where stdout goes otherwise."""
+    on = on or err_console
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+        console=on, transient=True, disable=not on.is_terminal, redirect_stdout=console.is_terminal,
+    )
+
+
+def _stage_bar(bar: Progress) -> Callable[[str, int, int], None]:
+    """A job's progress (jobs.context.Progress) as one bar per stage: `done` of `total` (a moving bar while the
+    total is not known); a stage that starts again (the demo's second week) starts its bar and clock again."""
+    tasks: dict[str, Any] = {}
+    last: dict[str, int] = {}
 
     def report(stage: str, done: int, total: int) -> None:
+        size = total or None
+        count = f"{done}/{total}" if total > 1 else ""
         if stage not in tasks:
-            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total or 1)
-        bar.update(tasks[stage], completed=done, total=total or 1)
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=size, count=count)
+        elif done < last[stage] or (done == 0 and total == 0):
+            bar.reset(tasks[stage], total=size, count=count)
+        bar.update(tasks[stage], completed=done, total=size, count=count)
+        last[stage] = done
 
     return report
 
@@ -117,8 +275,6 @@ def _flow(name: str):
     """A flow of `inspect_pipeline.flows`, imported only now (Prefect costs seconds to import); its console lines below
     warnings stay out of the terminal (they are in the UI)."""
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    import importlib
-
     module = importlib.import_module(f"inspect_pipeline.flows.{name}")
     return getattr(module, name)
 
@@ -129,37 +285,6 @@ def _print_mail(mailed: dict, what: str) -> None:
     for failure in mailed["failed"]:
         err_console.print(f"[yellow]{what}邮件未能发给 {markup_safe(failure['收件人'])}：{markup_safe(failure['错误'])}"
                           "（下次运行时重发）[/]", soft_wrap=True)
-
-
-_STAGES = {"archive": "归档", "read": "读取", "receipts": "回执"}
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal,
-    )
-
-
-def _print_result(done: dict) -> None:
-    from .report.summary import OUTCOME_TITLES
-
-    if done["run_id"] is None and not done["recovered"]:
-        console.print("收件箱中没有新文件。")
-    table = Table(title="本次收件", show_header=True)
-    table.add_column("结果")
-    table.add_column("文件数", justify="right")
-    for outcome, count in sorted(done["outcomes"].items()):
-        table.add_row(OUTCOME_TITLES.get(outcome, outcome), str(count))
-    if done["outcomes"]:
-        console.print(table)
-    if done["left_for_next_run"]:
-        console.print(f"{done['left_for_next_run']} 个文件仍在写入，留待下次处理。")
-    if done["weeks"]:
-        console.print("清单：" + "，".join(f"receipts/{w}/manifest.json" for w in done["weeks"]))
-
-
-WeekOption = Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: the last closed week.")]
 
 
 def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = None) -> str:
@@ -179,6 +304,12 @@ def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = N
     return chosen.label
 
 
+def _current_at(moment: dt.datetime, settings) -> str:
+    from .core.weeks import week_of
+
+    return week_of(moment, settings)
+
+
 def _ready(data_root: Path, now: str | None, debug: bool):
     """The command's run over the data root (jobs.context.Run); its log records go to the log file from now on."""
     from .jobs.context import open_run
@@ -189,20 +320,84 @@ def _ready(data_root: Path, now: str | None, debug: bool):
     return run
 
 
-@app.command()
+# ---------------------------------------------------------------- the commands
+
+
+@command()
+def init(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
+    """建立数据目录：各个文件夹、默认配置 config.toml、学校名单模板 roster.xlsx 和数据库。
+
+    已有的文件不会被覆盖。"""
+    from .jobs.setup import init_data_root
+
+    route_cli_logs(None, debug=debug)
+    try:
+        created = init_data_root(data_root)
+    except Exception as exc:  # noqa: BLE001 - one clear line, never a traceback
+        _fail(exc, debug, data_root)
+    for path in created:
+        console.print(f"  已创建 {markup_safe(path.resolve())}", soft_wrap=True)
+    console.print(f"数据目录已就绪：{markup_safe(data_root.resolve())}。请在 roster.xlsx 中填写学校名单，学校报表放入 inbox/。",
+                  soft_wrap=True)
+
+
+@command()
+def intake(data_root: DataRoot = Path("data"), now: Now = None, debug: Debug = False) -> None:
+    """收件一次：归档、读取、校验、记录收件箱中的新文件，写回执和收件清单。
+
+    配置了邮件时把回执发给学校。设置了 PREFECT_API_URL 时，作为 Prefect 流程 intake 运行。"""
+    from .jobs.intake import intake as intake_job
+
+    try:
+        run = _ready(data_root, now, debug)
+        if _through_prefect():
+            done = _flow("intake")(data_root=str(run.paths.root), now=run.now.isoformat())
+        else:
+            with _progress() as bar:
+                done = intake_job(run, progress=_stage_bar(bar))
+        if done["skipped"]:
+            raise LockBusy(done["skipped"])
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug, data_root)
+    _print_result(done, run.paths)
+    _print_mail(done["mail"], "回执")
+
+
+def _print_result(done: dict, paths) -> None:
+    from .report.summary import OUTCOME_TITLES
+
+    if done["run_id"] is None and not done["recovered"]:
+        console.print("收件箱中没有新文件。")
+    table = Table(title="本次收件", show_header=True)
+    table.add_column("结果")
+    table.add_column("文件数", justify="right")
+    for outcome, count in sorted(done["outcomes"].items()):
+        table.add_row(OUTCOME_TITLES.get(outcome, outcome), str(count))
+    if done["outcomes"]:
+        console.print(table)
+    if done["left_for_next_run"]:
+        console.print(f"{done['left_for_next_run']} 个文件仍在写入，留待下次处理。")
+    for week in done["weeks"]:
+        console.print(f"{week} 回执文件夹：{markup_safe(paths.receipts_week(week))}", soft_wrap=True)
+        console.print(f"{week} 收件清单：{markup_safe(paths.intake_manifest(week))}", soft_wrap=True)
+
+
+@command()
 def report(
     data_root: DataRoot = Path("data"),
     week: WeekOption = None,
     now: Now = None,
-    templates: Annotated[bool, typer.Option(help="Also write next week's templates for every school.")] = True,
+    templates: Annotated[bool, typer.Option(
+        "--templates/--no-templates", metavar="", help="是否同时为每所学校生成下周的预填模板。")] = True,
     roster: Annotated[str, typer.Option(
-        "--roster", help="week: attribute schools by the roster the week was first reported with; current: by "
-                         "today's roster (a correction).")] = "week",
+        "--roster", metavar="week|current",
+        help="按哪份名单统计学校：week 按该周首次生成报表时的名单；current 按当前名单（用于更正）。")] = "week",
     debug: Debug = False,
 ) -> None:
-    """Write the week's workbooks (区安委办, 市教育局, 包片包校) and manifest as reports/<week>/r<N>/, and next
-    week's pre-filled templates; mail them if mail is set. Runs as the Prefect flow `weekly-report` (without
-    its closing intake) when PREFECT_API_URL is set."""
+    """生成一周的报表（区安委办、市教育局、包片包校）和下周的预填模板。
+
+    报表和清单存为 reports/<周次>/r<版本>/，每次有变化就多一个新版本，旧版本不会被覆盖。配置了邮件时发送报表。
+    设置了 PREFECT_API_URL 时，作为 Prefect 流程 weekly-report 运行（不含截止后的那次收件）。"""
     from .core.weeks import shift
     from .jobs.report import weekly_report
 
@@ -216,7 +411,8 @@ def report(
             done = _flow("weekly_report")(data_root=str(run.paths.root), week=chosen, now=run.now.isoformat(),
                                           **options)
         else:
-            done = weekly_report(run, chosen, **options)
+            with _progress() as bar:
+                done = weekly_report(run, chosen, progress=_stage_bar(bar), **options)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     if done["skipped"]:
@@ -233,18 +429,21 @@ def report(
         console.print(f"{chosen} 报表第 {done['revision']} 版已生成：")
     for path in (*(outputs[key] for key in ("safety_committee", "city_bureau", "zone_report")),
                  *outputs["zone_extracts"].values()):
-        console.print(f"  {markup_safe(run.paths.root / path)}")
-    console.print(f"  {markup_safe(Path(done['folder']) / 'manifest.json')}")
+        console.print(f"  {markup_safe(run.paths.root / path)}", soft_wrap=True)
+    console.print(f"  {markup_safe(Path(done['folder']) / 'manifest.json')}", soft_wrap=True)
     if done["templates"]:
         console.print(f"下周模板 {done['templates']} 个（空白模板及各校预填模板）→ "
                       f"{markup_safe(run.paths.templates_root / shift(chosen, 1))}", soft_wrap=True)
     _print_mail(done["mail"], "报表")
 
 
-@app.command()
-def status(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
-    """Who has reported this week, per zone; which reports are stale; which mails are still unsent; which files
-    are still in the inbox, and why."""
+@command()
+def status(data_root: DataRoot = Path("data"), week: Annotated[str | None, typer.Option(
+        "--week", metavar="周次", help="周次，例如 2023-W47；不写则为本周（下一个截止时间所在的周）。")] = None,
+           now: Now = None, debug: Debug = False) -> None:
+    """查看报送情况：各片区应报、已报、按时、迟报、未报、退回未重报。
+
+    还列出哪些周的报表需要重新生成，哪些邮件还没发出，收件箱里还留着哪些文件以及原因。"""
     from .report.status import (
         inbox_left,
         stale_reports,
@@ -280,45 +479,49 @@ def status(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now
     if left:
         console.print(f"[yellow]收件箱中还有 {len(left)} 个文件：[/]")
     for item in left[:20]:
-        console.print(f"  inbox/{markup_safe(item['path'])}：{item['reason']}", soft_wrap=True, highlight=False)
+        console.print(f"  {markup_safe(run.paths.inbox / item['path'])}：{item['reason']}", soft_wrap=True,
+                      highlight=False)
+    if len(left) > 20:
+        console.print(f"  ……另有 {len(left) - 20} 个")
 
 
-@app.command()
+@command()
 def template(
     data_root: DataRoot = Path("data"),
-    week: Annotated[str | None, typer.Option("--week", help="The week the templates are for; default: this week.")] = None,
-    school: Annotated[str | None, typer.Option("--school", help="Only this school (code or full name).")] = None,
+    week: Annotated[str | None, typer.Option(
+        "--week", metavar="周次", help="模板所属的周次，例如 2023-W48；不写则为本周。")] = None,
+    school: Annotated[str | None, typer.Option(
+        "--school", metavar="学校", help="只生成这一所学校的模板（学校标识码或全称）。")] = None,
     now: Now = None,
     debug: Debug = False,
 ) -> None:
-    """Write templates/<week>/: the blank template and a pre-filled one per school (open hazards and their numbers)."""
+    """生成某周的空白模板和各校预填模板。
+
+    存放在 templates/<周次>/；预填模板带上该校尚未整改完的隐患和编号。"""
     from .jobs.report import templates
 
     try:
         run = _ready(data_root, now, debug)
         chosen = _week(week, run.now, run.settings, ahead=1) if week else _current_at(run.now, run.settings)
-        written = templates(run, chosen, school)
+        with _progress() as bar:
+            written = templates(run, chosen, school, progress=_stage_bar(bar))
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     console.print(f"{chosen} 模板 {len(written)} 个 → {markup_safe(written[0].parent)}", soft_wrap=True)
 
 
-def _current_at(moment: dt.datetime, settings) -> str:
-    from .core.weeks import week_of
-
-    return week_of(moment, settings)
-
-
-@app.command()
+@command()
 def remind(
     data_root: DataRoot = Path("data"),
-    week: Annotated[str | None, typer.Option("--week", help="The week, e.g. 2023-W47; default: this week (the next cutoff).")] = None,
+    week: Annotated[str | None, typer.Option(
+        "--week", metavar="周次", help="周次，例如 2023-W47；不写则为本周（下一个截止时间所在的周）。")] = None,
     now: Now = None,
     debug: Debug = False,
 ) -> None:
-    """List, per 包校责任人, the units not yet reported and those rejected and not resubmitted, as
-    reports/<week>/reminders/<stamp>/ (workbook and markdown), and mail each owner their list if mail is set.
-    Runs as the Prefect flow `reminders` when PREFECT_API_URL is set."""
+    """催报：按包校责任人列出尚未报送、被退回后尚未重报的单位。
+
+    名单存为 reports/<周次>/reminders/<时间>/（表格和文本）；配置了邮件时发给各责任人。
+    设置了 PREFECT_API_URL 时，作为 Prefect 流程 reminders 运行。"""
     from .core.weeks import is_reported
     from .jobs.remind import reminders
 
@@ -354,11 +557,13 @@ def remind(
                           soft_wrap=True)
 
 
-@app.command()
+@command()
 def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
-    """Run the flows on their schedules until stopped (Ctrl+C): intake every 10 minutes, reminders Thursday
-    15:00 and Friday 09:00, the weekly report Friday 12:30 (section `schedule` of config.toml). Starts and supervises
-    a local Prefect server (UI at http://127.0.0.1:4200, section `server`) unless PREFECT_API_URL is set."""
+    """按计划定时收件、催报、生成周报，直到按 Ctrl+C 停止。
+
+    默认每 10 分钟收件一次，周四 15:00 和周五 09:00 催报，周五 12:30 生成周报（见 config.toml 的 schedule 一节）。
+    同时启动并看护本机的 Prefect 服务（界面 http://127.0.0.1:4200，见 server 一节）。
+    设置了 PREFECT_API_URL 时则用该服务。"""
     try:
         run = _ready(data_root, None, debug)
         settings, paths = run.settings, run.paths
@@ -374,15 +579,22 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
         _fail(exc, debug, data_root)
 
 
-@app.command()
+# the parts of a week's figures that rebuild compares (jobs.rebuild.FIGURE_PARTS)
+_FIGURE_PARTS = {"totals": "合计数", "by_zone": "分片区数", "by_stage": "分学段数", "missing_units": "未报单位"}
+
+
+@command()
 def rebuild(data_root: DataRoot = Path("data"), week: WeekOption = None, now: Now = None, debug: Debug = False) -> None:
-    """Recompute a week from the archive into a fresh database and check it gives the record's figures."""
+    """从归档重算一周，核对结果是否与记录一致。
+
+    在临时的新数据库中按原收件时间把归档的文件重新收件一遍，不改动现有的记录。"""
     from .jobs.rebuild import rebuild_week
 
     try:
         run = _ready(data_root, now, debug)
         chosen = _week(week, run.now, run.settings)
-        result = rebuild_week(run.paths, run.settings, chosen)
+        with _progress() as bar:
+            result = rebuild_week(run.paths, run.settings, chosen, progress=_stage_bar(bar))
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     totals = result.rebuilt["totals"]["cumulative"]
@@ -391,20 +603,22 @@ def rebuild(data_root: DataRoot = Path("data"), week: WeekOption = None, now: No
     if result.same:
         console.print("重算结果与记录一致。")
         return
-    differing = [k for k in result.rebuilt if result.rebuilt[k] != result.recorded[k]]
+    differing = [_FIGURE_PARTS.get(k, k) for k in result.rebuilt if result.rebuilt[k] != result.recorded[k]]
     err_console.print(f"[bold red]错误[/]：重算结果与记录不一致（{'、'.join(differing)}）；请用 --debug 运行并报告。")
     raise typer.Exit(6)
 
 
-@app.command()
+@command()
 def restore(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
-    """从归档重建丢失的数据库：把 archive/ 中收到的每个文件按原收件时间重新收件，记入空的数据库。
-    Rebuild a lost record (empty, damaged and moved away, or deleted database) from the archive."""
+    """从归档重建丢失的数据库。
+
+    数据库已清空、已损坏并移走或被删除时使用：把 archive/ 中收到的每个文件按原收件时间重新收件，记入空的数据库。"""
     from .jobs.restore import restore_record
 
     try:
         run = _ready(data_root, None, debug)
-        result = restore_record(run.paths, run.settings)
+        with _progress() as bar:
+            result = restore_record(run.paths, run.settings, progress=_stage_bar(bar))
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     console.print(f"已从归档恢复 {result.files} 个文件（{result.runs} 次收件），已有回执 {result.receipts_found} 个，"
@@ -413,14 +627,17 @@ def restore(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
                   soft_wrap=True)
 
 
-@app.command()
+@command()
 def files(
     data_root: DataRoot = Path("data"),
-    week: Annotated[str | None, typer.Option("--week", help="Only this week, e.g. 2023-W47.")] = None,
-    school: Annotated[str | None, typer.Option("--school", help="Only schools whose name or code contains this.")] = None,
+    week: Annotated[str | None, typer.Option("--week", metavar="周次", help="只看这一周，例如 2023-W47。")] = None,
+    school: Annotated[str | None, typer.Option(
+        "--school", metavar="学校", help="只看名称或标识码中含有这些字的学校。")] = None,
     debug: Debug = False,
 ) -> None:
-    """The state of every file received (received → accepted | rejected | duplicate | superseded)."""
+    """列出收到的每个文件及其结果。
+
+    结果是已受理、退回重报、重复报送或被替换；另列按时还是迟报，有几处错误和提示。"""
     from .record.files import received_files
     from .report.summary import OUTCOME_TITLES
 
@@ -432,32 +649,33 @@ def files(
     table = Table(title=f"收到的文件（{markup_safe(week or '全部周次')}）")
     for title in ("收到时间", "周次", "学校", "文件"):
         table.add_column(title, overflow="fold")
-    for title in ("结果", "按时", "错误", "提示"):
-        table.add_column(title, no_wrap=True)
+    for title in ("结果", "按时/迟报", "错误", "提示"):
+        table.add_column(title, no_wrap=True, justify="right" if title in ("错误", "提示") else "left")
     for r in rows:
         table.add_row(
             cell(r["received_at"].replace("T", " ")[:16]), cell(r["week"]), cell(r["school_name"] or "（未识别）"),
-            cell(r["file_name"]), cell(OUTCOME_TITLES.get(r["outcome"], r["outcome"])), "是" if r["on_time"] else "迟报",
-            str(r["errors"]), str(r["warnings"]),
+            cell(r["file_name"]), cell(OUTCOME_TITLES.get(r["outcome"], r["outcome"])),
+            "按时" if r["on_time"] else Text("迟报", style="yellow"), str(r["errors"]), str(r["warnings"]),
         )
     console.print(table)
-    console.print(f"共 {len(rows)} 个文件；回执在 {markup_safe(data_root / 'receipts')} 下按周次和学校存放。")
+    console.print(f"共 {len(rows)} 个文件；回执在 {markup_safe(run.paths.receipts_root)} 下，按周次和学校存放。",
+                  soft_wrap=True)
 
 
-
-
-@app.command()
+@command()
 def demo(
-    data_root: Annotated[Path, typer.Option("--data-root", help="Folder for the demo (created; an earlier demo's is replaced).")] = Path("demo-data"),
-    units: Annotated[int, typer.Option("--units", help="Schools in the generated district.")] = 240,
+    data_root: Annotated[Path, typer.Option(
+        "--data-root", metavar="目录", help="演示用的数据目录（会新建；以前的演示目录会被替换）。")] = Path("demo-data"),
+    units: Annotated[int, typer.Option("--units", metavar="数量", min=1, help="演示学区的学校数。")] = 240,
     debug: Debug = False,
 ) -> None:
-    """Generate a district, run intake and report for two weeks, and print where the workbooks are."""
+    """演示：生成一个演示学区，连续两周收件并生成报表，最后列出报表文件的位置。"""
     from .demo.run import run_demo
 
     route_cli_logs(None, debug=debug)
     try:
-        results = run_demo(data_root, units=units, say=console.print)
+        with _progress() as bar:
+            results = run_demo(data_root, units=units, say=_say, progress=_stage_bar(bar))
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     last = results[-1]
@@ -470,14 +688,17 @@ def demo(
     console.print(f"清单：{markup_safe((last.folder / 'manifest.json').resolve())}", soft_wrap=True)
 
 
-@app.command()
+def _say(line: str) -> None:
+    console.print(markup_safe(line), soft_wrap=True, highlight=False)
+
+
+@command()
 def version() -> None:
-    """Print the software version."""
+    """显示软件版本。"""
     console.print(__version__)
 
 
 def main() -> None:
-    """Entry point of the `inspect-pipeline` script."""
-    if sys.platform == "win32":
-        sys.stdout.reconfigure(encoding="utf-8")  # Chinese on the Windows console
+    """Entry point of the `inspect-pipeline` script (and `python -m inspect_pipeline`)."""
+    tolerant_streams()
     app()

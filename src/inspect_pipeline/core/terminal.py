@@ -1,9 +1,12 @@
 """Text from outside (file, sheet, school and zone names, mail addresses and errors, database values) printed to
-the terminal without letting it drive the terminal: control characters and bidi overrides are shown escaped."""
+the terminal without letting it drive the terminal: control characters and bidi overrides are shown escaped. And a
+terminal that cannot show a character (a Windows console or a redirect in GBK, an emoji in a file name) shows `?`
+instead of failing the run (`tolerant_streams`)."""
 
 from __future__ import annotations
 
 import logging
+import sys
 
 from rich.markup import escape
 from rich.text import Text
@@ -29,6 +32,15 @@ def printable(text: object) -> str:
 def markup_safe(text: object) -> str:
     """`printable(text)` for use inside a Rich markup string (brackets escaped)."""
     return escape(printable(text))
+
+
+def tolerant_streams() -> None:
+    """stdout and stderr keep the encoding Python chose for them (the console's; a redirect's code page, GBK on a
+    Chinese Windows; PYTHONIOENCODING) but write a character that encoding lacks as `?` instead of raising
+    UnicodeEncodeError. Rich sees the encoding too: in one that is not UTF-8 it draws tables and bars in ASCII."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
 
 
 def cell(text: object) -> Text:

@@ -24,7 +24,7 @@ from ..core.publish import temp_dir_for
 from ..core.settings import Settings, load_settings
 from ..record.db import make_engine, migrate, runs, submissions
 from ..record.inputs import input_snapshot
-from .run import run_intake
+from .run import Progress, run_intake
 
 
 def received(paths: Paths) -> list[tuple[dt.datetime, str, dict, Path]]:
@@ -68,13 +68,16 @@ def watchdog_stops(paths: Paths) -> dict[str, str]:
 
 
 def replay(paths: Paths, settings: Settings, drops: list, work: Path, database_url: str | None,
-           stops: dict[str, str], inputs: dict | None = None) -> int:
+           stops: dict[str, str], inputs: dict | None = None, progress: Progress | None = None) -> int:
     """Take every archived drop again, at its first received time, through intake into `database_url` (None: a
     fresh SQLite file under `work`), from an inbox under `work`, each run with the roster and config the original
     run used (`inputs`, run_inputs: kept in archive/_inputs; today's where unknown or gone); returns the number of
-    intake runs."""
+    intake runs. Each run replayed is told to `progress` as the stage `replay` (runs done of all)."""
     runs = 0
-    for moment in sorted({d[0] for d in drops}):
+    moments = sorted({d[0] for d in drops})
+    if progress is not None:
+        progress("replay", 0, len(moments))
+    for moment in moments:
         for when, rel, meta, copy in drops:
             if when == moment:
                 _put_back(work / "inbox" / rel, meta, copy)
@@ -83,6 +86,8 @@ def replay(paths: Paths, settings: Settings, drops: list, work: Path, database_u
         shadow = Paths.at(work, replay_settings)
         run_intake(shadow, replay_settings, moment, receipts=False, settle=False, known_stops=stops)
         runs += 1
+        if progress is not None:
+            progress("replay", runs, len(moments))
     return runs
 
 

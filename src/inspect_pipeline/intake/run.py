@@ -51,6 +51,8 @@ from .take import (
 from .understand import ParsedFile
 from .validate import structure_issues, validate_rows
 
+# `progress(stage, done, total)`: `done` of the stage's `total` items are finished (stages archive, read, receipts
+# here); total 0: the stage has begun and its size is not known. The CLI draws bars from it (cli._stage_bar).
 Progress = Callable[[str, int, int], None]
 
 
@@ -104,7 +106,7 @@ class _Run:
     def __init__(self, paths, settings, roster: Roster, engine, now: dt.datetime, progress: Progress | None, *,
                  receipts: bool, settle: bool, known_stops: dict[str, str]):
         self.paths, self.settings, self.roster, self.engine, self.now = paths, settings, roster, engine, now
-        self.progress = progress or (lambda stage, done, total: None)
+        self.progress = progress if progress is not None else (lambda stage, done, total: None)
         self.workers = worker_count(settings.workers)
         self.timings: dict[str, float] = {}
         self.receipts, self.settle, self.known_stops = receipts, settle, known_stops
@@ -138,6 +140,8 @@ class _Run:
         t = self._timed("archive", t)
         jobs = [(str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings)
                 for a in archived if a.incoming.link is None]  # a link is never read, nor what it points at
+        if archived:  # the reading is one batch: its bar shows it has begun, and how long it has taken
+            self.progress("read", 0, len(archived))
         read = iter(read_files(jobs, self.workers, self.paths, self.known_stops))
         parsed = [next(read) if a.incoming.link is None else link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
@@ -327,6 +331,8 @@ class _Run:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
         jobs = [(dict(r), str(self.paths.root), self.settings.limits) for r in rows]
+        if jobs:
+            self.progress("receipts", 0, len(jobs))
         done = bounded_map(receipt_job, jobs, self.workers, Bounds.of(self.settings.limits, self.paths.log_file))
         done = [plain_receipt(job, result) if result is None or isinstance(result, Stopped) else result
                 for job, result in zip(jobs, done, strict=True)]

@@ -15,6 +15,7 @@ from ..record.db import make_engine
 from ..report.figures import compute_week
 from ..schools.identity import current_roster, identify, week_roster
 from ..schools.roster import load_roster
+from .context import Progress, no_progress
 
 FIGURE_PARTS = ("totals", "by_zone", "by_stage", "missing_units")
 
@@ -37,9 +38,11 @@ def figures_of(conn, roster, settings: Settings, week: str) -> dict:
     return json.loads(json.dumps({k: getattr(wf, k) for k in FIGURE_PARTS}, default=str))
 
 
-def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
+def rebuild_week(paths: Paths, settings: Settings, week: str, progress: Progress | None = None) -> RebuildResult:
     """Replay the archive into a fresh database under a temporary data root; the week's figures from both, each
-    attributing schools by the roster the week's report used (schools.week_roster)."""
+    attributing schools by the roster the week's report used (schools.week_roster). The replay's runs are told to
+    `progress` (stage `replay`), then the comparison (stage `compare`)."""
+    tell = no_progress if progress is None else progress
     drops = received(paths)
     stops = watchdog_stops(paths)
     inputs = run_inputs(paths)
@@ -51,12 +54,14 @@ def rebuild_week(paths: Paths, settings: Settings, week: str) -> RebuildResult:
     work = temp_dir_for(paths.state_dir / "rebuild")
     work.mkdir(parents=True)
     try:
-        runs = replay(paths, settings, drops, work, None, stops, inputs)
+        runs = replay(paths, settings, drops, work, None, stops, inputs, tell)
+        tell("compare", 0, 0)
         fresh = make_engine(Paths.at(work, settings.model_copy(update={"database_url": None})).database_url)
         with fresh.connect() as conn:
             rebuilt = figures_of(conn, identify(conn, load_roster(roster.source, settings), register=False),
                                  settings, week)
         fresh.dispose()
+        tell("compare", 1, 1)
         return RebuildResult(week, len(drops), runs, rebuilt, recorded)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,21 +10,23 @@ from ..deliver.delivery import send_report, summary
 from ..report.build import build_report
 from ..report.summary import report_markdown, zone_table
 from ..report.templates import write_templates
-from .context import Run, Steps, direct
+from .context import Progress, Run, Steps, direct, no_progress, staged
 from .intake import take_inbox
 
 
 def weekly_report(run: Run, week: str | None = None, *, templates: bool = True, close_intake: bool = True,
-                  roster_current: bool = False, steps: Steps = direct) -> dict:
+                  roster_current: bool = False, steps: Steps = direct, progress: Progress | None = None) -> dict:
     """The week's report (default: the last closed week) and what followed it; only `week` and `skipped` for a
-    week in which no one reports."""
+    week in which no one reports. Each step's start and end are told to `progress` (stages report, templates,
+    mail; the closing intake's own stages)."""
     if close_intake:  # the schedule closes the week with one more intake; `inspect-pipeline report` does not
-        steps("take_inbox", take_inbox, run, None)
-    built = steps("build_week", build_week, run, week or closed_week(run.now, run.settings), roster_current)
+        steps("take_inbox", take_inbox, run, progress)
+    chosen = week or closed_week(run.now, run.settings)
+    built = staged(progress, "report", steps, "build_week", build_week, run, chosen, roster_current)
     if built["skipped"]:
         return built
-    written = steps("next_templates", next_templates, run, built["week"]) if templates else 0
-    mailed = steps("mail_report", mail_report, run, built["manifest"])
+    written = steps("next_templates", next_templates, run, built["week"], progress) if templates else 0
+    mailed = staged(progress, "mail", steps, "mail_report", mail_report, run, built["manifest"])
     return {**built, "templates": written, "mail": mailed}
 
 
@@ -47,14 +49,19 @@ def build_week(run: Run, week: str, roster_current: bool = False) -> dict:
     }
 
 
-def next_templates(run: Run, week: str) -> int:
+def next_templates(run: Run, week: str, progress: Progress | None = None) -> int:
     """Next week's blank and pre-filled templates; how many were written."""
-    return len(templates(run, shift(week, 1)))
+    return len(templates(run, shift(week, 1), progress=progress))
 
 
-def templates(run: Run, week: str, school: str | None = None) -> list[Path]:
-    """The week's blank template and one pre-filled template per school (or for one school)."""
-    return write_templates(run.paths, run.settings, week, school, roster=run.roster, engine=run.engine)
+def templates(run: Run, week: str, school: str | None = None, progress: Progress | None = None) -> list[Path]:
+    """The week's blank template and one pre-filled template per school (or for one school); their writing is the
+    stage `templates` of `progress` (begun, then how many were written)."""
+    tell = no_progress if progress is None else progress
+    tell("templates", 0, 0)
+    written = write_templates(run.paths, run.settings, week, school, roster=run.roster, engine=run.engine)
+    tell("templates", len(written), len(written))
+    return written
 
 
 def mail_report(run: Run, manifest: dict) -> dict:

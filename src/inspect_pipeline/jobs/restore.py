@@ -22,6 +22,7 @@ from ..core.publish import temp_dir_for
 from ..core.settings import Settings
 from ..intake.replay import received, replay
 from ..record.db import database_label, make_engine, migrate, reports, submissions
+from .context import Progress
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class RestoreResult:
     revisions: int  # report revisions known again
 
 
-def restore_record(paths: Paths, settings: Settings) -> RestoreResult:
-    """Replay the whole archive into the data root's empty record; RecordError if it already holds submissions."""
+def restore_record(paths: Paths, settings: Settings, progress: Progress | None = None) -> RestoreResult:
+    """Replay the whole archive into the data root's empty record; RecordError if it already holds submissions.
+    The replay's runs are told to `progress` (stage `replay`)."""
     engine = make_engine(paths.database_url)
     migrate(engine)  # refuses a damaged or foreign database: it must be moved away first
     with engine.connect() as conn:
@@ -46,7 +48,7 @@ def restore_record(paths: Paths, settings: Settings) -> RestoreResult:
         work = temp_dir_for(paths.state_dir / "restore")
         work.mkdir(parents=True)
         try:
-            runs = replay(paths, settings, drops, work, paths.database_url, stops={})
+            runs = replay(paths, settings, drops, work, paths.database_url, stops={}, progress=progress)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         with engine.begin() as conn:

@@ -16,8 +16,9 @@ from ..core.contracts import enums, load_toml, roster_columns
 from ..core.errors import RosterError
 from ..core.settings import Settings
 from ..read.books import read_workbook
-from ..read.grid import FileRefused
+from ..read.grid import FileRefused, Sheet
 from ..read.normalize import as_text, match_enum, parse_date, squash, strip_bracket_tail
+from .roster_problems import Problem, not_a_workbook, roster_problems, shown_value, text_not_a_workbook
 
 _ALIAS_SPLIT = re.compile(r"[、;；,，/]")
 _CODE = re.compile(r"^\d{10}$")
@@ -104,7 +105,8 @@ def _schema(settings: Settings) -> pa.DataFrameSchema:
     for c in roster_columns():
         checks = []
         if c.type == "enum":
-            checks.append(pa.Check.isin(list(enums()[c.enum].values), name=f"enum:{c.enum}"))
+            allowed = frozenset(enums()[c.enum].values)  # a custom check: pandera names built-in ones itself
+            checks.append(pa.Check(lambda s, allowed=allowed: s.isin(allowed), name=f"enum:{c.enum}"))
         if c.id == "school_code":
             checks.append(pa.Check(lambda s: s.map(lambda v: bool(_CODE.match(v))), name="code-10-digits"))
             checks.append(pa.Check(lambda s: ~s.duplicated(keep="first"), name="unique"))
@@ -130,45 +132,72 @@ def _one_leader_per_zone(df: pd.DataFrame) -> pd.Series:
     return df["zone"].isna() | df["zone_leader"].isna() | (df["zone_leader"] == first)
 
 
-_MESSAGES = {
-    "not_nullable": "“{header}”不能为空",
-    "enum:stage": "学段“{value}”不是允许的选项（幼儿园、小学、初中、高中、中职、特教，或九年一贯制等）",
-    "enum:urban_rural": "城乡“{value}”不是允许的选项（城区、镇区、乡村）",
-    "code-10-digits": "学校标识码“{value}”应为 10 位数字",
-    "unique": "学校标识码“{value}”与前面的学校重复",
-    "date": "“{value}”不是可识别的日期",
-    "unique-name": "学校名称与前面的学校重复",
-    "one-leader": "同一片区的包片领导与前面的行不一致（每个片区只能有一位包片领导）",
-}
-
-
 def load_roster(path: Path, settings: Settings) -> Roster:
-    """Load and validate the roster; RosterError (one line: file, row, problem) if anything is wrong."""
+    """Load and validate the roster; RosterError if anything is wrong: one line for one problem (file, sheet, row,
+    column, what is wrong and what is allowed), one line per problem under a headline for several
+    (roster_problems), what the file really is when it is no workbook."""
     import hashlib
 
     if not path.is_file():
         raise RosterError(f"找不到学校名单 {path}：请先运行 inspect-pipeline init 并填写 roster.xlsx")
     data = path.read_bytes()
-    try:
-        workbook = read_workbook(data, path.name, settings.limits)
-    except FileRefused as refused:
-        raise RosterError(f"学校名单 {path.name} 无法读取：{refused.detail}") from None
-    sheet = next((s for s in workbook.sheets if s.visible), None)
-    if sheet is None:
-        raise RosterError(f"学校名单 {path.name} 没有可见的工作表")
-    frame, headers = _frame(sheet.rows, path.name, settings)
-    if frame.empty:
+    sheet = _first_sheet(data, path, settings)
+    table = _frame(sheet, path.name, settings)
+    if table.frame.empty:
         raise RosterError(f"学校名单 {path} 中还没有学校：请先在表头下逐行填写应报送的学校，再运行")
+    problems = _alias_problems(table)
     try:
-        _schema(settings).validate(frame, lazy=True)
+        _schema(settings).validate(table.frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        raise RosterError(_describe(exc.failure_cases, frame, headers, path.name)) from None
+        found = _problems(exc.failure_cases, table, settings)
+        if not found:  # failures tied to no row (none known): said without a place
+            raise RosterError(f"学校名单 {path.name} 格式有误：请对照 inspect-pipeline init 生成的模板检查") from None
+        problems += found
+    if problems:
+        raise roster_problems(path.name, sheet.name, problems)
+    frame = table.frame
     schools = tuple(_school(rec, int(idx)) for idx, rec in zip(frame.index, frame.to_dict("records"), strict=True))
-    _check_aliases(schools, path.name)
     return Roster(schools, path, hashlib.sha256(data).hexdigest())
 
 
-def _frame(rows: list[list], file_name: str, settings: Settings) -> tuple[pd.DataFrame, dict[str, str]]:
+def _first_sheet(data: bytes, path: Path, settings: Settings) -> Sheet:
+    """The roster's first visible sheet; RosterError saying what the file is when it is no workbook (a text file, a
+    web page, a PDF or Word document saved under the roster's name)."""
+    try:
+        workbook = read_workbook(data, path.name, settings.limits)
+    except FileRefused as refused:
+        if refused.code == "unsupported-format":
+            raise not_a_workbook(path.name, path, refused.detail) from None
+        raise RosterError(f"学校名单 {path.name} 无法读取：{refused.detail}。"
+                          f"请用 Excel 或 WPS 打开检查，另存为“Excel 工作簿（*.xlsx）”后再放到 {path}。") from None
+    if workbook.format == "csv" and path.suffix.lower() in WORKBOOK_SUFFIXES:
+        raise text_not_a_workbook(path.name, path, data)
+    sheet = next((s for s in workbook.sheets if s.visible), None)
+    if sheet is None:
+        raise RosterError(f"学校名单 {path.name} 没有可见的工作表：请在 Excel 或 WPS 中取消隐藏名单所在的工作表")
+    return sheet
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The roster's rows as a frame (index = Excel row) with where each column is and its header as written."""
+
+    frame: pd.DataFrame
+    columns: dict[str, int]  # column id → 0-based column index in the sheet
+    headers: dict[str, str]  # column id → header as the clerk wrote it
+
+    def header(self, cid: str) -> str:
+        return self.headers.get(cid) or next((c.header for c in roster_columns() if c.id == cid), cid)
+
+    def problem(self, row: int, cid: str, text: str) -> Problem:
+        return Problem(int(row), self.columns.get(cid, -1), self.header(cid), text)
+
+
+def _frame(sheet: Sheet, file_name: str, settings: Settings) -> _Table:
+    rows = sheet.rows
     lookup = {}
     for c in roster_columns():
         for name in (c.header, *c.aliases):
@@ -179,11 +208,14 @@ def _frame(rows: list[list], file_name: str, settings: Settings) -> tuple[pd.Dat
         if len(found) >= 3:
             header_at, mapping = i, found
             break
+    required = [c.header for c in roster_columns() if c.required == "always"]
     if header_at is None:
-        raise RosterError(f"学校名单 {file_name} 中找不到表头（学校名称、学段、片区、包片领导、包校科室、包校责任人）")
+        raise RosterError(f"学校名单 {file_name} 的工作表“{sheet.name}”前 20 行中找不到表头：表头行应有"
+                          f"{'、'.join(required)}这些列（可用 inspect-pipeline init 生成的 roster.xlsx 作模板）")
     missing = [c.header for c in roster_columns() if c.required == "always" and c.id not in mapping.values()]
     if missing:
-        raise RosterError(f"学校名单 {file_name} 缺少必需的列：{'、'.join(missing)}")
+        raise RosterError(f"学校名单 {file_name} 工作表“{sheet.name}”第 {header_at + 1} 行的表头缺少必需的列："
+                          f"{'、'.join(missing)}（表头应有{'、'.join(required)}）")
     through = set(load_toml("enums.toml")["stage"]["through_schools"])
     records, index = [], []
     for i in range(header_at + 1, len(rows)):
@@ -196,8 +228,10 @@ def _frame(rows: list[list], file_name: str, settings: Settings) -> tuple[pd.Dat
             rec[cid] = _roster_value(cid, v, through, settings)
         records.append(rec)
         index.append(i + 1)
-    headers = {cid: str(rows[header_at][j]) for j, cid in mapping.items()}
-    return pd.DataFrame(records, index=pd.Index(index, name="row"), dtype=object), headers
+    headers = {cid: str(rows[header_at][j]).strip() for j, cid in mapping.items()}
+    columns = {cid: j for j, cid in mapping.items()}
+    frame = pd.DataFrame(records, index=pd.Index(index, name="row"), dtype=object)
+    return _Table(frame, columns, headers)
 
 
 def _roster_value(cid: str, value: object, through: set[str], settings: Settings) -> object:
@@ -220,20 +254,85 @@ def _roster_value(cid: str, value: object, through: set[str], settings: Settings
     return text
 
 
-def _describe(cases: pd.DataFrame, frame: pd.DataFrame, headers: dict[str, str], file_name: str) -> str:
-    cases = cases[cases["index"].notna()]
-    if cases.empty:
-        return f"学校名单 {file_name} 格式有误"
-    cases = cases.assign(index=cases["index"].astype(int)).sort_values(["index", "column"])
-    first = cases.iloc[0]
-    check = str(first["check"])
-    column = str(first["column"]) if first["column"] in frame.columns else None
-    value = frame.at[first["index"], column] if column else None
-    template = _MESSAGES.get(check, "“{header}”填写有误")
-    problem = template.format(header=headers.get(column or "", column or ""), value=value)
-    more = cases["index"].nunique() - 1
-    tail = f"（另有 {more} 行有问题）" if more > 0 else ""
-    return f"学校名单 {file_name} 第 {first['index']} 行：{problem}{tail}。请修改后重新运行。"
+# a check of the whole frame fails a row in every column: it is said once, at the column it is about
+_FRAME_CHECKS = {"unique-name": "school_name", "one-leader": "zone_leader"}
+
+
+def _problems(cases: pd.DataFrame, table: _Table, settings: Settings) -> list[Problem]:
+    """Every failure case of the roster schema as the problem of one cell."""
+    frame = table.frame
+    problems = []
+    for case in cases[cases["index"].notna()].itertuples(index=False):
+        check, row = str(case.check), int(case.index)
+        cid = _FRAME_CHECKS.get(check, case.column)
+        if (check in _FRAME_CHECKS and case.column != cid) or cid not in frame.columns:
+            continue
+        problems.append(table.problem(row, cid, _text(check, cid, row, frame.at[row, cid], table, settings)))
+    return problems
+
+
+def _text(check: str, cid: str, row: int, value: object, table: _Table, settings: Settings) -> str:
+    """What is wrong in this cell, and what is allowed."""
+    frame, header = table.frame, table.header(cid)
+    shown = shown_value(value) if value is not None else ""
+    if check == "not_nullable":
+        return f"没有填写；{header}是必填项，每所学校都要填"
+    if check == "enum:stage":
+        spec = load_toml("enums.toml")["stage"]
+        return (f"“{shown}”不是可选的学段；可填：{'、'.join(enums()['stage'].values)}"
+                f"（{'、'.join(spec['through_schools'])}计为{settings.through_school_stage}）")
+    if check == "enum:urban_rural":
+        return f"“{shown}”不是可选的城乡类别；可填：{'、'.join(enums()['urban_rural'].values)}，或留空"
+    if check == "code-10-digits":
+        return f"“{shown}”不是 10 位数字；学校标识码应为 10 位数字，不知道可以留空"
+    if check == "unique":
+        return f"“{shown}”与第 {_first_row(frame, cid, value, row)} 行重复；每所学校的学校标识码各不相同"
+    if check == "date":
+        return f"“{shown}”不是日期；应填日期（如 2023-09-01），或留空"
+    if check == "unique-name":
+        first = _first_row(frame, cid, value, row, key=squash)
+        return f"“{shown}”与第 {first} 行重复；学校名称不能重复（同一所学校只写一行）"
+    if check == "one-leader":
+        zone = frame.at[row, "zone"]
+        leaders = frame[(frame["zone"] == zone) & frame[cid].notna()]
+        first = int(leaders.index[0])
+        return (f"片区“{shown_value(zone)}”的包片领导写作“{shown}”，第 {first} 行写作"
+                f"“{shown_value(frame.at[first, cid])}”；每个片区只能有一位包片领导")
+    return f"“{shown}”填写有误" if shown else "填写有误"
+
+
+def _first_row(frame: pd.DataFrame, cid: str, value: object, row: int, key=lambda v: v) -> int:
+    """The first Excel row before `row` holding the same value in column `cid` (`row` itself if none)."""
+    target = key(value) if isinstance(value, str) else value
+    for other, v in frame[cid].items():
+        if other >= row:
+            break
+        if (key(v) if isinstance(v, str) else v) == target:
+            return int(other)
+    return row
+
+
+def _alias_problems(table: _Table) -> list[Problem]:
+    """Each 简称 must name one school only, and never another school's full name."""
+    frame = table.frame
+    owner: dict[str, tuple[int, str]] = {}
+    for row, name in frame["school_name"].items():
+        if isinstance(name, str):
+            owner.setdefault(squash(name), (int(row), name))
+    problems = []
+    for row, name, aliases in zip(frame.index, frame["school_name"], frame["aliases"], strict=True):
+        if not isinstance(aliases, str) or not isinstance(name, str):
+            continue
+        for alias in (a.strip() for a in _ALIAS_SPLIT.split(aliases) if a.strip()):
+            key = squash(alias)
+            other_row, other_name = owner.get(key, (int(row), name))
+            if other_row != row and squash(other_name) != squash(name):
+                problems.append(table.problem(
+                    row, "aliases", f"简称“{shown_value(alias)}”同时指向第 {other_row} 行的“{shown_value(other_name)}”"
+                                    f"和本行的“{shown_value(name)}”；每个简称只能对应一所学校"))
+            else:
+                owner.setdefault(key, (int(row), name))
+    return problems
 
 
 def _school(row: dict, excel_row: int) -> School:
@@ -261,21 +360,6 @@ def _school(row: dict, excel_row: int) -> School:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
-
-
-def _check_aliases(schools: tuple[School, ...], file_name: str) -> None:
-    """Each alias must resolve to one school only (and never be another school's name)."""
-    owner: dict[str, School] = {squash(s.name): s for s in schools}
-    for s in schools:
-        for a in s.aliases:
-            key = squash(a)
-            other = owner.get(key)
-            if other is not None and other is not s:
-                raise RosterError(
-                    f"学校名单 {file_name} 第 {s.row} 行：简称“{a}”同时指向“{other.name}”和“{s.name}”，"
-                    "每个简称只能对应一所学校。请修改后重新运行。"
-                )
-            owner[key] = s
 
 
 def resolve_unit(roster: Roster, fields: dict, sheet: str | None) -> tuple[School | None, list]:
