@@ -693,6 +693,31 @@ def _say(line: str) -> None:
 
 
 @command()
+def bundle(
+    out: Annotated[Path, typer.Argument(metavar="目录", help="离线安装包写到这个目录（同时生成同名 .zip）。")] = Path(
+        "inspect-pipeline-bundle"),
+    debug: Debug = False,
+) -> None:
+    """离线安装包：在能上网的电脑上运行，下载内网电脑（Windows、Linux）不联网安装所需的全部文件、安装脚本和安装说明。"""
+    from .jobs.bundle import build_bundle
+
+    route_cli_logs(None, debug=debug)
+    try:
+        summary = build_bundle(out, progress=_say)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug)
+    size = summary["bytes"] / 1_000_000
+    console.print(f"离线安装包：{markup_safe(Path(summary['out']).resolve())}（{summary['files']} 个文件，{size:.0f} MB）",
+                  soft_wrap=True)
+    if summary.get("zip"):
+        console.print(f"压缩包：{markup_safe(Path(summary['zip']).resolve())}", soft_wrap=True)
+    if summary["failed"]:
+        for line in summary["failed"]:
+            err_console.print(f"[bold red]未完成[/]：{markup_safe(line)}", soft_wrap=True)
+        raise typer.Exit(1)
+
+
+@command()
 def version() -> None:
     """显示软件版本。"""
     console.print(__version__)

@@ -77,7 +77,7 @@ def intake_table(files: list[dict]) -> list[dict]:
     return [
         {
             "文件": f["file_name"], "学校": f["school_name"] or "（未识别）", "周次": f["week"],
-            "结果": OUTCOME_TITLES.get(f["outcome"], f["outcome"]), "按时": "是" if f["on_time"] else "迟报",
+            "结果": OUTCOME_TITLES.get(f["outcome"], f["outcome"]), "按时/迟报": "按时" if f["on_time"] else "迟报",
             "错误": f["errors"], "提示": f["warnings"],
         }
         for f in files
