@@ -85,10 +85,8 @@ HEIGHT_PER_PT = 1.30  # poppler's default ascent 0.95 + descent 0.35 (LibreOffic
 BASELINE = 0.95  # baseline below a word box's top, in em
 A4 = (595.276, 841.890)  # points
 A4_TOLERANCE = 2.0
-CLIP_TOLERANCE = 0.2  # share of a glyph's ink box a clip may take before the word counts as clipped (0.05 flagged whole rows that print in full: a clip path at a cell border grazes glyph boxes)
+CLIP_TOLERANCE = 0.05  # share of a glyph's ink box a clip may take before the word counts as clipped
 TOOLS = ("soffice", "pdftotext", "pdftocairo")
-BODY_PT = 50.0  # header and footer lie within this of the page's top and bottom: LibreOffice clips their
-# text to a box a little smaller than its glyph boxes, though all of it shows, so clipping is judged in the body
 
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 _SVG = "{http://www.w3.org/2000/svg}"
@@ -553,6 +551,6 @@ def check_print(xlsx: Path, out_dir: Path, timeout: float = 120) -> PrintReport:
             name=name, pages=mine, smallest_pt=smallest_text_pt(mine),
             overlaps=[pair for p in mine for pair in overlapping_words(p)],
             missing=missing_text(xlsx, name, mine),
-            clipped=[w for p in mine for w in clipped_words(p) if BODY_PT < w.y_min < p.height - BODY_PT],
+            clipped=[w for p in mine for w in clipped_words(p)],
         )
     return PrintReport(Path(xlsx), pdf, pages, sheets, grouped.get(None, []))
