@@ -39,3 +39,14 @@ def test_web_refuses_the_lan_without_users_and_says_why(tmp_path):
     runner.invoke(app, ["init", "--data-root", str(root)])
     result = runner.invoke(app, ["web", "--data-root", str(root), "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "web-user add" in result.output
+
+
+def test_serve_refuses_to_open_the_page_to_the_lan_without_users(tmp_path):
+    root = tmp_path / "d"
+    runner.invoke(app, ["init", "--data-root", str(root)])
+    config = root / "config.toml"
+    config.write_text(config.read_text("utf-8").replace('host = "127.0.0.1"             # "0.0.0.0" for the office',
+                                                        'host = "0.0.0.0"             # "0.0.0.0" for the office'),
+                      "utf-8")
+    result = runner.invoke(app, ["serve", "--data-root", str(root)])
+    assert result.exit_code == 2 and "web-user add" in result.output

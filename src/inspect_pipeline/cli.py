@@ -567,14 +567,15 @@ def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
     try:
         run = _ready(data_root, None, debug)
         settings, paths = run.settings, run.paths
-        from .flows.serve import serve_forever
-
+        # the page first: bound beyond 127.0.0.1 without users it refuses, before Prefect is imported
         page = _PageThread(_web_server(paths, settings, settings.web.host, settings.web.port, prefect_ui=None)) \
             if settings.web.enabled else None
         if settings.server.host not in ("127.0.0.1", "localhost", "::1"):
             err_console.print(f"[yellow]注意：Prefect 界面绑定在 {markup_safe(settings.server.host)}，其他电脑也能打开；它没有登录，"
                               "可以运行和删除定时任务。除非确有需要，请把 config.toml 的 [server] host 改回 127.0.0.1。[/]",
                               soft_wrap=True)
+        from .flows.serve import serve_forever
+
         where = os.environ.get("PREFECT_API_URL") or f"http://{settings.server.host}:{settings.server.port}"
         if page is not None:
             page.start()

@@ -183,7 +183,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
             log.warning("web: login of %r from %s refused: locked out after wrong passwords", name, address)
             raise Problem(429, "密码错误次数过多，该用户在本机已被锁定 15 分钟")
         user = users.get(name)
-        if user is None or not check_password(user, password):
+        if not check_password(user, password):
             lockout.failed(name, address)
             log.warning("web: wrong password for %r from %s", name, address)
             raise Problem(401, "用户名或密码不正确")

@@ -145,7 +145,17 @@ def add_user(path: Path, name: str, password: str, role: str = ADMIN, zones: tup
     return user
 
 
-def check_password(user: User, password: str) -> bool:
+_UNKNOWN = _hasher.hash(tokens.token_hex(16))  # verified against for an unknown name: the same time either way
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Whether the password is the user's (None: an unknown name, never right)."""
+    if user is None:
+        try:
+            _hasher.verify(_UNKNOWN, password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
     try:
         return _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
