@@ -319,3 +319,16 @@ def test_an_upload_taken_by_intake_moves_the_school_from_missing_to_reported(cop
     assert key not in [k for k, _ in listed(page, "missing-list")]
     school = client.get(f"/school/{key}").text
     assert "代报上传" in school and "电话确认" in school
+
+
+def test_the_ledger_shows_no_missing_value_words_and_filters_by_zone(district):
+    client = TestClient(create_app(district, now=NOW))
+    whole = client.get("/hazards").text
+    cells = re.findall(r"<td>([^<]*)</td>", whole)
+    assert cells and not {c.strip().lower() for c in cells} & {"nan", "nat", "none", "null"}
+    zone = re.search(r'<select name="zone" id="filter-zone"><option value="">全部</option>\s*<option value="([^"]+)"',
+                     whole).group(1)
+    chosen = client.get(f"/hazards?zone={zone}&overdue=是").text
+    rows = re.findall(r"<tr(?: class=\"major\")?><td>([^<]*)</td>", chosen)
+    assert rows and set(rows) == {zone}
+    assert client.get(f"/hazards.xlsx?zone={zone}").headers["content-type"].startswith("application/vnd.openxml")

@@ -108,9 +108,13 @@ def ledger_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
     rows = (h.merge(hazard_details(conn, [int(i) for i in h["observation_id"]]), on="observation_id")
             .sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records"))
     for row in rows:
+        for key, value in row.items():  # plain values: None for missing, dates as dates
+            if isinstance(value, pd.Timestamp):
+                row[key] = value.date()
+            elif value is None or isinstance(value, float | type(pd.NaT)) and pd.isna(value):
+                row[key] = None
         row["section_owner"] = schools[row["school_id"]].section_owner
         row["overdue"], row["done"], row["major"] = bool(row["overdue"]), bool(row["done"]), bool(row["major"])
-        row["funds_wan"] = None if pd.isna(row["funds_wan"]) else row["funds_wan"]
         row["age_days"] = _age(row["found_date"], wf)
     return rows
 
