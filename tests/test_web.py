@@ -243,7 +243,8 @@ def test_an_oversized_upload_or_one_of_another_type_is_refused(copy):
     school = week_board(Paths.at(copy, load_settings(copy)), load_settings(copy), WEEK).roster.schools[0]
     assert _upload(client, school.id, "大.xlsx", b"x" * 20_000).status_code == 413
     assert _upload(client, school.id, "a.exe", b"MZ").status_code == 415
-    assert _upload(client, school.id, "../../config.xlsx", b"x").status_code == 303  # the name is made safe
+    assert _upload(client, school.id, "renamed.xlsx", b"MZ\x90\x00").status_code == 415  # not a workbook inside
+    assert _upload(client, school.id, "../../config.xlsx", b"PK\x03\x04").status_code == 303  # the name made safe
     assert not (copy / "config.xlsx").exists()
     assert [p.relative_to(copy / "inbox").parts for p in (copy / "inbox").rglob("config.xlsx")] == [
         (school.code or school.name, "config.xlsx")]
@@ -254,15 +255,15 @@ def test_an_upload_never_replaces_a_file_in_the_inbox_and_keeps_its_note(copy):
     paths = Paths.at(copy, settings)
     client = TestClient(create_app(copy, now=NOW))
     school = week_board(paths, settings, WEEK).roster.schools[0]
-    assert _upload(client, school.id, "周报.xlsx", b"first", note="11:50 邮件收到").status_code == 303
+    assert _upload(client, school.id, "周报.xlsx", b"PK\x03\x04first", note="11:50 邮件收到").status_code == 303
     assert "已为" in client.get("/").text  # the flash message after the redirect
-    again = _upload(client, school.id, "周报.xlsx", b"second")
+    again = _upload(client, school.id, "周报.xlsx", b"PK\x03\x04second")
     assert again.status_code == 409 and 'id="flash"' in again.text
     (placed,) = (copy / "inbox").rglob("周报.xlsx")
-    assert placed.read_bytes() == b"first" and placed.parent.name == (school.code or school.name)
+    assert placed.read_bytes() == b"PK\x03\x04first" and placed.parent.name == (school.code or school.name)
     import hashlib
 
-    note = json.loads(paths.upload_note(hashlib.sha256(b"first").hexdigest()).read_text("utf-8"))
+    note = json.loads(paths.upload_note(hashlib.sha256(b"PK\x03\x04first").hexdigest()).read_text("utf-8"))
     assert note["note"] == "11:50 邮件收到" and note["uploaded_by"] == "本机"
     assert not list((copy / "inbox").rglob("*.part"))  # no temporary left behind
 

@@ -60,6 +60,16 @@ class Problem(Exception):
         self.status, self.message = status, message
 
 
+def _looks_like(suffix: str, data: bytes) -> bool:
+    """Whether the bytes begin as a file of this type does: a zip (xlsx, ods), an OLE compound file (xls, et), or
+    text (csv)."""
+    if suffix in (".xlsx", ".xlsm", ".ods"):
+        return data.startswith(b"PK\x03\x04")
+    if suffix in (".xls", ".et"):
+        return data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    return b"\x00" not in data[:4096] or data.startswith((b"\xff\xfe", b"\xfe\xff"))  # csv, maybe UTF-16
+
+
 def _safe(value: str) -> bool:
     return ".." not in value and len(value) <= 200 and bool(SAFE_VALUE.match(value))
 
@@ -383,17 +393,26 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
             raise Problem(413, f"文件超过 {settings.web.max_upload_mb:g} MB，未保存")
         if not data:
             raise Problem(400, "文件是空的，未保存")
+        if not _looks_like(Path(name).suffix.lower(), data):
+            raise Problem(415, f"“{name}”的内容不是{Path(name).suffix}报表文件，未保存")
         if len(note) > 500:
             raise Problem(400, "备注最多 500 字")
         folder = paths.inbox_folder(school.code or school.name)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / name
         part = folder / f".{name}.{tokens.token_hex(4)}.part"  # hidden: intake ignores it while it is written
+        taken = Problem(409, f"收件箱中已有同名文件“{name}”（尚未收件），未覆盖；请改名后再上传")
         part.write_bytes(data)
         try:
-            os.link(part, target)  # never replaces a file already there
+            os.link(part, target)  # appears whole, and never replaces a file already there
         except FileExistsError:
-            raise Problem(409, f"收件箱中已有同名文件“{name}”（尚未收件），未覆盖；请改名后再上传") from None
+            raise taken from None
+        except OSError:  # a file system without hard links (a share): exclusive creation, still never replacing
+            try:
+                with open(target, "xb") as out:
+                    out.write(data)
+            except FileExistsError:
+                raise taken from None
         finally:
             part.unlink(missing_ok=True)
         sha = hashlib.sha256(data).hexdigest()
