@@ -316,19 +316,20 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
 
     # ------------------------------------------------------------ actions
 
-    def job(request: Request, user: User, what: str, fn):
+    def job(request: Request, user: User, action: str, what: str, fn):
+        """Run one action (`action` as the log names it, `what` as the page does) and flash its result."""
         if not action_lock.acquire(blocking=False):
             raise Problem(409, "另一个操作正在进行，请稍后再试")
         try:
             run = open_run(paths.root, now)
-            log.info("web: %s started %s", user.name, what)
+            log.info("web: %s started %s", user.name, action)
             try:
                 message = fn(run)
             except PipelineError as exc:
-                log.warning("web: %s by %s failed: %s", what, user.name, exc)
+                log.warning("web: %s by %s failed: %s", action, user.name, exc)
                 flash(request, f"{what}未完成：{exc}", "error")
             else:
-                log.info("web: %s by %s done: %s", what, user.name, message)
+                log.info("web: %s by %s finished", action, user.name)
                 flash(request, message)
         finally:
             action_lock.release()
@@ -337,6 +338,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
     def intake_now(request: Request, user: User = Depends(admin)):
         def run_it(run) -> str:
             done = intake_job(run)
+            log.info("web: intake run %s by %s: %s", done["run_id"], user.name, done["outcomes"] or "no new files")
             if done["skipped"]:
                 return f"收件未进行：{done['skipped']}"
             if not done["outcomes"]:
@@ -345,7 +347,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
             return f"收件完成：{counts}" + (f"；{done['left_for_next_run']} 个文件仍在写入，留待下次"
                                           if done["left_for_next_run"] else "")
 
-        job(request, user, "立即收件", run_it)
+        job(request, user, "intake", "立即收件", run_it)
         return RedirectResponse("/", status_code=303)
 
     @app.post("/actions/remind", dependencies=[Depends(csrf)])
@@ -357,7 +359,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
             return (f"{done['week']} 催报完成：{len(listed)} 位包校责任人有未报单位，邮件已发 {mailed['sent']} 封"
                     + (f"，{len(mailed['failed'])} 封未能发出" if mailed["failed"] else ""))
 
-        job(request, user, "发送催报", run_it)
+        job(request, user, "a reminder round", "发送催报", run_it)
         return RedirectResponse("/", status_code=303)
 
     @app.post("/actions/report", dependencies=[Depends(csrf)])
@@ -374,7 +376,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
                 return f"{label} 的报表没有变化，仍是第 {done['revision']} 版"
             return f"{label} 报表第 {done['revision']} 版已生成"
 
-        job(request, user, "生成周报", run_it)
+        job(request, user, f"the report of {label}", "生成周报", run_it)
         return RedirectResponse("/reports", status_code=303)
 
     @app.post("/actions/upload", dependencies=[Depends(csrf)])
