@@ -103,6 +103,21 @@ def harness():
 # ---------------------------------------------------------------- every workbook the demo writes, by kind
 
 
+def export_ledger(root: Path, week: str, path: Path) -> Path:
+    """The web page's ledger export of a week (every hazard, no filter), written as the page writes it."""
+    import datetime as dt
+
+    from inspect_pipeline.core.paths import Paths
+    from inspect_pipeline.core.settings import load_settings
+    from inspect_pipeline.report.ledger_export import write_ledger_export
+    from inspect_pipeline.report.status import week_board
+
+    settings = load_settings(root)
+    board = week_board(Paths.at(root, settings), settings, week, ledger=True)
+    return write_ledger_export(path, board.ledger, title=f"{settings.bureau_name}隐患台账（{week}）", filters="",
+                               bureau=settings.bureau_name, generated_at=dt.datetime(2023, 12, 1, 13, 0))
+
+
 @pytest.fixture(scope="session")
 def demo_outputs(tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
     """The demo district (two weeks: reports, extracts, receipts, returned workbooks, 问题清单, templates) plus a
@@ -123,6 +138,7 @@ def demo_outputs(tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
     paths = Paths.at(root, settings)
     build_reminders(paths, settings, "2023-W49", dt.datetime.fromisoformat("2023-12-07T15:00:00+08:00"))
     write_roster_template(root / "名单模板.xlsx")
+    export_ledger(root, "2023-W48", root / "台账导出.xlsx")  # the web page's 隐患台账 export
     found: dict[str, list[Path]] = {}
     for path in sorted(root.rglob("*.xlsx")):
         if {"inbox", "archive"} & set(path.relative_to(root).parts) or path == paths.roster_file:

@@ -32,6 +32,9 @@ def test_the_wheel_holds_the_package_alone_with_its_contracts_and_flows(wheel):
     assert "inspect_pipeline/flows/intake.py" in names and "inspect_pipeline/jobs/context.py" in names
     assert {f"inspect_pipeline/jobs/bundle_files/{n}" for n in ("install.bat", "install.sh",
                                                                 "install-guide.zh.txt")} <= set(names)
+    # the web page's templates and stylesheet are package data (no CDN: everything the page needs ships here)
+    assert {f"inspect_pipeline/web/{n}" for n in ("templates/base.html", "templates/week.html",
+                                                  "static/style.css", "static/app.js")} <= set(names)
     contracts = [n.removeprefix("inspect_pipeline/_contracts/") for n in names if "/_contracts/" in n]
     assert sorted(contracts) == sorted(p.name for p in (REPO / "schemas").iterdir() if p.is_file())  # one copy
 

@@ -1,5 +1,6 @@
-"""`inspect-pipeline serve` for real, as the README runs it: it starts its own Prefect server under the data root,
-registers the three deployments, runs a flow run it is asked for, and on SIGTERM stops with its server."""
+"""`inspect-pipeline serve` for real, as the README runs it: it starts its own Prefect server under the data root and
+the web page beside the schedules, registers the three deployments, runs a flow run it is asked for, and on SIGTERM
+stops with its server and its page."""
 
 from __future__ import annotations
 
@@ -48,9 +49,10 @@ def test_serve_runs_the_deployments_on_its_own_prefect_server_and_stops_cleanly(
     root = make_root(tmp_path)
     (root / "roster.xlsx").unlink()
     expected = synth.generate_district(root, units=20, seed=9, week=WEEK)
-    port = free_port()
+    port, web_port = free_port(), free_port()
     config = root / "config.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("port = 4200", f"port = {port}"), encoding="utf-8")
+    config.write_text(config.read_text(encoding="utf-8").replace("port = 4200", f"port = {port}")
+                      .replace("port = 8080", f"port = {web_port}"), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     serve = subprocess.Popen([sys.executable, "-m", "inspect_pipeline", "serve", "--data-root", str(root)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -58,6 +60,9 @@ def test_serve_runs_the_deployments_on_its_own_prefect_server_and_stops_cleanly(
     try:
         deployments = _wait("the deployments", lambda: len(d := _call(f"{api}/deployments/filter", {})) == 3 and d,
                             timeout=240)
+        page = _wait("the web page", lambda: urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=10)
+                     .read().decode("utf-8"), timeout=60)
+        assert "报送情况" in page and 'id="zone-table"' in page
         by_name = {d["name"]: d for d in deployments}
         assert {n: d["parameters"] for n, d in by_name.items()} == {
             n: {"data_root": str(root.resolve())} for n in ("intake", "weekly-report", "reminders")}
@@ -86,3 +91,5 @@ def test_serve_runs_the_deployments_on_its_own_prefect_server_and_stops_cleanly(
     assert "Traceback" not in output, output
     with pytest.raises(OSError):  # its Prefect server went with it
         _call(f"{api}/health")
+    with pytest.raises(OSError):  # and so did the web page
+        urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=5)

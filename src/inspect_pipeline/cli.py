@@ -559,24 +559,148 @@ def remind(
 
 @command()
 def serve(data_root: DataRoot = Path("data"), debug: Debug = False) -> None:
-    """按计划定时收件、催报、生成周报，直到按 Ctrl+C 停止。
+    """按计划定时收件、催报、生成周报，同时开启工作台网页，直到按 Ctrl+C 停止。
 
     默认每 10 分钟收件一次，周四 15:00 和周五 09:00 催报，周五 12:30 生成周报（见 config.toml 的 schedule 一节）。
-    同时启动并看护本机的 Prefect 服务（界面 http://127.0.0.1:4200，见 server 一节）。
-    设置了 PREFECT_API_URL 时则用该服务。"""
+    同时启动并看护本机的 Prefect 服务（界面 http://127.0.0.1:4200，见 server 一节）和工作台网页
+    （http://127.0.0.1:8080，见 web 一节）。设置了 PREFECT_API_URL 时则用该服务。"""
     try:
         run = _ready(data_root, None, debug)
         settings, paths = run.settings, run.paths
+        # the page first: bound beyond 127.0.0.1 without users it refuses, before Prefect is imported
+        page = _PageThread(_web_server(paths, settings, settings.web.host, settings.web.port, prefect_ui=None)) \
+            if settings.web.enabled else None
+        if settings.server.host not in ("127.0.0.1", "localhost", "::1"):
+            err_console.print(f"[yellow]注意：Prefect 界面绑定在 {markup_safe(settings.server.host)}，其他电脑也能打开；它没有登录，"
+                              "可以运行和删除定时任务。除非确有需要，请把 config.toml 的 [server] host 改回 127.0.0.1。[/]",
+                              soft_wrap=True)
         from .flows.serve import serve_forever
 
         where = os.environ.get("PREFECT_API_URL") or f"http://{settings.server.host}:{settings.server.port}"
+        if page is not None:
+            page.start()
+            console.print(f"工作台网页 {markup_safe(settings.web.url)}", soft_wrap=True)
         console.print(f"定时运行已启动（Prefect 界面 {markup_safe(where.removesuffix('/api'))}，日志 "
                       f"{markup_safe(paths.log_file)}）；按 Ctrl+C 停止。", soft_wrap=True)
-        serve_forever(paths, settings)
+        try:
+            serve_forever(paths, settings)
+        finally:
+            if page is not None:
+                page.stop()
     except KeyboardInterrupt:
         console.print("已停止。")
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
+
+
+class _PageThread:
+    """The web page served by uvicorn in a thread beside `serve`'s schedules, stopped with them."""
+
+    def __init__(self, server):
+        import threading
+
+        self.server = server
+        self.thread = threading.Thread(target=server.run, name="web-page", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _web_server(paths, settings, host: str, port: int, *, prefect_ui: str | None, now: str | None = None,
+                ssl_keyfile: Path | None = None, ssl_certfile: Path | None = None):
+    """The page's uvicorn server (not started); ConfigError if bound beyond 127.0.0.1 without users."""
+    import uvicorn
+
+    from .web.app import create_app
+
+    ui = prefect_ui or (os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.server.port}")
+    app = create_app(paths.root, host=host, now=now, prefect_ui=ui.removesuffix("/api"),
+                     https=ssl_certfile is not None)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
+                            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+                            ssl_certfile=str(ssl_certfile) if ssl_certfile else None)
+    return uvicorn.Server(config)
+
+
+@command()
+def web(
+    data_root: DataRoot = Path("data"),
+    host: Annotated[str | None, typer.Option(
+        "--host", metavar="地址", help="网页监听的地址；不写则用 config.toml 中 web 一节的 host（默认 127.0.0.1，仅本机）。"
+        "绑定到其他地址时必须先用 web-user add 设置用户。")] = None,
+    port: Annotated[int | None, typer.Option(
+        "--port", metavar="端口", help="网页端口；不写则用 config.toml 中 web 一节的 port（默认 8080）。")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(
+        "--ssl-keyfile", metavar="文件", help="HTTPS 私钥文件（与 --ssl-certfile 一起使用）。")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(
+        "--ssl-certfile", metavar="文件", help="HTTPS 证书文件。")] = None,
+    now: Now = None,
+    debug: Debug = False,
+) -> None:
+    """启动工作台网页：本周报送情况（未报、退回未重报、迟报名单）、学校、隐患台账、周报下载、运行记录。
+
+    管理员还可以在网页上立即收件、发送催报、生成周报、代学校上传文件。默认只有本机可以访问
+    （http://127.0.0.1:8080）；按 Ctrl+C 停止。"""
+    try:
+        run = _ready(data_root, now, debug)
+        settings = run.settings
+        chosen_host, chosen_port = host or settings.web.host, port or settings.web.port
+        if (ssl_keyfile is None) != (ssl_certfile is None):
+            raise ConfigError("--ssl-keyfile 和 --ssl-certfile 要一起使用")
+        server = _web_server(run.paths, settings, chosen_host, chosen_port, prefect_ui=None, now=now,
+                             ssl_keyfile=ssl_keyfile, ssl_certfile=ssl_certfile)
+        scheme = "https" if ssl_certfile else "http"
+        shown = "127.0.0.1" if chosen_host in ("0.0.0.0", "::") else chosen_host
+        console.print(f"工作台网页已启动：{scheme}://{markup_safe(shown)}:{chosen_port}（日志 "
+                      f"{markup_safe(run.paths.log_file)}）；按 Ctrl+C 停止。", soft_wrap=True)
+        server.run()
+    except KeyboardInterrupt:
+        console.print("已停止。")
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug, data_root)
+
+
+web_user = typer.Typer(
+    help="管理工作台网页的用户（密码只以哈希形式存入数据目录的 secrets.toml，不写入 config.toml）。",
+    no_args_is_help=True,
+    cls=_App,
+    options_metavar="[选项]",
+    subcommand_metavar="命令 [选项]…",
+)
+app.add_typer(web_user, name="web-user")
+
+
+@web_user.command("add", cls=_Command, options_metavar="[选项]")
+def web_user_add(
+    name: Annotated[str, typer.Argument(metavar="用户名", help="登录用的用户名。")],
+    data_root: DataRoot = Path("data"),
+    role: Annotated[str, typer.Option(
+        "--role", metavar="管理员|只读", help="管理员：查看和全部操作；只读：只能查看。")] = "管理员",
+    zone: Annotated[list[str] | None, typer.Option(
+        "--zone", metavar="片区", help="只读用户只能看这些片区的学校（可写多次）。")] = None,
+    owner: Annotated[str, typer.Option(
+        "--owner", metavar="包校责任人", help="只读用户只能看这位包校责任人的学校。")] = "",
+    debug: Debug = False,
+) -> None:
+    """添加工作台用户（已有同名用户则重设其密码和权限）；密码输入两次，不显示。"""
+    from .web.security import add_user
+
+    try:
+        run = _ready(data_root, None, debug)
+        password = typer.prompt("密码", hide_input=True)
+        again = typer.prompt("再次输入密码", hide_input=True)
+        if password != again:
+            raise ConfigError("两次输入的密码不一致，用户未添加")
+        user = add_user(run.paths.secrets_file, name, password, role, tuple(zone or ()), owner)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug, data_root)
+    scope = "、".join(user.zones) if user.zones else (user.owner or "全部学校")
+    console.print(f"用户 {markup_safe(user.name)}（{user.role}，{markup_safe(scope)}）已保存到 "
+                  f"{markup_safe(run.paths.secrets_file)}。", soft_wrap=True)
 
 
 # the parts of a week's figures that rebuild compares (jobs.rebuild.FIGURE_PARTS)

@@ -34,6 +34,11 @@ weekly_report = "30 12 * * 5"
 host = "127.0.0.1"             # "0.0.0.0" to open the UI from other PCs of the office
 port = 4200                    # UI at http://127.0.0.1:4200
 
+[web]                          # the clerk's web page (工作台): `inspect-pipeline web`, and beside `serve`
+host = "127.0.0.1"             # "0.0.0.0" for the office LAN: then users are required (inspect-pipeline web-user add)
+port = 8080                    # page at http://127.0.0.1:8080
+base_url = ""                  # the address others use, e.g. "http://10.1.2.3:8080" (links in the Prefect UI)
+
 [signature]                    # under the first table of the 区安委办 and 市教育局 workbooks
 preparer = ""                  # 填表人 (empty: a line to sign on)
 reviewer = ""                  # 审核人

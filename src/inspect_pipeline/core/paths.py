@@ -112,6 +112,20 @@ class Paths:
         """The rotating log of flows and `serve`."""
         return self.root / "logs" / "inspect-pipeline.log"
 
+    @property
+    def secrets_file(self) -> Path:
+        """Passwords and keys (mail password, the web page's users and cookie key); never config.toml."""
+        return self.root / "secrets.toml"
+
+    def inbox_folder(self, school_folder: str) -> Path:
+        """A school's folder below the inbox (a file there is credited to it when the file names no school)."""
+        return self.inbox / safe_name(school_folder)
+
+    def upload_note(self, sha256: str) -> Path:
+        """What the web page's 代报上传 kept of an upload (who, when, the note), by the file's SHA-256: found again
+        for the file the record holds after intake, outside the inbox so intake never takes it."""
+        return self.state_dir / "uploads" / f"{sha256}.json"
+
     def reminders_dir(self, week: str, stamp: str) -> Path:
         """One reminder round of a week, e.g. reports/2023-W47/reminders/20231123-1500/."""
         return self.reports_root / week / "reminders" / stamp

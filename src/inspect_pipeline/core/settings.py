@@ -157,6 +157,26 @@ class Server(_Table):
     startup_timeout_seconds: float = Field(180.0, gt=0, description="How long to wait for the server to answer.")
 
 
+class Web(_Table):
+    """The clerk's web page (工作台) `web` and `serve` start. Bound to anything but 127.0.0.1 it needs users
+    (`inspect-pipeline web-user add`, stored hashed in secrets.toml); the Prefect UI stays on [server] host."""
+
+    host: str = Field("127.0.0.1", description="Address the web page listens on; 0.0.0.0 for the office LAN.")
+    port: int = Field(8080, ge=1, le=65535, description="Port of the web page.")
+    base_url: str = Field(
+        "", description="The page's address as others reach it (e.g. http://10.1.2.3:8080); default from host/port."
+    )
+    enabled: bool = Field(True, description="Whether `serve` starts the web page beside the schedules.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest file 代报上传 accepts, in MB.")
+
+    @property
+    def url(self) -> str:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """Everything an operator may configure. Loaded by `load_settings(data_root)`."""
 
@@ -199,6 +219,7 @@ class Settings(BaseSettings):
     mail: Mail = Field(default_factory=Mail)
     schedule: Schedule = Field(default_factory=Schedule)
     server: Server = Field(default_factory=Server)
+    web: Web = Field(default_factory=Web)
     signature: Signature = Field(default_factory=Signature)
 
     @field_validator("timezone")

@@ -98,6 +98,27 @@ def hazard_list(wf: WeekFigures, conn: Connection, *, overdue_too: bool) -> list
     return rows
 
 
+def ledger_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]:
+    """Every hazard of the 累计 set with its state at the week's cutoff and its text (the web page's 隐患台账), by
+    zone, school and found date: 包校责任人 from the roster, 逾期 and 已整改 as flags."""
+    h = wf.hazards
+    if h.empty:
+        return []
+    schools = roster.by_id
+    rows = (h.merge(hazard_details(conn, [int(i) for i in h["observation_id"]]), on="observation_id")
+            .sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records"))
+    for row in rows:
+        for key, value in row.items():  # plain values: None for missing, dates as dates
+            if isinstance(value, pd.Timestamp):
+                row[key] = value.date()
+            elif value is None or isinstance(value, float | type(pd.NaT)) and pd.isna(value):
+                row[key] = None
+        row["section_owner"] = schools[row["school_id"]].section_owner
+        row["overdue"], row["done"], row["major"] = bool(row["overdue"]), bool(row["done"]), bool(row["major"])
+        row["age_days"] = _age(row["found_date"], wf)
+    return rows
+
+
 def dropped_list(wf: WeekFigures, conn: Connection) -> list[dict]:
     """Open hazards of schools that reported this week but did not list them (hazard-dropped): still open in the
     ledger, listed for the zone leader."""

@@ -3,6 +3,8 @@ what is still in the inbox."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from ..core.paths import Paths
@@ -10,19 +12,39 @@ from ..core.settings import Settings
 from ..intake.take import walk_inbox
 from ..record.db import deliveries, make_engine, migrate, reports, submissions
 from ..schools.identity import current_roster
-from .figures import compute_week
-from .listings import week_status
+from ..schools.roster import Roster
+from .figures import WeekFigures, compute_week, received_by
+from .listings import REPORT_STATUS, first_received, ledger_rows, week_status
 
 
-def week_status_by_zone(paths: Paths, settings: Settings, week: str, as_of=None) -> list[dict]:
-    """Per zone: due, received, on time, late, missing, rejected and not resubmitted (plus a 合计 row), as of
-    `as_of` when given (files received later are not counted)."""
+@dataclass
+class Board:
+    """A week's reporting as of a moment, computed once: the figures, each due school's status, why each school
+    rejected and not resubmitted was returned, and the zone table (`rows`, plus 合计)."""
+
+    week: str
+    figures: WeekFigures
+    roster: Roster
+    status: dict[int, str]  # school id → 按时 / 迟报 / 未报 / 退回未重报 (due schools only)
+    reasons: dict[int, str]  # school id → the problems of its latest returned file (退回未重报 only)
+    received_at: dict[int, str]  # school id → when its first accepted file of the week came (as recorded)
+    rows: list[dict]
+    ledger: list[dict] | None = None  # listings.ledger_rows, when asked for
+
+
+def week_board(paths: Paths, settings: Settings, week: str, as_of=None, *, ledger: bool = False) -> Board:
+    """The week's status per zone and per school (status, the web page), as of `as_of` when given (files received
+    later are not counted); with `ledger`, every hazard of the 累计 set too (listings.ledger_rows)."""
     engine = make_engine(paths.database_url)
     migrate(engine)
     roster = current_roster(paths, settings, engine, register=False)
     with engine.connect() as conn:
         wf = compute_week(conn, roster, settings, week, as_of=as_of)
         status = week_status(wf, conn, week)
+        returned = sorted(k for k, s in status.items() if s == REPORT_STATUS["rejected"])
+        reasons = _returned_reasons(conn, week, returned, wf.as_of)
+        received_at = first_received(conn, week)
+        hazards = ledger_rows(wf, roster, conn) if ledger else None
     engine.dispose()
     schools = roster.by_id
     rows = []
@@ -36,9 +58,35 @@ def week_status_by_zone(paths: Paths, settings: Settings, week: str, as_of=None)
             "on_time": block["on_time"],
             "late": block["late"],
             "missing": block["missing"],
-            "rejected": sum(1 for s in mine if s == "退回未重报"),
+            "rejected": sum(1 for s in mine if s == REPORT_STATUS["rejected"]),
+            "report_rate": block["report_rate"],
         })
-    return rows
+    return Board(week, wf, roster, status, reasons, received_at, rows, hazards)
+
+
+def _returned_reasons(conn, week: str, school_ids: list[int], as_of) -> dict[int, str]:
+    """School id → the errors of its latest rejected file of the week, as one line."""
+    s = submissions.c
+    out: dict[int, str] = {}
+    for i in range(0, len(school_ids), 500):
+        rows = conn.execute(
+            sa.select(s.school_id, s.issues, s.note)
+            .where(s.week == week, s.outcome == "rejected", s.school_id.in_(school_ids[i : i + 500]),
+                   received_by(as_of))
+            .order_by(s.received_epoch, s.id)
+        ).all()
+        for key, issues, note in rows:  # the latest one wins
+            errors = [i["message"] for i in issues if i.get("severity") == "error"]
+            text = "；".join(dict.fromkeys(errors[:3])) or (note or "")
+            out[key] = text + (f"（共 {len(errors)} 处错误）" if len(errors) > 3 else "")
+    return out
+
+
+def week_status_by_zone(paths: Paths, settings: Settings, week: str, as_of=None) -> list[dict]:
+    """Per zone: due, received, on time, late, missing, rejected and not resubmitted (plus a 合计 row), as of
+    `as_of` when given (files received later are not counted)."""
+    return [{k: v for k, v in row.items() if k != "report_rate"} for row in week_board(paths, settings, week,
+                                                                                       as_of).rows]
 
 
 def stale_reports(paths: Paths, settings: Settings) -> list[dict]:

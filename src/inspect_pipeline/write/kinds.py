@@ -16,6 +16,7 @@ KINDS: dict[str, str] = {
     "template-prefilled": "预填模板",
     "reminders": "催报提醒",
     "roster-template": "学校名单模板",
+    "ledger-export": "隐患台账（网页导出）",
 }
 PROPERTY = "category"  # the workbook property that carries the kind
 
