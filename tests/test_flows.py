@@ -52,6 +52,13 @@ def _artifact(key: str):
     return json.loads(found.data) if found.type == "table" else found.data
 
 
+def _flow_runs():
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(limit=200)
+
+
 def _taken(root: Path) -> list[tuple[str, str]]:
     engine = make_engine(f"sqlite:///{(root / '.state' / 'inspect.db').as_posix()}")
     with engine.connect() as conn:
@@ -158,9 +165,13 @@ def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
     summary = _artifact("weekly-report-summary")
     assert f"未报单位（{len(manifest['missing_units'])}）" in summary
     assert all(u["school_name"] in summary for u in manifest["missing_units"])
-    assert manifest["outputs"]["safety_committee"].split("/")[-1] in summary
+    assert "file://" not in summary and f"({settings.web.url}/?week={WEEK})" in summary  # links into the web page
+    assert summary.count(f"{settings.web.url}/download/report/") == 3 + len(manifest["outputs"]["zone_extracts"])
     log = (root / "logs" / "inspect-pipeline.log").read_text(encoding="utf-8")  # the rotating log in the data root
     assert "prefect.flow_runs" in log and "Finished in state Completed" in log
+    assert f"week {WEEK} revision {manifest['revision']} written" in log and manifest["outputs"]["city_bureau"] in log
+    names = {r.name for r in _flow_runs()}
+    assert {f"intake {WEEK}", f"reminders {WEEK}", f"weekly-report {WEEK}"} <= names  # runs named with their week
 
 
 def test_two_intake_flow_runs_at_once_take_every_file_once(harness, tmp_path):

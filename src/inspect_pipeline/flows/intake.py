@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from prefect import flow
 
+from ..core.weeks import week_of
+
 from ..jobs import intake as job
 from ..report.summary import intake_table
-from .wiring import as_tasks, open_run, publish_table
+from .wiring import as_tasks, open_run, publish_table, run_name
 
 
 def _files_taken(taken: dict) -> None:
@@ -19,8 +21,15 @@ def _mail_failures(mailed: dict) -> None:
         publish_table("intake-mail-failures", mailed["failed"], "未能发出的回执邮件（下次运行时重发）")
 
 
-@flow(name="intake", description="收件：归档、读取、校验、登记收件箱中的新文件，生成并发送回执。")
+@flow(name="intake", description="收件：归档、读取、校验、登记收件箱中的新文件，生成并发送回执。",
+      flow_run_name=run_name("intake", week_of))
 def intake(data_root: str = "data", now: str | None = None) -> dict:
+    """收件。
+
+    Args:
+        data_root: 数据目录（收件箱 inbox、归档 archive、回执 receipts 所在的文件夹）。
+        now: 把此刻当作这个时间（ISO 8601），收到时间即为此时；不填则用真实时钟。
+    """
     done = job.intake(open_run(data_root, now),
                       as_tasks({"take_inbox": _files_taken, "mail_receipts": _mail_failures}))
     return {**done, "files": len(done["files"])}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from prefect import task
@@ -26,6 +27,28 @@ def open_run(data_root: str, now: str | None) -> Run:
     run = context.open_run(data_root, now)
     log_to_file(run.paths)
     return run
+
+
+def run_name(flow: str, which: Callable[[dt.datetime, Settings], str]) -> Callable[[], str]:
+    """A flow run's name that carries its week (`weekly-report 2023-W48`): the `week` parameter, else the week
+    `which(moment, settings)` gives for the run's clock. Never fails a run: a data root it cannot read gives the
+    flow's name alone."""
+    def name() -> str:
+        params = flow_run.parameters or {}
+        week = params.get("week")
+        if not week:
+            try:
+                from ..core.settings import load_settings
+                from ..core.weeks import parse_moment
+
+                settings = load_settings(Path(params.get("data_root") or "data"))
+                moment = parse_moment(params["now"], settings.tz) if params.get("now") else dt.datetime.now(settings.tz)
+                week = which(moment, settings)
+            except Exception:  # noqa: BLE001 - the name is a courtesy; the run says what is wrong
+                return flow
+        return f"{flow} {week}"
+
+    return name
 
 
 def round_time(now: str | None, settings: Settings) -> dt.datetime | None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ..core.weeks import closed_week, shift
 from ..deliver.delivery import send_report, summary
+from ..record.files import report_id
 from ..report.build import build_report
-from ..report.summary import report_markdown, zone_table
+from ..report.summary import report_markdown, web_links, zone_table
 from ..report.templates import write_templates
 from .context import Progress, Run, Steps, direct, no_progress, staged
 from .intake import take_inbox
@@ -45,7 +46,9 @@ def build_week(run: Run, week: str, roster_current: bool = False) -> dict:
         "folder": str(result.folder),
         "manifest": result.manifest,
         "zones": zone_table(result.manifest, result.missing),
-        "summary": report_markdown(result.manifest, result.majors, run.paths.root),
+        "summary": report_markdown(result.manifest, result.majors,
+                                   web_links(run.settings.web.url, report_id(run.engine, result.week, result.revision),
+                                             result.manifest)),
     }
 
 

@@ -79,6 +79,13 @@ def recent_runs(root: Path, settings: Settings, limit: int = 30) -> list[dict]:
              "outcomes": outcomes.get(r["id"], {})} for r in chosen]
 
 
+def report_id(engine, week: str, revision: int) -> int | None:
+    """The record's id of a week's report revision (what the web page's download addresses use)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(reports.c.id).where(reports.c.week == week, reports.c.revision == revision)
+                            ).scalar()
+
+
 def report_revisions(root: Path, settings: Settings) -> list[dict]:
     """Every report revision, newest week and revision first: id, week, revision, when, its folder."""
     paths = Paths.at(root, settings)

@@ -5,7 +5,6 @@ Prefect flows publish them as artifacts; nothing here knows about Prefect."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from .listings import REPORT_STATUS
 
@@ -35,8 +34,29 @@ def zone_table(manifest: dict, missing: list[dict]) -> list[dict]:
     ]
 
 
-def report_markdown(manifest: dict, majors: list[dict], root: Path) -> str:
-    """The report run in a few lines: headline figures, missing units, open 重大 hazards, overdue, the outputs."""
+def report_outputs(manifest: dict) -> list[dict]:
+    """A revision's workbooks as (key, title, path relative to the data root, zone): keys name no file and no
+    person (`zone-3` for the third zone extract), so they can stand in a web address."""
+    outputs = manifest.get("outputs", {})
+    found = [{"key": k, "title": t, "path": outputs[k], "zone": None} for k, t in OUTPUT_TITLES.items() if k in outputs]
+    for i, (zone, path) in enumerate(sorted(outputs.get("zone_extracts", {}).items()), 1):
+        found.append({"key": f"zone-{i}", "title": f"包片包校情况（{zone}）", "path": path, "zone": zone})
+    return found
+
+
+def web_links(base_url: str, report_id: int | None, manifest: dict) -> list[tuple[str, str]]:
+    """(title, http address on the web page) of the week's status, its revisions and each workbook of this one:
+    what a run summary links to (a file:// link means nothing on another PC, and browsers block it)."""
+    base = base_url.rstrip("/")
+    links = [(f"{manifest['week']} 报送情况", f"{base}/?week={manifest['week']}"), ("各周报表", f"{base}/reports")]
+    if report_id is not None:
+        links += [(o["title"], f"{base}/download/report/{report_id}/{o['key']}") for o in report_outputs(manifest)]
+    return links
+
+
+def report_markdown(manifest: dict, majors: list[dict], links: list[tuple[str, str]]) -> str:
+    """The report run in a few lines: headline figures, missing units, open 重大 hazards, overdue, the outputs
+    (`links`: title and address on the web page, web_links)."""
     week, total = manifest["totals"]["week"], manifest["totals"]["cumulative"]
     lines = [
         f"# {manifest['week']} 安全隐患排查整治周报（第 {manifest['revision']} 版）",
@@ -59,17 +79,9 @@ def report_markdown(manifest: dict, majors: list[dict], root: Path) -> str:
         f"（{h.get('code', '')}，逾期：{h.get('overdue', '否')}）"
         for h in majors
     ]
-    lines += ["" if majors else "无", "", "## 报表文件", ""]
-    outputs = manifest["outputs"]
-    for key, title in OUTPUT_TITLES.items():
-        lines.append(_link(title, root / outputs[key]))
-    for zone, path in outputs["zone_extracts"].items():
-        lines.append(_link(f"包片包校情况（{zone}）", root / path))
+    lines += ["" if majors else "无", "", "## 报表文件（工作台）", ""]
+    lines += [f"- [{title}]({url})" for title, url in links]
     return "\n".join(lines) + "\n"
-
-
-def _link(title: str, path: Path) -> str:
-    return f"- [{title}]({path.resolve().as_uri()}) `{path}`"
 
 
 def intake_table(files: list[dict]) -> list[dict]:

@@ -33,7 +33,7 @@ from ..jobs.setup import open_data_root
 from ..record.files import report_revisions, submission
 from ..report.ledger_export import COLUMNS, shown, write_ledger_export
 from ..report.status import week_board
-from ..report.summary import OUTCOME_TITLES
+from ..report.summary import report_outputs, OUTCOME_TITLES
 from . import views
 from .security import LOCAL_ADMIN, Lockout, Signer, User, check_password, load_users, refuse_open_without_users, secret_key
 
@@ -304,7 +304,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
         manifest = views.read_manifest(paths, revision["path"]) if revision else None
         if manifest is None:
             raise HTTPException(404, "没有这一版报表")
-        output = next((o for o in views.report_outputs(manifest) if o["key"] == key), None)
+        output = next((o for o in report_outputs(manifest) if o["key"] == key), None)
         if output is None:
             raise HTTPException(404, "这一版报表中没有这个文件")
         if user.limited and (output["zone"] is None or user.owner or output["zone"] not in user.zones):

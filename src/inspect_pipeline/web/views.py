@@ -13,11 +13,10 @@ from ..core.settings import Settings
 from ..record.files import received_files, report_revisions
 from ..report.listings import REPORT_STATUS
 from ..report.status import Board, stale_reports
-from ..report.summary import OUTCOME_TITLES, OUTPUT_TITLES
+from ..report.summary import OUTCOME_TITLES, report_outputs
 from .security import User
 
 OUTCOMES = OUTCOME_TITLES
-REPORT_OUTPUTS = OUTPUT_TITLES
 
 
 def visible(board: Board, user: User) -> set[int]:
@@ -179,16 +178,6 @@ def read_manifest(paths: Paths, folder: str) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def report_outputs(manifest: dict) -> list[dict]:
-    """A revision's workbooks as (key, title, path relative to the data root, zone): keys name no file and no
-    person (`zone-3` for the third zone extract)."""
-    outputs = manifest.get("outputs", {})
-    found = [{"key": k, "title": t, "path": outputs[k], "zone": None} for k, t in REPORT_OUTPUTS.items() if k in outputs]
-    for i, (zone, path) in enumerate(sorted(outputs.get("zone_extracts", {}).items()), 1):
-        found.append({"key": f"zone-{i}", "title": f"{zone}分表", "path": path, "zone": zone})
-    return found
 
 
 def inside(root: Path, relative: str) -> Path | None:
