@@ -67,3 +67,31 @@ def test_a_clerk_uploads_for_a_school_and_takes_the_inbox(district, tmp_path):
             wait_for_id(driver, "missing-list")
             assert missing_names(driver) == []
             screenshot(driver, "web-after-intake")
+
+
+def test_the_week_page_at_phone_width_and_printed_on_a4(district, tmp_path):
+    """At a phone's width nothing scrolls sideways; printed (chromium's own print to PDF, A4), the zone table is
+    on the first page."""
+    import base64
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("needs poppler-utils' pdftotext (.ci/run installs it)")
+
+    from inspect_pipeline.web.app import create_app
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    with serve_app(functools.partial(create_app, district, now=NOW), factory=True) as base, \
+            chrome(window=(390, 844)) as driver:
+        driver.get(base + "/")
+        wait_for_id(driver, "zone-table")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+        screenshot(driver, "web-week-phone")
+        options = PrintOptions()
+        options.page_width, options.page_height = 21.0, 29.7  # A4, in cm
+        pdf = tmp_path / "week.pdf"
+        pdf.write_bytes(base64.b64decode(driver.print_page(options)))
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    assert all(word in first for word in ("一片", "二片", "合计", "应报", "已报"))
