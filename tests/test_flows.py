@@ -7,6 +7,7 @@ import asyncio
 import gc
 import datetime as dt
 import json
+import re
 import threading
 import warnings
 from pathlib import Path
@@ -273,3 +274,16 @@ def test_one_off_commands_go_through_the_flows_when_a_prefect_api_is_set(harness
         names = sorted(client.read_flow(r.flow_id).name for r in runs)
     assert names == ["intake", "weekly-report"]
     assert all(r.state.is_completed() for r in runs)
+
+
+def test_every_flow_parameter_is_described_in_chinese():
+    """The Prefect UI shows each deployment parameter with its description (from the flow's docstring)."""
+    from prefect.utilities.callables import parameter_schema
+
+    from inspect_pipeline.flows.intake import intake
+    from inspect_pipeline.flows.reminders import reminders
+    from inspect_pipeline.flows.weekly_report import weekly_report
+
+    for fl in (intake, reminders, weekly_report):
+        props = parameter_schema(fl).properties
+        assert props and all(re.search(r"[\u4e00-\u9fff]", p.get("description", "")) for p in props.values()), fl.name
