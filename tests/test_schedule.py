@@ -121,3 +121,16 @@ def test_a_version_2_file_knows_only_the_new_keys_and_checks_the_rounds(tmp_path
     _write(tmp_path, 'config_version = 2\n[schedule]\nreminder_rounds = ["Thursday 15:00"]\n')
     with pytest.raises(ConfigError, match="不是催报时间：“Thursday 15:00”"):
         load_settings(tmp_path)
+
+
+def test_status_shows_the_next_runs_in_chinese(tmp_path):
+    from typer.testing import CliRunner
+
+    from inspect_pipeline.cli import app
+    from support import make_root
+
+    root = make_root(tmp_path)
+    run = CliRunner().invoke(app, ["status", "--data-root", str(root), "--now", "2023-11-23T10:00:00+08:00"])
+    assert run.exit_code == 0, run.output
+    assert ("接下来（serve 运行时）：11月23日（周四）15:00 催报 2023-W47；11月24日（周五）09:00 催报 2023-W47；"
+            "11月24日（周五）12:30 周报 2023-W47；11月30日（周四）15:00 催报 2023-W48") in run.output.replace("\n", "")

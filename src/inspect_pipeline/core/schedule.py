@@ -138,3 +138,15 @@ def cron_as_round(cron: str, cutoff_weekday: int) -> str | None:
     if days > 0:  # a cron after the cutoff weekday reminded of the next week
         days -= 7
     return f"{days}d {at:%H:%M}"
+
+
+def upcoming_rows(settings: Settings, now: dt.datetime, count: int = 4) -> list[dict]:
+    """The next planned runs as the CLI's `status` and the web page show them: {"at", "kind", "title" (周报/催报),
+    "week", "text" (`11月23日（周四）15:00 催报 2023-W47`)}, in time order."""
+    rows = []
+    for fire in upcoming(settings, now, count):
+        local = fire.at.astimezone(settings.tz)
+        text = (f"{local.month}月{local.day}日（周{'一二三四五六日'[local.isoweekday() - 1]}）{local:%H:%M} "
+                f"{fire.title} {fire.week}")
+        rows.append({"at": local, "kind": fire.kind, "title": fire.title, "week": fire.week, "text": text})
+    return rows

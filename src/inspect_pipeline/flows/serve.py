@@ -6,18 +6,20 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 
 from ..core.logs import log_to_file
 from ..core.paths import Paths
 from ..core.errors import ConfigError
 from ..core.schedule import next_fires, report_due
-from ..core.settings import Settings, load_settings
+from ..core.settings import CONFIG_FILE_NAME, Settings, load_settings
 from .server import LocalServer
 
 log = logging.getLogger(__name__)
 TAGS = ["inspect-pipeline"]
 PLANNED = "planned"  # the tag of the flow runs the planner schedules (report, reminder rounds)
-PLAN_SECONDS = 60  # how often `serve` re-reads config.toml and re-plans
+PLAN_SECONDS = 60  # how often `serve` re-plans (time passes: the next weeks' runs)
+WATCH_SECONDS = 2  # how often it looks whether config.toml changed (then it re-plans at once)
 PLAN_WEEKS = 2  # how far ahead flow runs are scheduled
 LATE_GRACE = dt.timedelta(minutes=10)  # a reminder round later than this (the PC was off) is dropped
 
@@ -69,7 +71,7 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
     `reminders` match the calendar for the next PLAN_WEEKS weeks (create the missing ones, delete the planned ones
     no longer wanted, e.g. after a cutoff moved). A planned reminder round more than LATE_GRACE late (the PC was
     off) is deleted, not run. `starting`: also schedule, now, the report of a week that fell due while `serve` was
-    not running and was never built. Returns what it did: {"created": [...], "deleted": [...], "catch_up": [...]}."""
+    not running and was never built (when any report was ever built: not on a new installation). Returns what it did: {"created": [...], "deleted": [...], "catch_up": [...]}."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
                                                 FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags)
@@ -107,9 +109,10 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
                 ids[kind], parameters={**params, "week": week}, state=Scheduled(scheduled_time=at), tags=[PLANNED],
                 idempotency_key=f"{kind}:{week}:{at.isoformat()}")
             done["created"].append((kind, week, at))
-        if starting:
+        built = _built_weeks(paths, settings) if starting else set()
+        if built:  # a new installation does not build last week's report on its first start
             pending = {k[1] for k in have if k[0] == "weekly-report" and k[2] <= now}
-            for week in report_due(settings, now, _built_weeks(paths, settings) | pending):
+            for week in report_due(settings, now, built | pending):
                 client.create_flow_run_from_deployment(ids["weekly-report"], parameters={**params, "week": week},
                                                        tags=[PLANNED, "catch-up"])
                 done["catch_up"].append(week)
@@ -118,12 +121,12 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
 
 
 class Planner:
-    """The planner beside `serve`'s runner: `plan` once at start (with the catch-up), then every PLAN_SECONDS, so
-    a change of [schedule], the calendar or the cutoff overrides in config.toml is followed without a restart. A
-    config.toml that cannot be read leaves the last plan in place (logged)."""
+    """The planner beside `serve`'s runner: `plan` once at start (with the catch-up), then every PLAN_SECONDS and
+    within WATCH_SECONDS of a change of config.toml, so a change of [schedule], the calendar or the cutoff overrides
+    is followed without a restart. A config.toml that cannot be read leaves the last plan in place (logged)."""
 
-    def __init__(self, paths: Paths, seconds: float = PLAN_SECONDS):
-        self.paths, self.seconds = paths, seconds
+    def __init__(self, paths: Paths, seconds: float = PLAN_SECONDS, watch: float = WATCH_SECONDS):
+        self.paths, self.seconds, self.watch = paths, seconds, watch
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="planner", daemon=True)
 
@@ -139,10 +142,24 @@ class Planner:
     def start(self) -> None:
         self.thread.start()
 
+    def _stamp(self) -> tuple:
+        config = self.paths.root / CONFIG_FILE_NAME
+        try:
+            found = config.stat()
+        except OSError:
+            return ()
+        return found.st_mtime_ns, found.st_size
+
     def _loop(self) -> None:
+        seen, last = self._stamp(), time.monotonic()
         self.tick(starting=True)
-        while not self.stopping.wait(self.seconds):
-            self.tick()
+        while not self.stopping.wait(self.watch):
+            stamp = self._stamp()
+            if stamp != seen or time.monotonic() - last >= self.seconds:
+                if stamp != seen:
+                    log.info("config.toml 已更改：重新安排周报和催报")
+                seen, last = stamp, time.monotonic()
+                self.tick()
 
     def stop(self) -> None:
         self.stopping.set()
