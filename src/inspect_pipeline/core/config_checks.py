@@ -116,11 +116,15 @@ def _schedule_crons_to_offsets(values: dict, source: Path | str) -> None:
                               '请改写为 reminder_rounds = ["-1d 15:00", "0d 09:00"]（相对截止日的天数和时间）')
         table.setdefault("reminder_rounds", rounds)
         notes.append(f"reminders = {crons} → reminder_rounds = {rounds}")
+    if str(source) in _NOTED:  # once per file and process: serve re-reads config.toml every minute
+        return
+    _NOTED.add(str(source))
     log.warning("配置文件 %s 的 [schedule] 仍是旧写法（固定星期几的 cron），已按截止时间换算：%s。"
                 "周报和催报现在随每周的截止时间（含调休）移动、寒暑假不运行；请照此改写配置文件并写 config_version = 2",
                 source, "；".join(notes))
 
 
+_NOTED: set[str] = set()
 CONVERTED = {1: _schedule_crons_to_offsets}
 """Values converted when config.toml went from version N to N+1 (after RENAMED): {N: fn(values, source)}."""
 
