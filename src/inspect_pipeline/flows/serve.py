@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 
 from ..core.logs import log_to_file
 from ..core.paths import Paths
@@ -71,16 +72,16 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
     `reminders` match the calendar for the next PLAN_WEEKS weeks (create the missing ones, delete the planned ones
     no longer wanted, e.g. after a cutoff moved). A planned reminder round more than LATE_GRACE late (the PC was
     off) is deleted, not run. `starting`: also schedule, now, the report of a week that fell due while `serve` was
-    not running and was never built (when any report was ever built: not on a new installation). Returns what it did: {"created": [...], "deleted": [...], "catch_up": [...]}."""
+    not running and was never built (when any report was ever built: not on a new installation). Returns what it
+    did: {"created": [...], "deleted": [...], "catch_up": [...]}."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
                                                 FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags)
     from prefect.client.schemas.objects import StateType
     from prefect.states import Scheduled
 
-    paths_root = data_root
-    settings = load_settings(paths_root)
-    paths = Paths.at(paths_root, settings)
+    settings = load_settings(Path(data_root))
+    paths = Paths.at(Path(data_root), settings)
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(settings.tz)
     wanted = {(f.kind, f.week, _utc(f.at)) for f in next_fires(settings, now, PLAN_WEEKS)}
     done: dict[str, list] = {"created": [], "deleted": [], "catch_up": []}
@@ -89,8 +90,9 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
         names = {v: k for k, v in ids.items()}
         runs = client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(ids.values()))),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
-                                          tags=FlowRunFilterTags(all_=[PLANNED])),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+                tags=FlowRunFilterTags(all_=[PLANNED])),
             limit=200,
         )
         have = set()
