@@ -46,7 +46,7 @@ def test_a_mistyped_limit_is_one_line_naming_the_key_and_the_nearest_one(root):
         ("bureau = '丰润区教育局'\n", "bureau", "“bureau_name”"),
         ("[limits]\nmax_file_mbs = 30\n", "limits.max_file_mbs", "“limits.max_file_mb”"),
         ("[mail]\nhots = 'smtp.example.gov.cn'\n", "mail.hots", "“mail.host”"),
-        ("[schedule]\nweekly_reprot = '30 12 * * 5'\n", "schedule.weekly_reprot", "“schedule.weekly_report”"),
+        ("[schedule]\nreport_delay_minute = 30\n", "schedule.report_delay_minute", "“schedule.report_delay_minutes”"),
         ("[server]\nprot = 4300\n", "server.prot", "“server.port”"),
         ("[limit]\nmax_cells = 300\n", "limit", "“limits”"),
     ],
@@ -78,32 +78,32 @@ def test_free_tables_take_any_key(root):
     assert list(settings.cutoff_overrides) == ["2023-W40"]
 
 
-def test_the_default_config_is_version_1_and_a_config_without_version_is_too(root):
-    assert "\nconfig_version = 1 " in DEFAULT_CONFIG
+def test_the_default_config_is_version_2_and_a_config_without_version_is_read_as_1(root):
+    assert "\nconfig_version = 2 " in DEFAULT_CONFIG
     write(root, DEFAULT_CONFIG)
     assert load_settings(root).limits.max_cells == 2_000_000
-    write(root, DEFAULT_CONFIG.replace("\nconfig_version = 1 ", "\n# "))
+    write(root, DEFAULT_CONFIG.replace("\nconfig_version = 2 ", "\n# "))
     assert load_settings(root).cutoff_weekday == 5
 
 
 def test_a_config_of_a_newer_version_is_refused_with_upgrade_advice(root):
-    write(root, "config_version = 2\n")
+    write(root, "config_version = 3\n")
     message = refused(root)
-    assert "config_version = 2" in message and "请升级" in message, message
+    assert "config_version = 3" in message and "请升级" in message, message
     result = runner.invoke(app, ["status", "--data-root", str(root)])
     assert result.exit_code == 2 and "请升级" in result.output and "Traceback" not in result.output
 
 
 def test_a_config_of_an_older_version_has_its_renamed_keys_moved(root, monkeypatch):
-    monkeypatch.setattr(config, "CONFIG_VERSION", 2)
-    monkeypatch.setattr(config, "RENAMED", {1: {"limits.cell_cap": "limits.max_cells", "cutoff_day": "cutoff_weekday",
+    monkeypatch.setattr(config, "CONFIG_VERSION", 3)
+    monkeypatch.setattr(config, "RENAMED", {2: {"limits.cell_cap": "limits.max_cells", "cutoff_day": "cutoff_weekday",
                                                 "old_table.port": "server.port"}})
-    write(root, "cutoff_day = 4\n[limits]\ncell_cap = 300\n[old_table]\nport = 4300\n")  # no config_version: 1
+    write(root, "config_version = 2\ncutoff_day = 4\n[limits]\ncell_cap = 300\n[old_table]\nport = 4300\n")
     settings = load_settings(root)
     assert (settings.limits.max_cells, settings.cutoff_weekday, settings.server.port) == (300, 4, 4300)
-    write(root, "config_version = 2\n[limits]\ncell_cap = 300\n")  # version 2 files have only the new name
+    write(root, "config_version = 3\n[limits]\ncell_cap = 300\n")  # version 3 files have only the new name
     assert "“limits.cell_cap”" in refused(root)
-    write(root, "[limits]\ncell_cap = 300\nmax_cells = 400\n")
+    write(root, "config_version = 2\n[limits]\ncell_cap = 300\nmax_cells = 400\n")
     assert "已改名为 “limits.max_cells”" in refused(root)
 
 

@@ -68,7 +68,7 @@ def _taken(root: Path) -> list[tuple[str, str]]:
     return [tuple(r) for r in rows]
 
 
-def test_deployments_have_cron_in_the_local_time_zone(tmp_path):
+def test_deployments_intake_on_its_cron_in_the_local_time_zone_the_others_planned(tmp_path):
     from inspect_pipeline.flows.serve import deployments
 
     root = make_root(tmp_path)
@@ -76,11 +76,7 @@ def test_deployments_have_cron_in_the_local_time_zone(tmp_path):
     deps = {d.name: d for d in deployments(Paths.at(root, settings), settings)}
     assert set(deps) == {"intake", "weekly-report", "reminders"}
     crons = {name: [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] for name, d in deps.items()}
-    assert crons == {
-        "intake": [("*/10 * * * *", "Asia/Shanghai")],
-        "weekly-report": [("30 12 * * 5", "Asia/Shanghai")],
-        "reminders": [("0 15 * * 4", "Asia/Shanghai"), ("0 9 * * 5", "Asia/Shanghai")],
-    }
+    assert crons == {"intake": [("*/10 * * * *", "Asia/Shanghai")], "weekly-report": [], "reminders": []}
     assert all(d.parameters == {"data_root": str(root.resolve())} for d in deps.values())
     assert all(d.entrypoint.startswith("inspect_pipeline.flows.") for d in deps.values())
 
@@ -99,18 +95,92 @@ def test_serve_registers_the_deployments_with_their_schedules(harness, tmp_path)
             registered = client.read_deployment(deployment.apply())
             assert registered.parameters == {"data_root": str(root.resolve())}
             assert registered.global_concurrency_limit is not None
-            if registered.name == "reminders":
-                fires = []
-                for s in registered.schedules:
-                    cron = CronSchedule(cron=s.schedule.cron, timezone=s.schedule.timezone)
-                    fires += asyncio.run(cron.get_dates(n=1, start=dt.datetime(2023, 11, 20, tzinfo=shanghai)))
-                assert sorted(d.isoformat() for d in fires) == ["2023-11-23T15:00:00+08:00",
-                                                                "2023-11-24T09:00:00+08:00"]
-            if registered.name == "weekly-report":
+            if registered.name == "intake":
                 (s,) = registered.schedules
                 cron = CronSchedule(cron=s.schedule.cron, timezone=s.schedule.timezone)
-                (fire,) = asyncio.run(cron.get_dates(n=1, start=dt.datetime(2023, 11, 20, tzinfo=shanghai)))
-                assert fire.isoformat() == "2023-11-24T12:30:00+08:00"  # Friday 12:30 in Shanghai, not UTC
+                (fire,) = asyncio.run(cron.get_dates(n=1, start=dt.datetime(2023, 11, 20, 9, 1, tzinfo=shanghai)))
+                assert fire.isoformat() == "2023-11-20T09:10:00+08:00"
+            else:
+                assert registered.schedules == []  # planned by `plan` (test below)
+
+
+def _planned() -> set[tuple[str, str, str]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    from inspect_pipeline.flows.serve import PLANNED
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[PLANNED])), limit=200)
+        names = {r.deployment_id: client.read_deployment(r.deployment_id).name for r in runs}
+    return {(names[r.deployment_id], r.parameters["week"],
+             r.expected_start_time.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%m-%d %H:%M")) for r in runs}
+
+
+def _unplan() -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    from inspect_pipeline.flows.serve import PLANNED
+
+    with get_client(sync_client=True) as client:
+        for run in client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[PLANNED])),
+                                         limit=200):
+            client.delete_flow_run(run.id)
+
+
+def test_the_planner_schedules_the_calendar_and_follows_a_config_change(harness, tmp_path, monkeypatch):
+    """`serve`'s planner (flows/serve.py `plan`, run at start, every minute and on a change of config.toml):
+    flow runs at the calendar's times for this week and the next; a moved cutoff and a new delay re-plan them; a
+    reminder round the PC slept through is dropped; a report that fell due while it was off is built at start."""
+    from inspect_pipeline.flows import serve as serving
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    root = make_root(tmp_path)
+    settings = load_settings(root)
+    for deployment in serving.deployments(Paths.at(root, settings), settings):
+        deployment.apply()
+    _unplan()
+    monday = dt.datetime(2023, 11, 20, 9, 0, tzinfo=shanghai)
+    try:
+        assert len(serving.plan(root, monday)["created"]) == 6
+        assert _planned() == {
+            ("reminders", "2023-W47", "11-23 15:00"), ("reminders", "2023-W47", "11-24 09:00"),
+            ("weekly-report", "2023-W47", "11-24 12:30"),
+            ("reminders", "2023-W48", "11-30 15:00"), ("reminders", "2023-W48", "12-01 09:00"),
+            ("weekly-report", "2023-W48", "12-01 12:30")}
+        assert serving.plan(root, monday) == {"created": [], "deleted": [], "catch_up": []}  # nothing twice
+
+        config = root / "config.toml"  # the clerk edits config.toml while serve runs
+        config.write_text(config.read_text(encoding="utf-8")
+                          .replace("report_delay_minutes = 30", "report_delay_minutes = 60")
+                          .replace('# "2023-W40" = 2023-10-07T12:00:00', '"2023-W48" = 2023-12-02T12:00:00'),
+                          encoding="utf-8")
+        done = serving.plan(root, monday)
+        assert (len(done["deleted"]), len(done["created"])) == (4, 4)
+        assert _planned() == {
+            ("reminders", "2023-W47", "11-23 15:00"), ("reminders", "2023-W47", "11-24 09:00"),
+            ("weekly-report", "2023-W47", "11-24 13:00"),
+            ("reminders", "2023-W48", "12-01 15:00"), ("reminders", "2023-W48", "12-02 09:00"),
+            ("weekly-report", "2023-W48", "12-02 13:00")}
+
+        # the PC was off from Thursday 14:00 to Friday 08:00: Thursday's round is dropped, not sent late
+        serving.plan(root, dt.datetime(2023, 11, 24, 8, 0, tzinfo=shanghai))
+        assert ("reminders", "2023-W47", "11-23 15:00") not in _planned()
+        assert ("reminders", "2023-W47", "11-24 09:00") in _planned()
+
+        # off over the report's time: the pending run is kept (the runner runs it); none pending and none built:
+        # built now, once the installation has built any report before
+        monkeypatch.setattr(serving, "_built_weeks", lambda paths, settings: {"2023-W46"})
+        saturday = dt.datetime(2023, 11, 25, 10, 0, tzinfo=shanghai)
+        assert serving.plan(root, saturday, starting=True)["catch_up"] == []
+        _unplan()
+        assert serving.plan(root, saturday, starting=True)["catch_up"] == ["2023-W47"]
+        monkeypatch.setattr(serving, "_built_weeks", lambda paths, settings: {"2023-W46", "2023-W47"})
+        _unplan()
+        assert serving.plan(root, saturday, starting=True)["catch_up"] == []
+    finally:
+        _unplan()
 
 
 def test_an_upgraded_serve_re_registers_a_deployment_left_with_an_old_entrypoint(harness, tmp_path):

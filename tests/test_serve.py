@@ -4,6 +4,7 @@ stops with its server and its page."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ import urllib.request
 import pytest
 import sqlalchemy as sa
 
+from inspect_pipeline.core.schedule import next_fires
+from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.demo import synth
 from inspect_pipeline.record.db import make_engine, submissions
 from smtp_server import free_port
@@ -43,6 +46,20 @@ def _wait(what: str, check, timeout: float):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _expected_reports(settings) -> set[tuple[str, float]]:
+    """(week, time) of the reports the planner should have scheduled now (flows/serve.py PLAN_WEEKS = 2)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {(f.week, f.at.timestamp()) for f in next_fires(settings, now, 2) if f.kind == "weekly-report"}
+
+
+def _planned_reports(api: str, by_name: dict) -> set[tuple[str, float]]:
+    runs = _call(f"{api}/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}},
+                                                           "tags": {"all_": ["planned"]}},
+                                             "deployments": {"id": {"any_": [by_name["weekly-report"]["id"]]}}})
+    return {(r["parameters"]["week"], datetime.datetime.fromisoformat(r["expected_start_time"]).timestamp())
+            for r in runs}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="stops serve with SIGTERM")
 def test_serve_runs_the_deployments_on_its_own_prefect_server_and_stops_cleanly(tmp_path):
@@ -66,8 +83,18 @@ def test_serve_runs_the_deployments_on_its_own_prefect_server_and_stops_cleanly(
         by_name = {d["name"]: d for d in deployments}
         assert {n: d["parameters"] for n, d in by_name.items()} == {
             n: {"data_root": str(root.resolve())} for n in ("intake", "weekly-report", "reminders")}
-        assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in by_name["weekly-report"]["schedules"]] \
-            == [("30 12 * * 5", "Asia/Shanghai")]
+        assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in by_name["intake"]["schedules"]] \
+            == [("*/10 * * * *", "Asia/Shanghai")]
+        assert by_name["weekly-report"]["schedules"] == []  # planned from the calendar instead
+        # the planner scheduled this week's and next week's report; a delay changed in config.toml moves them
+        # without a restart (issue #13)
+        settings = load_settings(root)
+        _wait("the reports planned", lambda: _planned_reports(api, by_name) == _expected_reports(settings), timeout=60)
+        config.write_text(config.read_text(encoding="utf-8").replace("report_delay_minutes = 30",
+                                                                     "report_delay_minutes = 95"), encoding="utf-8")
+        moved = _expected_reports(load_settings(root))
+        assert moved != _expected_reports(settings)
+        _wait("the reports re-planned", lambda: _planned_reports(api, by_name) == moved, timeout=30)
         # a busy server (its SQLite locked by the runs it schedules) answers 503 and creates nothing: ask again
         run = _wait("the intake run to be created", lambda: _call(
             f"{api}/deployments/{by_name['intake']['id']}/create_flow_run",

@@ -443,7 +443,8 @@ def status(data_root: DataRoot = Path("data"), week: Annotated[str | None, typer
            now: Now = None, debug: Debug = False) -> None:
     """查看报送情况：各片区应报、已报、按时、迟报、未报、退回未重报。
 
-    还列出哪些周的报表需要重新生成，哪些邮件还没发出，收件箱里还留着哪些文件以及原因。"""
+    还列出哪些周的报表需要重新生成，哪些邮件还没发出，收件箱里还留着哪些文件以及原因，以及 serve 接下来何时出周报、催报。"""
+    from .core.schedule import upcoming_rows
     from .report.status import (
         inbox_left,
         stale_reports,
@@ -458,6 +459,7 @@ def status(data_root: DataRoot = Path("data"), week: Annotated[str | None, typer
         stale = stale_reports(run.paths, run.settings)
         unsent = unsent_mail(run.paths)
         left = inbox_left(run.paths)
+        planned = upcoming_rows(run.settings, run.now)
     except Exception as exc:  # noqa: BLE001
         _fail(exc, debug, data_root)
     table = Table(title=f"{chosen} 报送情况")
@@ -483,6 +485,9 @@ def status(data_root: DataRoot = Path("data"), week: Annotated[str | None, typer
                       highlight=False)
     if len(left) > 20:
         console.print(f"  ……另有 {len(left) - 20} 个")
+    if planned:
+        console.print("接下来（serve 运行时）：" + "；".join(markup_safe(p["text"]) for p in planned), soft_wrap=True,
+                      highlight=False)
 
 
 @command()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import logging
 import os
 import re
 import tomllib
@@ -21,12 +22,13 @@ from pydantic import BaseModel
 
 from .errors import ConfigError
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
 """The version of config.toml this software writes and reads; `config_version` absent means 1."""
 VERSION_KEY = "config_version"
 RENAMED: dict[int, dict[str, str]] = {}
 """Keys renamed when config.toml went from version N to N+1: {N: {"old.dotted.key": "new.dotted.key"}}."""
 ENV_PREFIX = "INSPECT_PIPELINE_"
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- reading the file
@@ -77,7 +79,54 @@ def migrate_config(values: dict, source: Path | str) -> dict:
     for old_version in range(version, CONFIG_VERSION):
         for old, new in RENAMED.get(old_version, {}).items():
             _rename(values, old, new, source)
+        convert = CONVERTED.get(old_version)
+        if convert is not None:
+            convert(values, source)
     return values
+
+
+def _schedule_crons_to_offsets(values: dict, source: Path | str) -> None:
+    """Version 1 → 2: `[schedule] weekly_report` and `reminders` were crons at fixed weekdays; they become
+    `report_delay_minutes` and `reminder_rounds`, relative to each week's cutoff (issue #13), read against the
+    file's own cutoff weekday and time. A cron that is not weekly at a fixed time is refused with what to write."""
+    from .schedule import cron_as_delay, cron_as_round
+
+    table = values.get("schedule")
+    if not isinstance(table, dict) or not ({"weekly_report", "reminders"} & set(table)):
+        return
+    weekday = values.get("cutoff_weekday", 5)
+    time = values.get("cutoff_time", dt.time(12, 0))
+    if not isinstance(weekday, int) or not isinstance(time, dt.time):
+        return  # the model names the bad cutoff; the old keys are then refused as unknown
+    notes = []
+    if "weekly_report" in table:
+        cron = table.pop("weekly_report")
+        delay = cron_as_delay(cron, weekday, time) if isinstance(cron, str) else None
+        if delay is None:
+            raise ConfigError(f"配置文件 {source} 中 [schedule] weekly_report = {_shown(cron)} 不是每周固定时间的 cron，"
+                              "无法换算：请改写为 report_delay_minutes = 30（截止后多少分钟出周报）")
+        table.setdefault("report_delay_minutes", delay)
+        notes.append(f"weekly_report = {_shown(cron)} → report_delay_minutes = {delay}")
+    if "reminders" in table:
+        crons = table.pop("reminders")
+        rounds = [cron_as_round(c, weekday) if isinstance(c, str) else None for c in crons] \
+            if isinstance(crons, list) else [None]
+        if None in rounds:
+            raise ConfigError(f"配置文件 {source} 中 [schedule] reminders = {crons} 不是每周固定时间的 cron，无法换算："
+                              '请改写为 reminder_rounds = ["-1d 15:00", "0d 09:00"]（相对截止日的天数和时间）')
+        table.setdefault("reminder_rounds", rounds)
+        notes.append(f"reminders = {crons} → reminder_rounds = {rounds}")
+    if str(source) in _NOTED:  # once per file and process: serve re-reads config.toml every minute
+        return
+    _NOTED.add(str(source))
+    log.warning("配置文件 %s 的 [schedule] 仍是旧写法（固定星期几的 cron），已按截止时间换算：%s。"
+                "周报和催报现在随每周的截止时间（含调休）移动、寒暑假不运行；请照此改写配置文件并写 config_version = 2",
+                source, "；".join(notes))
+
+
+_NOTED: set[str] = set()
+CONVERTED = {1: _schedule_crons_to_offsets}
+"""Values converted when config.toml went from version N to N+1 (after RENAMED): {N: fn(values, source)}."""
 
 
 _ABSENT = object()
@@ -228,7 +277,7 @@ _PROBLEMS = {
 
 def _problem(error: dict) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
-    if kind in ("time_zone", "week_label"):
+    if kind in ("time_zone", "week_label", "reminder_round"):
         return error["msg"]  # our own sentence, with the value and an example
     if kind in _PROBLEMS:
         text = _PROBLEMS[kind].format(**{k: str(v).replace(" or ", ", ") for k, v in ctx.items()})

@@ -7,7 +7,7 @@ DEFAULT_CONFIG = """\
 # (nested: INSPECT_PIPELINE_LIMITS__MAX_FILE_MB) override this file. A key this version does not know is an
 # error (a mistyped name is never ignored). Top-level keys go before the first [table].
 
-config_version = 1             # the layout of this file; written by init, never change it by hand
+config_version = 2             # the layout of this file; written by init, never change it by hand
 
 bureau_name = "区教育局"        # 填报单位 on every report, e.g. "唐山市丰润区教育局"
 timezone = "Asia/Shanghai"     # time zone of the cutoff and all time stamps
@@ -25,10 +25,10 @@ no_report_weeks = []           # weeks in which no one is due (寒暑假), e.g. 
 [cutoff_overrides]             # a moved cutoff for one week (holidays, 调休)
 # "2023-W40" = 2023-10-07T12:00:00
 
-[schedule]                     # when `inspect-pipeline serve` runs each flow (cron, in the time zone above)
-intake = "*/10 * * * *"
-reminders = ["0 15 * * 4", "0 9 * * 5"]
-weekly_report = "30 12 * * 5"
+[schedule]                     # when `inspect-pipeline serve` runs each flow, in the time zone above
+intake = "*/10 * * * *"        # cron
+report_delay_minutes = 30      # the weekly report: this many minutes after each week's cutoff (none in no_report_weeks)
+reminder_rounds = ["-1d 15:00", "0d 09:00"]  # days from the cutoff day + time: the day before 15:00, the day itself 9:00
 
 [server]                       # the Prefect server `serve` starts when PREFECT_API_URL is not set
 host = "127.0.0.1"             # "0.0.0.0" to open the UI from other PCs of the office

@@ -33,6 +33,7 @@ from pydantic_settings import (
 
 from .config_checks import ENV_PREFIX, _describe, _read_toml, migrate_config, refuse_unknown_keys
 from .errors import ConfigError
+from .schedule import parse_round
 from .weeks import Week
 
 CONFIG_FILE_NAME = "config.toml"
@@ -132,11 +133,27 @@ class Mail(_Table):
 
 
 class Schedule(_Table):
-    """Cron expressions of `serve`, in the settings' time zone (operations.md §Orchestration)."""
+    """When `serve` runs each flow (operations.md §Orchestration): intake by cron, the report and the reminder
+    rounds relative to each week's own cutoff (core/schedule.py), in the settings' time zone."""
 
-    intake: str = Field("*/10 * * * *", description="Take new inbox files.")
-    reminders: list[str] = Field(["0 15 * * 4", "0 9 * * 5"], description="Remind 包校责任人 of missing units.")
-    weekly_report: str = Field("30 12 * * 5", description="Close the week, build and deliver the reports.")
+    intake: str = Field("*/10 * * * *", description="Take new inbox files (cron).")
+    report_delay_minutes: int = Field(30, ge=0, le=7 * 1440,
+                                      description="Build the week's report this many minutes after its cutoff.")
+    reminder_rounds: list[str] = Field(["-1d 15:00", "0d 09:00"], description=(
+        "Remind 包校责任人 of missing units: days from the cutoff day and local time ('-1d 15:00' = the day before "
+        "at 15:00); a round at or after the cutoff is dropped."))
+
+    @field_validator("reminder_rounds")
+    @classmethod
+    def _rounds(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                parse_round(text)
+            except ValueError:
+                raise PydanticCustomError(
+                    "reminder_round", '不是催报时间：“{text}”（例如 "-1d 15:00" 表示截止前一天 15:00，"0d 09:00" 表示截止当天 9:00）',
+                    {"text": text}) from None
+        return value
 
 
 class Signature(_Table):
