@@ -135,3 +135,33 @@ def test_every_open_hazard_due_within_n_days_is_listed_once_under_its_owner(dist
             majors = [h["major"] for h in part]
             assert majors == sorted(majors, reverse=True)  # 重大 first
     assert w.counts["due_count"] == len(expected_due) and w.counts["overdue_count"] == len(expected_overdue)
+
+
+def test_the_reminder_round_writes_the_warnings_beside_the_reminders(district):
+    settings = load_settings(district)
+    result = build_reminders(Paths.at(district, settings), settings, WEEK, ROUND)
+    assert by_owner(result.warnings) == {"钱明": (["B", "A"], ["E"]), "孙丽": ([], ["F"]), "吴刚": (["G"], [])}
+    names = sorted(p.name for p in result.folder.iterdir())
+    assert names == sorted(["催报提醒_2023-W47.xlsx", "reminders.md", "reminders.json", "整改到期预警_2023-W47.xlsx",
+                            "warnings.md", "warnings.json"])
+    data = json.loads((result.folder / "warnings.json").read_text(encoding="utf-8"))
+    assert data["days"] == 3 and data["today"] == "2023-11-23"
+    assert data["counts"] == {"days": 3, "due_count": 3, "due_major": 2, "overdue_count": 2, "overdue_major": 0,
+                              "owners": 3}
+    assert [h["description"][0] for o in data["owners"] for h in o["due"] + o["overdue"]] == ["B", "A", "E", "F", "G"]
+    book = openpyxl.load_workbook(result.folder / "整改到期预警_2023-W47.xlsx")
+    assert book.properties.category == "deadline-warnings"
+    ws = book["到期预警"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=4) if r[0].value]
+    assert [(r[1], r[2], r[6][0], r[10]) for r in rows] == [
+        ("钱明", "即将到期", "B", "剩1天"), ("钱明", "即将到期", "A", "剩3天"), ("钱明", "已逾期", "E", "逾期3天"),
+        ("孙丽", "已逾期", "F", "逾期2天"), ("吴刚", "即将到期", "G", "今天到期")]
+    text = (result.folder / "warnings.md").read_text(encoding="utf-8")
+    assert "即将到期 3 项（其中重大 2 项），已逾期 2 项" in text and "## 安法科 钱明" in text
+
+
+def test_the_window_is_configurable(district):
+    settings = load_settings(district)
+    settings = settings.model_copy(update={"warnings": settings.warnings.model_copy(update={"days": 0})})
+    result = build_reminders(Paths.at(district, settings), settings, WEEK, ROUND + dt.timedelta(minutes=1))
+    assert by_owner(result.warnings) == {"钱明": ([], ["E"]), "孙丽": ([], ["F"]), "吴刚": (["G"], [])}
