@@ -165,3 +165,20 @@ def test_the_window_is_configurable(district):
     settings = settings.model_copy(update={"warnings": settings.warnings.model_copy(update={"days": 0})})
     result = build_reminders(Paths.at(district, settings), settings, WEEK, ROUND + dt.timedelta(minutes=1))
     assert by_owner(result.warnings) == {"钱明": ([], ["E"]), "孙丽": ([], ["F"]), "吴刚": (["G"], [])}
+
+
+def test_the_web_page_shows_the_warnings_on_this_week_and_filters_the_ledger(district):
+    from fastapi.testclient import TestClient
+
+    from inspect_pipeline.web.app import create_app
+
+    client = TestClient(create_app(district, now=ROUND.isoformat()))  # bound to 127.0.0.1: no users needed
+    week = client.get("/").text
+    assert 'id="deadline-warnings"' in week
+    assert "3 天内到期" in week and "<strong>3</strong> 项</a>（重大 2）" in week and "<strong>2</strong> 项</a>（重大 0）" in week
+    due = client.get("/hazards?due=即将到期").text
+    assert "到期预警（3天内）" in due and "共 3 条" in due
+    assert all(f"{x} " in due or x in due for x in ("B 锅炉压力表失灵", "A 灭火器过期", "G 实验室危化品柜未上锁"))
+    assert "D 围墙裂缝" not in due and "C 插座松动" not in due
+    overdue = client.get("/hazards?due=已逾期").text
+    assert "共 2 条" in overdue and "E 减速带损坏" in overdue and "F 滑梯螺丝松动" in overdue
