@@ -121,7 +121,8 @@ def export_ledger(root: Path, week: str, path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_outputs(tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
     """The demo district (two weeks: reports, extracts, receipts, returned workbooks, 问题清单, templates) plus a
-    reminder round and a roster template: (data root, kind → workbooks written, per write/kinds.py)."""
+    reminder round (with its deadline warnings: the demo has hazards due within 3 days of 2023-12-07 and overdue)
+    and a roster template: (data root, kind → workbooks written, per write/kinds.py)."""
     import datetime as dt
 
     import openpyxl

@@ -554,6 +554,10 @@ def remind(
     else:
         console.print(f"{chosen}：{'本周不需报送' if not is_reported(chosen, settings) else '全部已报'}，无需催报。")
     console.print(f"催报名单 → {markup_safe(folder)}", soft_wrap=True)
+    w = done.get("warnings")
+    if w:
+        console.print(f"整改到期预警：{w['days']} 天内到期 {w['due_count']} 项（重大 {w['due_major']}），"
+                      f"已逾期 {w['overdue_count']} 项（重大 {w['overdue_major']}）→ warnings.md", soft_wrap=True)
     _print_mail(mailed, "催报")
     if settings.mail.enabled and settings.mail.reminders:
         no_address = [o["section_owner"] for o in listed if not o["emails"]]

@@ -39,6 +39,9 @@ host = "127.0.0.1"             # "0.0.0.0" for the office LAN: then users are re
 port = 8080                    # page at http://127.0.0.1:8080
 base_url = ""                  # the address others use, e.g. "http://10.1.2.3:8080" (links in the Prefect UI)
 
+[warnings]                     # 整改到期预警, written with each reminder round
+days = 3                       # list open hazards due within this many days (0 = today only), and overdue ones
+
 [signature]                    # under the first table of the 区安委办 and 市教育局 workbooks
 preparer = ""                  # 填表人 (empty: a line to sign on)
 reviewer = ""                  # 审核人

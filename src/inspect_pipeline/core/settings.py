@@ -156,6 +156,16 @@ class Schedule(_Table):
         return value
 
 
+class Warnings(_Table):
+    """Deadline warnings (整改到期预警, outputs.md §4a), written with each reminder round."""
+
+    days: int = Field(
+        3, ge=0, le=60,
+        description="Open hazards whose 整改时限 falls within this many calendar days from the round "
+        "(inclusive: 0 = due today) are listed, besides those already overdue.",
+    )
+
+
 class Signature(_Table):
     """The signature block under the first table of the upward reports (区安委办, 市教育局), as offices sign and
     stamp what they send. A name left empty prints as a line to sign on."""
@@ -238,6 +248,7 @@ class Settings(BaseSettings):
     server: Server = Field(default_factory=Server)
     web: Web = Field(default_factory=Web)
     signature: Signature = Field(default_factory=Signature)
+    warnings: Warnings = Field(default_factory=Warnings)
 
     @field_validator("timezone")
     @classmethod

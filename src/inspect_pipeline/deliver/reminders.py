@@ -5,6 +5,9 @@ resubmitted (退回未重报, with the reason), written as one reminder round `r
 "Not yet reported" is exactly what the week's figures count as missing (`figures.compute_week`): a unit due this
 week (active at the cutoff; none in a no-report week) without an accepted file of the week in the record. The
 record is read as intake left it; `now` only stamps the round and phrases the mail (before or after the cutoff).
+
+The round also holds the deadline warnings (整改到期预警, report.deadlines: open hazards due within [warnings] days
+of `now`'s local date, and overdue ones), written by deliver.deadline_warnings in the same staged folder.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
 from ..core.weeks import is_reported, parse_label, spoken
 from ..record.db import migrate, run_engine, submissions
+from ..report.deadlines import DeadlineWarnings, deadline_warnings
 from ..report.figures import compute_week, received_by, refuse_before_campaign
 from ..report.listings import REPORT_STATUS, week_status
 from ..report.workbooks import Meta, ReportBook, layout
-from ..schools.identity import identify
+from ..schools.identity import identify, week_roster
+from . import deadline_warnings as warnings_files
 from ..schools.roster import Roster, School, load_roster
 from .mail import Mail
 from .mailings import split_addresses
@@ -45,6 +50,7 @@ class RemindResult:
     folder: Path  # reports/<week>/reminders/<stamp>/
     owners: list[dict]  # every 包校责任人 with units due this week: counts and the units listed (see _owners)
     mails: list[Mail] = field(default_factory=list)  # one per owner address with units listed, when mail is set
+    warnings: DeadlineWarnings | None = None  # 整改到期预警 of the round (report.deadlines)
 
     @property
     def units(self) -> list[dict]:
@@ -77,6 +83,7 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         status = week_status(wf, conn, week)
         keys = wf.missing_ids
         attempts = _latest_attempts(conn, week, keys, settings, now)
+        warnings = _warnings(conn, paths, settings, week, now, roster, wf)
     due_keys = set(wf.reporting.loc[wf.reporting["week"] == week, "school_id"])  # none in a no-report week
     local_now = now.astimezone(settings.tz)
     stamp = local_now.strftime("%Y%m%d-%H%M")
@@ -93,9 +100,18 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
         "roster_sha256": roster.sha256,
     }
     with run_lock(paths, settings, "另一个任务正在运行，请稍后再催报"):  # a killed run's debris is swept
-        folder = _write(paths, week, stamp, info, owners)
+        folder = _write(paths, week, stamp, info, owners, warnings)
     mails = _mails(settings, week, stamp, info, owners) if settings.mail.enabled and settings.mail.reminders else []
-    return RemindResult(week, folder, owners, mails)
+    return RemindResult(week, folder, owners, mails, warnings)
+
+
+def _warnings(conn: Connection, paths: Paths, settings: Settings, week: str, now: dt.datetime, roster: Roster,
+              wf) -> DeadlineWarnings:
+    """The round's deadline warnings: the week's hazards as the figures hold them, attributed by the roster the
+    week is attributed by (its report's, once there is one), counted from the round's local date."""
+    attributed = week_roster(conn, paths, settings, week, roster)
+    hazards = wf.hazards if attributed is roster else compute_week(conn, attributed, settings, week, as_of=now).hazards
+    return deadline_warnings(conn, hazards, attributed, now.astimezone(settings.tz).date(), settings.warnings.days)
 
 
 # ---------------------------------------------------------------- the rows
@@ -208,7 +224,7 @@ def _addresses(cells) -> list[str]:
 # ---------------------------------------------------------------- the round's folder
 
 
-def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) -> Path:
+def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict], warnings: DeadlineWarnings) -> Path:
     """Build the round in a temporary folder, then move it into place: it appears complete or not at all."""
     final = paths.reminders_dir(week, stamp)
     with staged_dir(final, replace=True) as tmp:  # a round of the same minute is the same round run again
@@ -222,6 +238,7 @@ def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict]) 
             "software_version": __version__,
             "owners": [{k: v for k, v in o.items() if k != "emails"} for o in owners],
         })
+        warnings_files.write_all(tmp, info, warnings)
     return final
 
 

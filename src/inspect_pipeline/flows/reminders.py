@@ -13,6 +13,7 @@ from .wiring import as_tasks, open_run, publish_markdown, round_time, run_name
 
 def _listed(done: dict) -> None:
     publish_markdown("reminders", done["markdown"], f"{done['week']} 催报提醒")
+    publish_markdown("deadline-warnings", done["warnings_markdown"], f"{done['week']} 整改到期预警")
 
 
 @flow(name="reminders", description="催报：按包校责任人列出本周未报和退回未重报的学校，并发送提醒。",
@@ -27,4 +28,4 @@ def reminders(data_root: str = "data", week: str | None = None, now: str | None 
     """
     run = open_run(data_root, now)
     done = job.reminders(run, week, round_at=round_time(now, run.settings), steps=as_tasks({"remind": _listed}))
-    return {k: v for k, v in done.items() if k != "markdown"}
+    return {k: v for k, v in done.items() if k not in ("markdown", "warnings_markdown")}

@@ -29,4 +29,6 @@ def remind(run: Run, week: str | None, at: dt.datetime) -> dict:
         "markdown": (result.folder / "reminders.md").read_text(encoding="utf-8"),
         "owners": result.owners,
         "mail": summary(mailed),
+        "warnings": result.warnings.counts,  # 整改到期预警: days, due_count, due_major, overdue_count, overdue_major, owners
+        "warnings_markdown": (result.folder / "warnings.md").read_text(encoding="utf-8"),
     }

@@ -213,11 +213,16 @@ def hazard_details(conn: Connection, observation_ids: list[int]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=cols)
 
 
+def effective_deadline(h: pd.DataFrame) -> pd.Series:
+    """Each hazard's 整改时限 as the figures count it: a 立即整改 hazard's deadline is its found date (NaT where
+    there is none)."""
+    return pd.to_datetime(h["deadline"].where(h["mode"] != "立即整改", h["found_date"]), errors="coerce")
+
+
 def with_flags(h: pd.DataFrame, cutoff_date: dt.date) -> pd.DataFrame:
     """The hazards with `done`, `major`, `overdue` and `closed_now` (became 已整改/已销号 this week) columns."""
     done = h["status"].isin(statuses(*DONE))
-    # a 立即整改 hazard's deadline is its found date
-    deadline = pd.to_datetime(h["deadline"].where(h["mode"] != "立即整改", h["found_date"]), errors="coerce")
+    deadline = effective_deadline(h)
     return h.assign(
         done=done,
         major=h["level"] == "重大",

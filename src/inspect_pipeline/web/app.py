@@ -215,7 +215,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
     def week_view(request: Request, week: str | None = None, user: User = Depends(viewer)):
         label = chosen_week(week)
         board = week_board(paths, settings, label, as_of=moment())
-        page = views.week_page(board, user)
+        page = views.week_page(board, user, moment().astimezone(settings.tz).date(), settings.warnings.days)
         schools = sorted((s for s in board.roster.schools if s.id is not None and user.sees(s.zone, s.section_owner)),
                          key=lambda s: (s.zone, s.name))
         return render(request, "week.html", {
@@ -241,14 +241,18 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
                                                **views.school_page(board, paths, settings, school_id)})
 
     def ledger_filters(zone: str = "", owner: str = "", level: str = "", status: str = "", overdue: str = "",
-                       week: str = "") -> dict[str, str]:
-        return {"zone": zone, "owner": owner, "level": level, "status": status, "overdue": overdue, "week": week}
+                       due: str = "", week: str = "") -> dict[str, str]:
+        return {"zone": zone, "owner": owner, "level": level, "status": status, "overdue": overdue, "due": due,
+                "week": week}
+
+    def ledger(board, user, chosen) -> dict:
+        return views.ledger_page(board, user, chosen, moment().astimezone(settings.tz).date(), settings.warnings.days)
 
     @app.get("/hazards", response_class=HTMLResponse)
     def hazards_view(request: Request, chosen: dict = Depends(ledger_filters), user: User = Depends(viewer)):
         label = week_of(moment(), settings)
         board = week_board(paths, settings, label, as_of=moment(), ledger=True)
-        page = views.ledger_page(board, user, chosen)
+        page = ledger(board, user, chosen)
         query = "&".join(f"{k}={quote(v)}" for k, v in chosen.items() if v)
         return render(request, "hazards.html", {"title": "隐患台账", "week": label, "page": page,
                                                 "columns": COLUMNS, "shown": shown, "query": query})
@@ -257,7 +261,7 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
     def hazards_export(chosen: dict = Depends(ledger_filters), user: User = Depends(viewer)):
         label = week_of(moment(), settings)
         board = week_board(paths, settings, label, as_of=moment(), ledger=True)
-        page = views.ledger_page(board, user, chosen)
+        page = ledger(board, user, chosen)
         with tempfile.TemporaryDirectory(prefix="ledger-") as folder:
             path = Path(folder) / "export.xlsx"
             write_ledger_export(path, page["rows"], title=f"{settings.bureau_name}隐患台账（{label}）",

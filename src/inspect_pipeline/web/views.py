@@ -4,6 +4,7 @@ narrowed to what the user may see (a 只读 user limited to 片区 or to one 包
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from ..core.paths import Paths
 from ..core.settings import Settings
 from ..record.files import received_files, report_revisions
+from ..report.deadlines import DUE, OVERDUE, flag_deadlines
 from ..report.listings import REPORT_STATUS
 from ..report.status import Board, stale_reports
 from ..report.summary import OUTCOME_TITLES, report_outputs
@@ -24,9 +26,10 @@ def visible(board: Board, user: User) -> set[int]:
     return {s.id for s in board.roster.schools if s.id is not None and user.sees(s.zone, s.section_owner)}
 
 
-def week_page(board: Board, user: User) -> dict:
+def week_page(board: Board, user: User, today: dt.date | None = None, days: int = 3) -> dict:
     """本周: the zone table (the board's own rows; for a limited user, the same statuses counted over their schools),
-    the named lists, the reporting rate and the open 重大 count."""
+    the named lists, the reporting rate, the open 重大 count and, given `today`, the deadline warnings' counts
+    (open hazards due within `days` days, and overdue: report.deadlines)."""
     seen = visible(board, user)
     schools = board.roster.by_id
     h = board.figures.hazards
@@ -54,7 +57,36 @@ def week_page(board: Board, user: User) -> dict:
         "late": named(REPORT_STATUS["late"]),
         "rate": total["received"] / total["due"] if total["due"] else None,
         "open_major": len(open_major),
+        "warnings": _warning_counts(h[h["school_id"].isin(seen)] if not h.empty else h, today, days),
     }
+
+
+def _warning_counts(h, today: dt.date | None, days: int) -> dict | None:
+    """整改到期预警 over these hazards (the board's): due within `days` days of `today`, overdue, and 重大 of each."""
+    if today is None:
+        return None
+    out = {"days": days, "due": 0, "due_major": 0, "overdue": 0, "overdue_major": 0}
+    if h.empty:
+        return out
+    flagged = flag_deadlines(h, today, days)
+    for key, kind in (("due", DUE), ("overdue", OVERDUE)):
+        mine = flagged[flagged["warning"] == kind]
+        out[key], out[f"{key}_major"] = len(mine), int(mine["major"].sum())
+    return out
+
+
+def with_warnings(rows: list[dict], today: dt.date, days: int) -> list[dict]:
+    """The ledger's rows with `warning` (即将到期 / 已逾期 / None) and `days_left`, as report.deadlines counts them."""
+    if not rows:
+        return rows
+    import pandas as pd
+
+    frame = pd.DataFrame({k: [r.get(k) for r in rows] for k in ("deadline", "mode", "found_date", "done")})
+    flagged = flag_deadlines(frame, today, days)
+    for row, warning, left in zip(rows, flagged["warning"], flagged["days_left"], strict=True):
+        row["warning"] = warning
+        row["days_left"] = None if pd.isna(left) else int(left)
+    return rows
 
 
 def _counted_rows(board: Board, seen: set[int]) -> list[dict]:
@@ -120,19 +152,24 @@ def read_note(paths: Paths, sha256: str) -> dict | None:
         return None
 
 
-LEDGER_FILTERS = ("zone", "owner", "level", "status", "overdue", "week")
+LEDGER_FILTERS = ("zone", "owner", "level", "status", "overdue", "due", "week")
 
 
-def ledger_page(board: Board, user: User, chosen: dict[str, str]) -> dict:
-    """隐患台账: the hazards this user may see, filtered; the choices each filter offers."""
+def ledger_page(board: Board, user: User, chosen: dict[str, str], today: dt.date | None = None,
+                days: int = 3) -> dict:
+    """隐患台账: the hazards this user may see, filtered; the choices each filter offers. 到期预警 (given `today`):
+    即将到期 = open and due within `days` days, 已逾期 = open and past its deadline (report.deadlines)."""
     seen = visible(board, user)
     rows = [h for h in board.ledger or [] if h["school_id"] in seen]
+    if today is not None:
+        rows = with_warnings(rows, today, days)
     options = {
         "zone": sorted({h["zone"] for h in rows}),
         "owner": sorted({h["section_owner"] for h in rows}),
         "level": sorted({h["level"] for h in rows if h["level"]}),
         "status": sorted({h["status"] for h in rows if h["status"]}),
         "overdue": ["是", "否"],
+        "due": [DUE, OVERDUE],
         "week": sorted({h["first_week"] for h in rows}, reverse=True),
     }
     picks = {
@@ -141,17 +178,18 @@ def ledger_page(board: Board, user: User, chosen: dict[str, str]) -> dict:
         "level": lambda h, v: h["level"] == v,
         "status": lambda h, v: h["status"] == v,
         "overdue": lambda h, v: h["overdue"] == (v == "是"),
+        "due": lambda h, v: h.get("warning") == v,
         "week": lambda h, v: h["first_week"] == v,
     }
     for key, value in chosen.items():
         if value:
             rows = [h for h in rows if picks[key](h, value)]
-    return {"rows": rows, "options": options, "chosen": chosen}
+    return {"rows": rows, "options": options, "chosen": chosen, "days": days}
 
 
 def filters_text(chosen: dict[str, str]) -> str:
     names = {"zone": "片区", "owner": "包校责任人", "level": "等级", "status": "状态", "overdue": "逾期",
-             "week": "首报周次"}
+             "due": "到期预警", "week": "首报周次"}
     return "，".join(f"{names[k]}={v}" for k, v in chosen.items() if v)
 
 

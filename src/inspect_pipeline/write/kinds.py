@@ -15,6 +15,7 @@ KINDS: dict[str, str] = {
     "template-blank": "空白模板",
     "template-prefilled": "预填模板",
     "reminders": "催报提醒",
+    "deadline-warnings": "整改到期预警",
     "roster-template": "学校名单模板",
     "ledger-export": "隐患台账（网页导出）",
 }
