@@ -626,6 +626,29 @@ def _web_server(paths, settings, host: str, port: int, *, prefect_ui: str | None
     return uvicorn.Server(config)
 
 
+@command(name="robot-test")
+def robot_test(
+    group: Annotated[str, typer.Argument(metavar="群", help="config.toml 中机器人一节 robots.<群> 的名称。")],
+    data_root: DataRoot = Path("data"),
+    now: Now = None,
+    debug: Debug = False,
+) -> None:
+    """向一个企业微信/钉钉群机器人发送一条测试消息，并显示机器人的答复。
+
+    测试消息不记入发送记录；密钥不会显示。"""
+    import json
+
+    from .deliver.robots import send_test
+
+    try:
+        run = _ready(data_root, now, debug)
+        answer = send_test(run.settings, group, run.now)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug, data_root)
+    console.print(f"机器人 {markup_safe(group)} 已收到测试消息，答复：{markup_safe(json.dumps(answer, ensure_ascii=False))}",
+                  soft_wrap=True, highlight=False)
+
+
 @command()
 def web(
     data_root: DataRoot = Path("data"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..core.weeks import week_of
-from ..deliver.delivery import send_mails, summary
+from ..deliver.delivery import send_mails, send_robot_reminders, summary
 from ..deliver.reminders import build_reminders
 from .context import Run, Steps, direct
 
@@ -23,10 +23,12 @@ def remind(run: Run, week: str | None, at: dt.datetime) -> dict:
     result = build_reminders(run.paths, run.settings, week or week_of(at, run.settings), at,
                              roster=run.roster, engine=run.engine)
     mailed = send_mails(run.paths, run.settings, result.mails, run.now, engine=run.engine)
+    robots = send_robot_reminders(run.paths, run.settings, result, run.now, engine=run.engine)
     return {
         "week": result.week,
         "folder": str(result.folder),
         "markdown": (result.folder / "reminders.md").read_text(encoding="utf-8"),
         "owners": result.owners,
         "mail": summary(mailed),
+        "robots": summary(robots),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class School:
     township: str | None = None
     school_email: str | None = None
     owner_email: str | None = None
+    owner_mobile: str | None = field(default=None, repr=False)  # never logged (roster.md)
     active_from: dt.date | None = None
     active_to: dt.date | None = None
     row: int = 0
@@ -243,7 +244,7 @@ def _roster_value(cid: str, value: object, through: set[str], settings: Settings
     text = as_text(value)
     if text is None:
         return None
-    if cid == "school_code" and isinstance(value, float | int):
+    if cid in ("school_code", "owner_mobile") and isinstance(value, float | int):
         text = str(int(value))
     if cid == "stage":
         if squash(text) in through:
@@ -352,10 +353,21 @@ def _school(row: dict, excel_row: int) -> School:
         township=row["township"],
         school_email=row["school_email"],
         owner_email=row["owner_email"],
+        owner_mobile=_mobile(row.get("owner_mobile")),
         active_from=row["active_from"],
         active_to=row["active_to"],
         row=excel_row,
     )
+
+
+def _mobile(value: object) -> str | None:
+    """The 11 digits of a 责任人手机 cell (spaces, dashes and +86 dropped), else None."""
+    if value is None:
+        return None
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if len(digits) == 11 else None
 
 
 def _missing(value: object) -> bool:
