@@ -355,3 +355,20 @@ def test_roster_template_and_contract_have_the_mobile_column(tmp_path):
     settings = load_settings(root)
     school = load_roster(Paths.at(root, settings).roster_file, settings).schools[0]
     assert school.owner_mobile == MOBILES["钱明"] and MOBILES["钱明"] not in repr(school)
+
+
+def test_remind_command_sends_to_the_zone_group(tmp_path, robot):
+    root = data_root(tmp_path, {"yipian": {"kind": "wecom", "purpose": "zone", "zone": "一片", "base_url": robot.url,
+                                           "backoff_seconds": 0}})
+    drop(root, "一实小/w47.xlsx", school_book(rows=[hazard()]))
+    intake(root, dt.datetime.fromisoformat("2023-11-23T10:00:00+08:00"))
+    done = runner.invoke(app, ["remind", "--data-root", str(root), "--now", "2023-11-23T15:00:00+08:00"])
+    assert done.exit_code == 0, done.output
+    assert "群机器人消息已发送 2 条" in done.output
+    assert not any(m in done.output for m in MOBILES.values())
+    robot.answers = [{"errcode": 300005, "errmsg": "token is not exist"}] * 9
+    done = runner.invoke(app, ["remind", "--data-root", str(root), "--now", "2023-11-23T16:00:00+08:00"])
+    assert "群机器人 yipian 未能收到" in done.output and "300005" in done.output
+    done = runner.invoke(app, ["status", "--data-root", str(root), "--week", "2023-W47",
+                               "--now", "2023-11-23T16:30:00+08:00"])
+    assert "robot:yipian" in done.output  # failures listed by status

@@ -287,6 +287,18 @@ def _print_mail(mailed: dict, what: str) -> None:
                           "（下次运行时重发）[/]", soft_wrap=True)
 
 
+def _print_robots(sent: dict | None) -> None:
+    """What the group robots were sent (企业微信/钉钉), when any is configured."""
+    if not sent:
+        return
+    if sent["sent"]:
+        console.print(f"群机器人消息已发送 {sent['sent']} 条。")
+    for failure in sent["failed"]:
+        group = failure["收件人"].removeprefix("robot:")
+        err_console.print(f"[yellow]群机器人 {markup_safe(group)} 未能收到“{markup_safe(failure['内容'])}”："
+                          f"{markup_safe(failure['错误'])}（下次运行时重发）[/]", soft_wrap=True)
+
+
 def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = None) -> str:
     """The week of a --week option (`2023-W9`, `2023w09`, `2023年第9周`) as its label (`2023-W09`), default the
     last closed week; with `ahead`, refused when later than the current week + `ahead`."""
@@ -435,6 +447,7 @@ def report(
         console.print(f"下周模板 {done['templates']} 个（空白模板及各校预填模板）→ "
                       f"{markup_safe(run.paths.templates_root / shift(chosen, 1))}", soft_wrap=True)
     _print_mail(done["mail"], "报表")
+    _print_robots(done.get("robots"))
 
 
 @command()
@@ -550,6 +563,7 @@ def remind(
         console.print(f"{chosen}：{'本周不需报送' if not is_reported(chosen, settings) else '全部已报'}，无需催报。")
     console.print(f"催报名单 → {markup_safe(folder)}", soft_wrap=True)
     _print_mail(mailed, "催报")
+    _print_robots(done.get("robots"))
     if settings.mail.enabled and settings.mail.reminders:
         no_address = [o["section_owner"] for o in listed if not o["emails"]]
         if no_address:
