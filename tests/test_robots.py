@@ -372,3 +372,23 @@ def test_remind_command_sends_to_the_zone_group(tmp_path, robot):
     done = runner.invoke(app, ["status", "--data-root", str(root), "--week", "2023-W47",
                                "--now", "2023-11-23T16:30:00+08:00"])
     assert "robot:yipian" in done.output  # failures listed by status
+
+
+def test_a_bad_mobile_stops_the_roster_without_echoing_it(tmp_path):
+    from inspect_pipeline.core.errors import RosterError
+    from inspect_pipeline.schools.roster import load_roster
+
+    root = data_root(tmp_path, {})
+    book = openpyxl.load_workbook(root / "roster.xlsx")
+    book.active.cell(2, 9, "1380000")
+    book.active.cell(3, 9, "+86 138-0000-0002")
+    book.save(root / "roster.xlsx")
+    settings = load_settings(root)
+    with pytest.raises(RosterError) as info:
+        load_roster(Paths.at(root, settings).roster_file, settings)
+    text = str(info.value) + "\n".join(getattr(info.value, "details", ()))
+    assert "不是 11 位手机号码" in text and "1380000" not in text and "第 2 行" in text
+    book.active.cell(2, 9, 13800000001)  # typed as a number in Excel
+    book.save(root / "roster.xlsx")
+    schools = load_roster(Paths.at(root, settings).roster_file, settings).schools
+    assert [s.owner_mobile for s in schools[:2]] == ["13800000001", "13800000002"]
