@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import json
 import logging
+import shutil
 import urllib.parse
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -70,8 +72,20 @@ def toml_table(name: str, values: dict) -> str:
     return f"[{name}]\n" + "".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in values.items())
 
 
+_BASE: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _base_root(tmp_path_factory):
+    """One initialised data root, copied for each test (init takes a second or two)."""
+    _BASE["root"] = make_root(tmp_path_factory.mktemp("robots-base"))
+    yield
+    _BASE.clear()
+
+
 def data_root(tmp_path, groups: dict[str, dict], secrets: dict[str, dict] | None = None, mobiles=True):
-    root = make_root(tmp_path)
+    root = tmp_path / "data"
+    shutil.copytree(_BASE["root"], root)
     if mobiles:  # the roster with the optional 责任人手机 column
         book = openpyxl.load_workbook(root / "roster.xlsx")
         ws = book.active
