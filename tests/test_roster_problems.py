@@ -61,7 +61,7 @@ def test_every_problem_is_named_with_sheet_row_column_and_what_is_allowed(tmp_pa
     assert all(found), error.details
     assert [(int(m[1]), m[2], m[3]) for m in found] == [
         (6, "D", "学段"), (11, "B", "学校标识码"), (16, "J", "包校责任人"), (21, "H", "包片领导"),
-        (26, "C", "简称"), (31, "M", "启用日期"), (36, "E", "城乡"),
+        (26, "C", "简称"), (31, "N", "启用日期"), (36, "E", "城乡"),
     ]
     said = {int(m[1]): m[4] for m in found}
     assert "“大学”不是可选的学段" in said[6] and "幼儿园、小学、初中、高中、中职、特教" in said[6]

@@ -287,6 +287,18 @@ def _print_mail(mailed: dict, what: str) -> None:
                           "（下次运行时重发）[/]", soft_wrap=True)
 
 
+def _print_robots(sent: dict | None) -> None:
+    """What the group robots were sent (企业微信/钉钉), when any is configured."""
+    if not sent:
+        return
+    if sent["sent"]:
+        console.print(f"群机器人消息已发送 {sent['sent']} 条。")
+    for failure in sent["failed"]:
+        group = failure["收件人"].removeprefix("robot:")
+        err_console.print(f"[yellow]群机器人 {markup_safe(group)} 未能收到“{markup_safe(failure['内容'])}”："
+                          f"{markup_safe(failure['错误'])}（下次运行时重发）[/]", soft_wrap=True)
+
+
 def _week(week: str | None, moment: dt.datetime, settings, ahead: int | None = None) -> str:
     """The week of a --week option (`2023-W9`, `2023w09`, `2023年第9周`) as its label (`2023-W09`), default the
     last closed week; with `ahead`, refused when later than the current week + `ahead`."""
@@ -435,6 +447,7 @@ def report(
         console.print(f"下周模板 {done['templates']} 个（空白模板及各校预填模板）→ "
                       f"{markup_safe(run.paths.templates_root / shift(chosen, 1))}", soft_wrap=True)
     _print_mail(done["mail"], "报表")
+    _print_robots(done.get("robots"))
 
 
 @command()
@@ -559,6 +572,7 @@ def remind(
         console.print(f"整改到期预警：{w['days']} 天内到期 {w['due_count']} 项（重大 {w['due_major']}），"
                       f"已逾期 {w['overdue_count']} 项（重大 {w['overdue_major']}）→ warnings.md", soft_wrap=True)
     _print_mail(mailed, "催报")
+    _print_robots(done.get("robots"))
     if settings.mail.enabled and settings.mail.reminders:
         no_address = [o["section_owner"] for o in listed if not o["emails"]]
         if no_address:
@@ -633,6 +647,29 @@ def _web_server(paths, settings, host: str, port: int, *, prefect_ui: str | None
                             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
                             ssl_certfile=str(ssl_certfile) if ssl_certfile else None)
     return uvicorn.Server(config)
+
+
+@command(name="robot-test")
+def robot_test(
+    group: Annotated[str, typer.Argument(metavar="群", help="config.toml 中机器人一节 robots.<群> 的名称。")],
+    data_root: DataRoot = Path("data"),
+    now: Now = None,
+    debug: Debug = False,
+) -> None:
+    """向一个企业微信/钉钉群机器人发送一条测试消息，并显示机器人的答复。
+
+    测试消息不记入发送记录；密钥不会显示。"""
+    import json
+
+    from .deliver.robots import send_test
+
+    try:
+        run = _ready(data_root, now, debug)
+        answer = send_test(run.settings, group, run.now)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc, debug, data_root)
+    console.print(f"机器人 {markup_safe(group)} 已收到测试消息，答复：{markup_safe(json.dumps(answer, ensure_ascii=False))}",
+                  soft_wrap=True, highlight=False)
 
 
 @command()

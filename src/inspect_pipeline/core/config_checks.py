@@ -238,7 +238,7 @@ def _describe(error: dict, config: Path, secrets: Path, model: type[BaseModel]) 
         return f"环境变量 {variable or ENV_PREFIX + '…'} 设置了未知的一项 “{_key(loc)}”{_suggestion(loc, model)}"
     if variable is not None:
         where = f"环境变量 {variable} 设置的"
-    elif loc[:2] == ("mail", "password"):
+    elif loc[:2] == ("mail", "password") or (loc[:1] == ("robots",) and loc[2:3] in (("key",), ("secret",))):
         where = f"{secrets} 中"
     else:
         where = f"配置文件 {config} 中"
@@ -277,7 +277,7 @@ _PROBLEMS = {
 
 def _problem(error: dict) -> str:
     kind, ctx = error["type"], error.get("ctx", {})
-    if kind in ("time_zone", "week_label", "reminder_round"):
+    if kind in ("time_zone", "week_label", "reminder_round") or kind.startswith("robot_"):
         return error["msg"]  # our own sentence, with the value and an example
     if kind in _PROBLEMS:
         text = _PROBLEMS[kind].format(**{k: str(v).replace(" or ", ", ") for k, v in ctx.items()})

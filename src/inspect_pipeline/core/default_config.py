@@ -63,6 +63,17 @@ stamp = true                   # print the （盖章） line
 [mail.zone_leaders]            # each 包片领导's zone extract: 片区 (or leader's name) = [addresses]
 # "城东片区" = ["leader@example.gov.cn"]
 
+# 企业微信/钉钉 group robots: a table per group; keys only in secrets.toml ([robots.<group>] key, secret)
+# [robots.anweiban]            # 区安委办 group: "report ready" with the web page link
+# kind = "wecom"               # wecom | dingtalk
+# purpose = "reports"          # reports | zone | school
+# [robots.yipian]              # a 片区's group: its reminders, 包校责任人 @-mentioned (roster 责任人手机)
+# kind = "dingtalk"
+# purpose = "zone"
+# zone = "一片"
+# keyword = "周报"             # 钉钉 keyword mode
+# proxy = "http://10.0.0.1:3128"
+
 [limits]
 max_file_mb = 20
 max_uncompressed_mb = 200

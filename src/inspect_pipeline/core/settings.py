@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -23,6 +23,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from pydantic_settings import (
@@ -130,6 +131,37 @@ class Mail(_Table):
     @property
     def enabled(self) -> bool:
         return bool(self.host)
+
+
+class Robot(_Table):
+    """One 企业微信 group robot or 钉钉 custom robot ([robots.<group>]). Its webhook key and 钉钉 signing secret come
+    only from `<data root>/secrets.toml` ([robots.<group>] key/secret) or the environment
+    (INSPECT_PIPELINE_ROBOTS__<GROUP>__KEY), never from config.toml."""
+
+    kind: Literal["wecom", "dingtalk"] = Field(description="wecom = 企业微信群机器人, dingtalk = 钉钉自定义机器人.")
+    purpose: Literal["reports", "zone", "school"] = Field(
+        description="reports = 报表已生成的通知（区安委办/市教育局群）; zone = 一个片区的催报; school = 一所学校的催报.")
+    zone: str = Field("", description="The 片区 of a zone group, e.g. 一片.")
+    school: str = Field("", description="The 学校标识码 (or 学校名称) of a school group.")
+    base_url: str = Field("", description="Webhook address without the key; default the vendor's.")
+    keyword: str = Field("", description="钉钉 keyword mode: this word is put into every message.")
+    proxy: str = Field("", description="HTTP(S) proxy, e.g. http://10.0.0.1:3128; default the environment's.")
+    key: SecretStr | None = Field(None, description="Webhook key / access_token (secrets.toml or environment only).")
+    secret: SecretStr | None = Field(None, description="钉钉 signing secret SEC… (secrets.toml or environment only).")
+    per_minute: int = Field(20, ge=1, description="Most messages a minute to this robot (both vendors allow 20).")
+    attempts: int = Field(3, ge=1, description="Tries per message within one run before it is left for the next run.")
+    backoff_seconds: float = Field(2.0, ge=0, description="Wait before the second try; doubled for each later try.")
+    timeout_seconds: float = Field(15.0, gt=0, description="HTTP timeout.")
+
+    @model_validator(mode="after")
+    def _target(self) -> Self:
+        if self.purpose == "zone" and not self.zone.strip():
+            raise PydanticCustomError("robot_zone", '片区群需写明片区，例如 zone = "一片"', {})
+        if self.purpose == "school" and not self.school.strip():
+            raise PydanticCustomError("robot_school", '学校群需写明学校标识码，例如 school = "2113000001"', {})
+        if self.kind == "wecom" and (self.keyword or self.secret):
+            raise PydanticCustomError("robot_wecom", "企业微信群机器人没有关键词和加签：keyword、secret 只用于钉钉", {})
+        return self
 
 
 class Schedule(_Table):
@@ -249,6 +281,8 @@ class Settings(BaseSettings):
     web: Web = Field(default_factory=Web)
     signature: Signature = Field(default_factory=Signature)
     warnings: Warnings = Field(default_factory=Warnings)
+    robots: dict[str, Robot] = Field(
+        default_factory=dict, description="企业微信/钉钉 group robots, a table per group: [robots.<group>].")
 
     @field_validator("timezone")
     @classmethod
@@ -315,11 +349,38 @@ def load_settings(data_root: Path, config: Path | None = None) -> Settings:
             f"配置文件 {config} 中不能写邮箱密码：请写在 {secrets} 的 [mail] password，"
             f"或环境变量 {ENV_PREFIX}MAIL__PASSWORD"
         )
+    _robot_secrets(values, _read_toml(secrets), config, secrets)
     secret_mail = _read_toml(secrets).get("mail")
     secret = secret_mail.get("password") if isinstance(secret_mail, dict) else None
     if secret is not None and isinstance(values.setdefault("mail", {}), dict):
         values["mail"]["password"] = secret
     return _validated(values, config, secrets)
+
+
+ROBOT_SECRETS = ("key", "secret")
+
+
+def _robot_secrets(values: dict, secret_values: dict, config: Path, secrets: Path) -> None:
+    """Refuse a robot's key or secret in config.toml; take them from secrets.toml's [robots.<group>]."""
+    robots = values.get("robots")
+    for group, table in (robots.items() if isinstance(robots, dict) else ()):
+        for name in ROBOT_SECRETS:
+            if isinstance(table, dict) and name in table:
+                raise ConfigError(
+                    f"配置文件 {config} 中不能写机器人的 {name}：请写在 {secrets} 的 [robots.{group}] {name}，"
+                    f"或环境变量 {ENV_PREFIX}ROBOTS__{group.upper()}__{name.upper()}"
+                )
+    stored = secret_values.get("robots")
+    for group, table in (stored.items() if isinstance(stored, dict) else ()):
+        if not isinstance(table, dict):
+            continue
+        unknown = sorted(set(table) - set(ROBOT_SECRETS))
+        if unknown:
+            raise ConfigError(f"{secrets} 的 [robots.{group}] 只能写 key 和 secret，不能写 “{unknown[0]}”")
+        if not isinstance(robots, dict) or group not in robots:
+            raise ConfigError(f"{secrets} 中有机器人 [robots.{group}] 的密钥，但配置文件 {config} 中没有这个群")
+        if isinstance(robots[group], dict):
+            robots[group].update(table)
 
 
 # ---------------------------------------------------------------- values

@@ -15,6 +15,8 @@ from ..schools.identity import current_roster
 from ..schools.roster import Roster
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
+from .reminders import RemindResult
+from .robot_rounds import reminder_messages, report_messages, send_robot_messages
 
 
 def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime, *,
@@ -44,6 +46,29 @@ def send_receipts(paths: Paths, settings: Settings, weeks: list[str], now: dt.da
             paths, settings, current_roster(paths, settings, engine, register=False, loaded=roster), engine,
             weeks=weeks)
     )
+
+
+def send_robot_report(paths: Paths, settings: Settings, manifest: dict, now: dt.datetime, *,
+                      engine: Engine | None = None, **kwargs) -> DeliveryResult:
+    """The report-ready notice (web page link, headline figures) to every reports group robot, once per revision;
+    then robot messages that failed before. Nothing while no robot is configured."""
+    return _robots(paths, settings, now, engine, lambda: report_messages(settings, manifest), kwargs)
+
+
+def send_robot_reminders(paths: Paths, settings: Settings, result: RemindResult, now: dt.datetime, *,
+                         engine: Engine | None = None, **kwargs) -> DeliveryResult:
+    """A reminder round to each 片区's group (the 包校责任人 @-mentioned) and each school group; then earlier
+    failures."""
+    return _robots(paths, settings, now, engine, lambda: reminder_messages(settings, result), kwargs)
+
+
+def _robots(paths: Paths, settings: Settings, now: dt.datetime, engine: Engine | None, plan: Callable,
+            kwargs: dict) -> DeliveryResult:
+    if not settings.robots:
+        return DeliveryResult()
+    engine = run_engine(paths.database_url, engine)
+    migrate(engine)
+    return send_robot_messages(engine, settings, plan(), now, **kwargs)
 
 
 def _with_engine(paths: Paths, settings: Settings, now: dt.datetime, engine: Engine | None,

@@ -311,7 +311,9 @@ def resend_failed(
         return DeliveryResult()
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(deliveries).where(deliveries.c.status == "failed").order_by(deliveries.c.id)
+            sa.select(deliveries)
+            .where(deliveries.c.status == "failed", ~deliveries.c.recipient.startswith("robot:"))  # robots.py's
+            .order_by(deliveries.c.id)
         ).mappings().all()
     again = [_stored_mail(r) for r in rows if (r["key"], r["recipient"]) not in skip]
     return deliver(engine, mail_settings, again, now, root=root, sleep=sleep)

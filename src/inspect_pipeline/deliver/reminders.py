@@ -51,6 +51,9 @@ class RemindResult:
     owners: list[dict]  # every 包校责任人 with units due this week: counts and the units listed (see _owners)
     mails: list[Mail] = field(default_factory=list)  # one per owner address with units listed, when mail is set
     warnings: DeadlineWarnings | None = None  # 整改到期预警 of the round (report.deadlines)
+    info: dict = field(default_factory=dict)  # week, cutoff, generated_at, bureau … (as the round's files say)
+    # (section, owner) → their 责任人手机 from the roster, for @-mentions in group robots; never written anywhere
+    mobiles: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def units(self) -> list[dict]:
@@ -102,7 +105,13 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
     with run_lock(paths, settings, "另一个任务正在运行，请稍后再催报"):  # a killed run's debris is swept
         folder = _write(paths, week, stamp, info, owners, warnings)
     mails = _mails(settings, week, stamp, info, owners) if settings.mail.enabled and settings.mail.reminders else []
-    return RemindResult(week, folder, owners, mails, warnings)
+    mobiles: dict[tuple[str, str], list[str]] = {}
+    for s in roster.schools:
+        if s.owner_mobile:
+            mobiles.setdefault((s.section, s.section_owner), [])
+            if s.owner_mobile not in mobiles[(s.section, s.section_owner)]:
+                mobiles[(s.section, s.section_owner)].append(s.owner_mobile)
+    return RemindResult(week, folder, owners, mails, warnings, info, mobiles)
 
 
 def _warnings(conn: Connection, paths: Paths, settings: Settings, week: str, now: dt.datetime, roster: Roster,

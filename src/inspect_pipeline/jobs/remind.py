@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ..core.weeks import week_of
-from ..deliver.delivery import send_mails, summary
+from ..deliver.delivery import send_mails, send_robot_reminders, summary
 from ..deliver.reminders import build_reminders
 from .context import Run, Steps, direct
 
@@ -23,6 +23,7 @@ def remind(run: Run, week: str | None, at: dt.datetime) -> dict:
     result = build_reminders(run.paths, run.settings, week or week_of(at, run.settings), at,
                              roster=run.roster, engine=run.engine)
     mailed = send_mails(run.paths, run.settings, result.mails, run.now, engine=run.engine)
+    robots = send_robot_reminders(run.paths, run.settings, result, run.now, engine=run.engine)
     return {
         "week": result.week,
         "folder": str(result.folder),
@@ -31,4 +32,5 @@ def remind(run: Run, week: str | None, at: dt.datetime) -> dict:
         "mail": summary(mailed),
         "warnings": result.warnings.counts,  # 整改到期预警: days, due_count, due_major, overdue_count, overdue_major, owners
         "warnings_markdown": (result.folder / "warnings.md").read_text(encoding="utf-8"),
+        "robots": summary(robots),
     }

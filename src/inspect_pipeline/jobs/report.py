@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.weeks import closed_week, shift
-from ..deliver.delivery import send_report, summary
+from ..deliver.delivery import send_report, send_robot_report, summary
 from ..record.files import report_id
 from ..report.build import build_report
 from ..report.summary import report_markdown, web_links, zone_table
@@ -28,7 +28,8 @@ def weekly_report(run: Run, week: str | None = None, *, templates: bool = True, 
         return built
     written = steps("next_templates", next_templates, run, built["week"], progress) if templates else 0
     mailed = staged(progress, "mail", steps, "mail_report", mail_report, run, built["manifest"])
-    return {**built, "templates": written, "mail": mailed}
+    robots = steps("robot_report", robot_report, run, built["manifest"])
+    return {**built, "templates": written, "mail": mailed, "robots": robots}
 
 
 def build_week(run: Run, week: str, roster_current: bool = False) -> dict:
@@ -70,3 +71,8 @@ def templates(run: Run, week: str, school: str | None = None, progress: Progress
 def mail_report(run: Run, manifest: dict) -> dict:
     """Mail each workbook to its recipients and each zone extract to its 包片领导 (nothing if mail is off)."""
     return summary(send_report(run.paths, run.settings, manifest, run.now, roster=run.roster, engine=run.engine))
+
+
+def robot_report(run: Run, manifest: dict) -> dict:
+    """The report-ready notice to each reports group robot, once per revision (nothing without robots)."""
+    return summary(send_robot_report(run.paths, run.settings, manifest, run.now, engine=run.engine))

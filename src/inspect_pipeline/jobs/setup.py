@@ -87,6 +87,7 @@ _ROSTER_HELP = {
     "section_owner": "包校责任人",
     "school_email": "学校邮箱，用于发送回执",
     "owner_email": "包校责任人邮箱，用于催报提醒",
+    "owner_mobile": "包校责任人手机号（11 位），仅用于在企业微信/钉钉群中 @ 提醒",
     "active_from": "启用日期（此日期后的周需报送）",
     "active_to": "停用日期（此日期后不再需要报送）",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from .roster_problems import Problem, not_a_workbook, roster_problems, shown_val
 
 _ALIAS_SPLIT = re.compile(r"[、;；,，/]")
 _CODE = re.compile(r"^\d{10}$")
+_MOBILE = re.compile(r"^1\d{10}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class School:
     township: str | None = None
     school_email: str | None = None
     owner_email: str | None = None
+    owner_mobile: str | None = field(default=None, repr=False)  # never logged (roster.md)
     active_from: dt.date | None = None
     active_to: dt.date | None = None
     row: int = 0
@@ -110,6 +112,8 @@ def _schema(settings: Settings) -> pa.DataFrameSchema:
         if c.id == "school_code":
             checks.append(pa.Check(lambda s: s.map(lambda v: bool(_CODE.match(v))), name="code-10-digits"))
             checks.append(pa.Check(lambda s: ~s.duplicated(keep="first"), name="unique"))
+        if c.id == "owner_mobile":
+            checks.append(pa.Check(lambda s: s.map(lambda v: bool(_MOBILE.match(v))), name="mobile-11-digits"))
         if c.type == "date":
             checks.append(pa.Check(lambda s: s.map(lambda v: isinstance(v, dt.date)), name="date"))
         cols[c.id] = pa.Column(None, nullable=c.required != "always", checks=checks, description=c.description)
@@ -243,8 +247,10 @@ def _roster_value(cid: str, value: object, through: set[str], settings: Settings
     text = as_text(value)
     if text is None:
         return None
-    if cid == "school_code" and isinstance(value, float | int):
+    if cid in ("school_code", "owner_mobile") and isinstance(value, float | int):
         text = str(int(value))
+    if cid == "owner_mobile":
+        return _mobile(text) or text  # 138-0000-0001, +86 138 0000 0001 → 13800000001
     if cid == "stage":
         if squash(text) in through:
             return settings.through_school_stage
@@ -283,6 +289,8 @@ def _text(check: str, cid: str, row: int, value: object, table: _Table, settings
                 f"（{'、'.join(spec['through_schools'])}计为{settings.through_school_stage}）")
     if check == "enum:urban_rural":
         return f"“{shown}”不是可选的城乡类别；可填：{'、'.join(enums()['urban_rural'].values)}，或留空"
+    if check == "mobile-11-digits":  # the value is not echoed: a mobile number is never logged
+        return "不是 11 位手机号码；责任人手机应为 11 位数字（用于在工作群中 @ 提醒），不用可以留空"
     if check == "code-10-digits":
         return f"“{shown}”不是 10 位数字；学校标识码应为 10 位数字，不知道可以留空"
     if check == "unique":
@@ -352,10 +360,21 @@ def _school(row: dict, excel_row: int) -> School:
         township=row["township"],
         school_email=row["school_email"],
         owner_email=row["owner_email"],
+        owner_mobile=_mobile(row.get("owner_mobile")),
         active_from=row["active_from"],
         active_to=row["active_to"],
         row=excel_row,
     )
+
+
+def _mobile(value: object) -> str | None:
+    """The 11 digits of a 责任人手机 cell (spaces, dashes and +86 dropped), else None."""
+    if value is None:
+        return None
+    digits = "".join(ch for ch in str(value) if ch.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if len(digits) == 11 else None
 
 
 def _missing(value: object) -> bool:
