@@ -242,7 +242,7 @@ def test_no_server_is_retried_then_recorded_and_the_rest_wait_for_the_next_run(w
     assert [rows[(m.key, m.to)]["attempts"] for m in week.mails[:3]] == [2, 0, 0]
     assert {rows[(m.key, m.to)]["status"] for m in week.mails[:3]} == {"failed"}
     shown = CliRunner().invoke(app, ["status", "--data-root", str(week.root), "--week", WEEK])  # what the clerk sees
-    assert shown.exit_code == 0 and "3 封邮件尚未发出" in shown.output, shown.output
+    assert shown.exit_code == 0 and "3 条邮件或群消息尚未发出" in shown.output, shown.output
     assert week.mails[0].to in shown.output and f"无法连接邮件服务器 127.0.0.1:{port}" in shown.output
 
 

@@ -385,7 +385,7 @@ def test_remind_command_sends_to_the_zone_group(tmp_path, robot):
     assert "群机器人 yipian 未能收到" in done.output and "300005" in done.output
     done = runner.invoke(app, ["status", "--data-root", str(root), "--week", "2023-W47",
                                "--now", "2023-11-23T16:30:00+08:00"])
-    assert "robot:yipian" in done.output  # failures listed by status
+    assert "群机器人 yipian《催报提醒" in done.output  # failures listed by status
 
 
 def test_a_bad_mobile_stops_the_roster_without_echoing_it(tmp_path):

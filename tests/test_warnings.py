@@ -182,3 +182,97 @@ def test_the_web_page_shows_the_warnings_on_this_week_and_filters_the_ledger(dis
     assert "D 围墙裂缝" not in due and "C 插座松动" not in due
     overdue = client.get("/hazards?due=已逾期").text
     assert "共 2 条" in overdue and "E 减速带损坏" in overdue and "F 滑梯螺丝松动" in overdue
+
+
+# ---------------------------------------------------------------- sent with the round: mail and group robots
+
+MOBILE = {"钱明": "13800000001", "孙丽": "13800000002", "吴刚": "13900000003"}
+
+
+@pytest.fixture
+def with_contacts(district, tmp_path):
+    """The district with 责任人邮箱 and 责任人手机 in its roster (钱明's address on his one row, 吴刚 without)."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(district, root)
+    book = openpyxl.load_workbook(root / "roster.xlsx")
+    ws = book.active
+    ws.cell(1, 9, "责任人邮箱")
+    ws.cell(1, 10, "责任人手机")
+    for r in range(2, ws.max_row + 1):
+        owner = ws.cell(r, 8).value
+        ws.cell(r, 9, {"钱明": "qianming@jyj.example.gov.cn", "孙丽": "sunli@jyj.example.gov.cn"}.get(owner))
+        ws.cell(r, 10, MOBILE[owner])
+    book.save(root / "roster.xlsx")
+    return root
+
+
+def test_each_owner_is_mailed_their_warnings_with_the_round(with_contacts):
+    settings = load_settings(with_contacts)
+    settings = settings.model_copy(update={"mail": settings.mail.model_copy(update={"host": "smtp.example.cn"})})
+    result = build_reminders(Paths.at(with_contacts, settings), settings, WEEK, ROUND)
+    warned = [m for m in result.mails if m.kind == "warning"]
+    assert [(m.to, m.key) for m in warned] == [
+        ("qianming@jyj.example.gov.cn", "warning:2023-W47:20231123-1500:安法科/钱明"),
+        ("sunli@jyj.example.gov.cn", "warning:2023-W47:20231123-1500:安法科/孙丽"),
+    ]  # 吴刚 has no address in the roster
+    qian = warned[0]
+    assert qian.subject == "【整改到期预警】2023-W47 您负责学校的隐患即将到期 2 项（重大 1），已逾期 1 项"
+    body = qian.body
+    assert body.index("B 锅炉压力表失灵") < body.index("A 灭火器过期") < body.index("E 减速带损坏")
+    assert "【重大】丰润区第一实验小学 教学楼：B 锅炉压力表失灵（时限 2023-11-24，剩1天）" in body
+    assert "E 减速带损坏（时限 2023-11-20，逾期3天）" in body and "D 围墙裂缝" not in body
+    assert "整改时限在 2023-11-23 至 2023-11-26（3 天内，含当天）" in body
+    assert not any(m in body for m in MOBILE.values())
+
+
+def test_the_zone_and_school_groups_get_their_warnings_with_the_owners_mentioned(with_contacts, monkeypatch):
+    from inspect_pipeline.deliver.delivery import send_robot_reminders
+    from robot_server import start
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    robot, server = start()
+    try:
+        config = with_contacts / "config.toml"
+        config.write_text(config.read_text(encoding="utf-8") + f"""
+[robots.yipian]
+kind = "wecom"
+purpose = "zone"
+zone = "一片"
+base_url = "{robot.url}/yipian"
+
+[robots.yinzhong]
+kind = "dingtalk"
+purpose = "school"
+school = "3113000005"
+keyword = "安全"
+base_url = "{robot.url}/yinzhong"
+""", encoding="utf-8")
+        (with_contacts / "secrets.toml").write_text(
+            '[robots.yipian]\nkey = "k1"\n[robots.yinzhong]\nkey = "k2"\n', encoding="utf-8")
+        settings = load_settings(with_contacts)
+        paths = Paths.at(with_contacts, settings)
+        result = build_reminders(paths, settings, WEEK, ROUND)
+        sent = send_robot_reminders(paths, settings, result, ROUND)
+        assert not sent.failed
+        bodies = {}
+        for r in robot.requests:
+            bodies.setdefault(r.path, []).append(r.body)
+        *_, zone_list, zone_at = bodies["/yipian"]  # after the round's own reminder list and its mention
+        text = zone_list["markdown"]["content"]
+        assert text.startswith("### 整改到期预警 2023-W47 一片")
+        assert text.index("**安法科 钱明**") < text.index("B 锅炉压力表失灵") < text.index("E 减速带损坏")
+        assert text.index("**安法科 孙丽**") < text.index("F 滑梯螺丝松动") and "G 实验室" not in text
+        assert "- 【重大】丰润区第一实验小学 教学楼：B 锅炉压力表失灵（时限 2023-11-24，剩1天）" in text
+        assert zone_at["text"]["mentioned_mobile_list"] == [MOBILE["钱明"], MOBILE["孙丽"]]
+        (school_list,) = [b for b in bodies["/yinzhong"] if "整改到期预警" in b["markdown"]["title"]]
+        assert school_list["markdown"]["title"] == "【安全】整改到期预警 2023-W47 丰润区银城铺镇中学"
+        assert "G 实验室危化品柜未上锁" in school_list["markdown"]["text"] and "钱明" not in school_list["markdown"]["text"]
+        before = len(robot.requests)
+        assert not send_robot_reminders(paths, settings, result, ROUND).sent  # the same round: nothing twice
+        assert len(robot.requests) == before
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -487,9 +487,9 @@ def status(data_root: DataRoot = Path("data"), week: Annotated[str | None, typer
         console.print(f"[yellow]{week_label} 第 {stale_report['revision']} 版报表之后又收到 {stale_report['newer_files']} "
                       f"个文件：请运行 inspect-pipeline report --week {week_label} 生成新版本[/]")
     if unsent:
-        console.print(f"[yellow]{len(unsent)} 封邮件尚未发出，下次运行时重发：[/]")
+        console.print(f"[yellow]{len(unsent)} 条邮件或群消息尚未发出，下次运行时重发：[/]")
     for m in unsent[:10]:
-        console.print(f"  {markup_safe(m['recipient'])}《{markup_safe(m['subject'])}》已试 {m['attempts']} 次："
+        console.print(f"  {markup_safe(m['to'])}《{markup_safe(m['subject'])}》已试 {m['attempts']} 次："
                       f"{markup_safe(m['error'] or '')}", soft_wrap=True, highlight=False)
     if left:
         console.print(f"[yellow]收件箱中还有 {len(left)} 个文件：[/]")

@@ -1,5 +1,6 @@
 """The deadline warnings of a reminder round (整改到期预警, outputs.md §4a; computed by report.deadlines), written
-beside the reminders in the round's staged folder: 整改到期预警_<week>.xlsx, warnings.md and warnings.json."""
+beside the reminders in the round's staged folder: 整改到期预警_<week>.xlsx, warnings.md and warnings.json; and
+their text in a mail to each 包校责任人 and in the group robots' messages (robot_rounds.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.publish import write_json_atomic
-from ..report.deadlines import COUNT_KEYS, DeadlineWarnings
-from ..report.workbooks import Meta, ReportBook, layout
+from ..report.deadlines import COUNT_KEYS, DeadlineWarnings, owner_entry
+from ..report.workbooks import layout
+from .mail import Mail
+from .round_book import column_caps, notes_sheet, round_book
 
 
 def write_all(folder: Path, info: dict, w: DeadlineWarnings) -> None:
@@ -38,12 +41,6 @@ def as_json(info: dict, w: DeadlineWarnings) -> dict:
     }
 
 
-class _WarningBook(ReportBook):
-    def subtitle(self) -> str:
-        m = self.meta
-        return f"填报单位：{m.bureau}　周次：{m.period}　生成时间：{m.generated_at:%Y-%m-%d %H:%M}"
-
-
 _CAPS = {"school_name": 14, "description": 30, "location": 12, "code": 14, "owners": 20}
 
 
@@ -56,13 +53,10 @@ def write_workbook(path: Path, info: dict, w: DeadlineWarnings) -> Path:
     """整改到期预警_<week>.xlsx: the hazards listed by 包校责任人 (即将到期, then 已逾期, 重大 first), a summary per
     包片领导, and 说明."""
     spec = layout()["deadline_warnings"]
-    meta = Meta(info["bureau"], info["week"], info["cutoff"], 0, info["generated_at"], __version__, [],
-                info.get("spoken_week", ""))
-    book = _WarningBook(path, "deadline-warnings", meta)
+    book = round_book(path, "deadline-warnings", info)
     cols = spec["columns"]
-    caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
     ws = book.titled(spec["list_sheet"], f"{spec['title']}（{w.today:%Y-%m-%d}，{w.days} 天内到期及已逾期）", 1,
-                     caps=caps)
+                     caps=column_caps(cols, _CAPS))
     ws.row(2, 0, [col["title"] for col in cols], "head")
     rows = w.hazards
     for r, h in enumerate(rows, start=3):
@@ -75,8 +69,8 @@ def write_workbook(path: Path, info: dict, w: DeadlineWarnings) -> Path:
         ws.merge(3, 0, 3, len(cols) - 1, "没有即将到期或已逾期的未整改隐患")
 
     cols = spec["summary_columns"]
-    caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
-    ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包片领导汇总（{w.today:%Y-%m-%d}）", 1, caps=caps)
+    ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包片领导汇总（{w.today:%Y-%m-%d}）", 1,
+                     caps=column_caps(cols, _CAPS))
     ws.row(2, 0, [col["title"] for col in cols], "head")
     r = 3
     for leader in w.leaders:
@@ -87,8 +81,7 @@ def write_workbook(path: Path, info: dict, w: DeadlineWarnings) -> Path:
         total = sum(x[col["key"]] for x in w.leaders) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
         ws.put(r, c, total, "int" if col["key"] in COUNT_KEYS else "label", bold=True)
 
-    ws = book.sheet("说明", landscape=False, widths={0: 14, 1: 72})
-    lines = [
+    notes_sheet(book, [
         ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info.get("spoken_week") or info["week"]),
         ("生成时间", f"{info['generated_at']:%Y-%m-%d %H:%M:%S}"),
         ("即将到期", f"未整改（含整改中）的隐患，{_window(w)}"),
@@ -96,10 +89,7 @@ def write_workbook(path: Path, info: dict, w: DeadlineWarnings) -> Path:
         ("整改时限", "立即整改的隐患以排查日期为整改时限（与周报的逾期未改口径一致）"),
         ("排序", "按包校责任人（名单顺序）；每人先列即将到期、后列已逾期，重大隐患在前，再按时限"),
         ("学校名单", f"SHA-256 {info['roster_sha256']}"), ("软件版本", f"inspect-pipeline {__version__}"),
-    ]
-    for r, (k, v) in enumerate(lines):
-        ws.put(r, 0, k, "label")
-        ws.put(r, 1, v)
+    ])
     book.close()
     return path
 
@@ -134,3 +124,60 @@ def markdown(info: dict, w: DeadlineWarnings) -> str:
 def _cell(value: object) -> str:
     text = value.isoformat() if isinstance(value, dt.date) else str(value)
     return " ".join(text.split()).replace("|", "\\|")
+
+
+# ---------------------------------------------------------------- the messages
+
+
+def hazard_line(h: dict) -> str:
+    """One hazard in a message: `【重大】学校 部位：描述（时限 2023-11-25，剩2天）`."""
+    where = " ".join(x for x in (h["school_name"], h["location"]) if x)
+    return (f"{'【重大】' if h['major'] else ''}{where}：{h['description'] or '（未写描述）'}"
+            f"（时限 {h['deadline']:%Y-%m-%d}，{h['left_text']}）")
+
+
+def owner_counts(o: dict) -> str:
+    major = lambda n: f"（重大 {n}）" if n else ""  # noqa: E731
+    return (f"即将到期 {o['due_count']} 项{major(o['due_major'])}，"
+            f"已逾期 {o['overdue_count']} 项{major(o['overdue_major'])}")
+
+
+def mails(info: dict, stamp: str, w: DeadlineWarnings, emails: dict[tuple[str, str], list[str]]) -> list[Mail]:
+    """One warning per address of each 包校责任人 with hazards listed (keyed by the round: each round warns again)."""
+    out = []
+    for o in w.owners:
+        subject = f"【整改到期预警】{info['week']} 您负责学校的隐患{owner_counts(o)}"
+        key = f"warning:{info['week']}:{stamp}:{o['section']}/{o['section_owner']}"
+        body = mail_body(info, w, o)
+        out += [Mail("warning", key, info["week"], address, subject, body)
+                for address in emails.get((o["section"], o["section_owner"]), [])]
+    return out
+
+
+def mail_body(info: dict, w: DeadlineWarnings, o: dict) -> str:
+    lines = [f"{o['section_owner']}（{o['section']}）您好：", "",
+             f"截至 {info['generated_at']:%Y-%m-%d %H:%M}，您负责学校的未整改隐患中{owner_counts(o)}。",
+             f"即将到期指{_window(w)}。请督促学校按时整改并在下次周报中更新整改状态，重大隐患优先。"]
+    for part, name in ((o["due"], "即将到期"), (o["overdue"], "已逾期")):
+        if part:
+            lines += ["", f"{name}（{len(part)} 项）："]
+            lines += [f"  {n}. {hazard_line(h)}" + (f"　编号 {h['code']}" if h["code"] else "")
+                      for n, h in enumerate(part, start=1)]
+    lines += ["", info["bureau"], "（本邮件由学校安全隐患排查整治周报系统自动发送，请勿直接回复。）", ""]
+    return "\n".join(lines)
+
+
+def group_text(info: dict, w: DeadlineWarnings, owners: list[dict], place: str) -> str:
+    """The markdown a group robot posts: the owners' hazards (already narrowed to the group's zone or school)."""
+    lines = [f"### 整改到期预警 {info['week']} {place}", f"截至 {info['generated_at']:%Y-%m-%d %H:%M}，{_window(w)}。"]
+    for o in owners:
+        lines += ["", f"**{o['section']} {o['section_owner']}**：{owner_counts(o)}"]
+        lines += [f"- {hazard_line(h)}" for h in (*o["due"], *o["overdue"])]
+    return "\n".join(lines)
+
+
+def narrowed(w: DeadlineWarnings, keep) -> list[dict]:
+    """The owners with only the hazards `keep(h)` accepts, those left with none dropped."""
+    out = [owner_entry(o["section"], o["section_owner"], [h for h in (*o["due"], *o["overdue"]) if keep(h)])
+           for o in w.owners]
+    return [o for o in out if o["due"] or o["overdue"]]

@@ -16,7 +16,7 @@ from ..schools.roster import Roster
 from .mail import DeliveryResult, Mail, deliver, resend_failed
 from .mailings import receipt_mails, report_mails
 from .reminders import RemindResult
-from .robot_rounds import reminder_messages, report_messages, send_robot_messages
+from .robot_rounds import reminder_messages, report_messages, send_robot_messages, warning_messages
 
 
 def send_mails(paths: Paths, settings: Settings, mails: list[Mail], now: dt.datetime, *,
@@ -57,9 +57,10 @@ def send_robot_report(paths: Paths, settings: Settings, manifest: dict, now: dt.
 
 def send_robot_reminders(paths: Paths, settings: Settings, result: RemindResult, now: dt.datetime, *,
                          engine: Engine | None = None, **kwargs) -> DeliveryResult:
-    """A reminder round to each 片区's group (the 包校责任人 @-mentioned) and each school group; then earlier
-    failures."""
-    return _robots(paths, settings, now, engine, lambda: reminder_messages(settings, result), kwargs)
+    """A reminder round and its deadline warnings to each 片区's group (the 包校责任人 @-mentioned) and each
+    school group; then earlier failures."""
+    return _robots(paths, settings, now, engine,
+                   lambda: reminder_messages(settings, result) + warning_messages(settings, result), kwargs)
 
 
 def _robots(paths: Paths, settings: Settings, now: dt.datetime, engine: Engine | None, plan: Callable,

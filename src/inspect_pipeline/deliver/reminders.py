@@ -29,9 +29,10 @@ from ..record.db import migrate, run_engine, submissions
 from ..report.deadlines import DeadlineWarnings, deadline_warnings
 from ..report.figures import compute_week, received_by, refuse_before_campaign
 from ..report.listings import REPORT_STATUS, week_status
-from ..report.workbooks import Meta, ReportBook, layout
+from ..report.workbooks import layout
 from ..schools.identity import identify, week_roster
 from . import deadline_warnings as warnings_files
+from .round_book import column_caps, notes_sheet, round_book
 from ..schools.roster import Roster, School, load_roster
 from .mail import Mail
 from .mailings import split_addresses
@@ -92,7 +93,8 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
     stamp = local_now.strftime("%Y%m%d-%H%M")
     schools = roster.by_id
     units = [_unit(schools[k], status.get(k, UNREPORTED), attempts.get(k)) for k in keys]
-    owners = _owners(roster, [s for s in roster.schools if s.id in due_keys], units)
+    emails, mobiles = _contacts(roster)
+    owners = _owners([s for s in roster.schools if s.id in due_keys], units, emails, roster)
     info = {
         "week": week,
         "cutoff": wf.cutoff,
@@ -104,14 +106,20 @@ def build_reminders(paths: Paths, settings: Settings, week: str, now: dt.datetim
     }
     with run_lock(paths, settings, "另一个任务正在运行，请稍后再催报"):  # a killed run's debris is swept
         folder = _write(paths, week, stamp, info, owners, warnings)
-    mails = _mails(settings, week, stamp, info, owners) if settings.mail.enabled and settings.mail.reminders else []
-    mobiles: dict[tuple[str, str], list[str]] = {}
-    for s in roster.schools:
-        if s.owner_mobile:
-            mobiles.setdefault((s.section, s.section_owner), [])
-            if s.owner_mobile not in mobiles[(s.section, s.section_owner)]:
-                mobiles[(s.section, s.section_owner)].append(s.owner_mobile)
+    mails = []
+    if settings.mail.enabled and settings.mail.reminders:
+        mails = _mails(settings, week, stamp, info, owners) + warnings_files.mails(info, stamp, warnings, emails)
     return RemindResult(week, folder, owners, mails, warnings, info, mobiles)
+
+
+def _contacts(roster: Roster) -> tuple[dict, dict]:
+    """(包校科室, 包校责任人) → their distinct 责任人邮箱 addresses, and → their distinct 责任人手机 numbers."""
+    mine: dict[tuple[str, str], list[School]] = {}
+    for s in roster.schools:
+        mine.setdefault((s.section, s.section_owner), []).append(s)
+    emails = {o: _addresses(s.owner_email for s in schools) for o, schools in mine.items()}
+    mobiles = {o: list(dict.fromkeys(s.owner_mobile for s in schools if s.owner_mobile)) for o, schools in mine.items()}
+    return emails, {o: m for o, m in mobiles.items() if m}
 
 
 def _warnings(conn: Connection, paths: Paths, settings: Settings, week: str, now: dt.datetime, roster: Roster,
@@ -155,13 +163,7 @@ def _moment(text: str) -> dt.datetime:
 def _unit(school: School, status: str, attempt: dict | None) -> dict:
     errors = attempt["errors"] if attempt and status == REJECTED else []
     return {
-        "school_id": school.id,
-        "school_name": school.name,
-        "school_code": school.code or "",
-        "zone": school.zone,
-        "zone_leader": school.zone_leader,
-        "section": school.section,
-        "section_owner": school.section_owner,
+        **school.responsibility,
         "status": status,
         "reason": reason(errors) if status == REJECTED else "",
         "errors": len(errors),
@@ -194,7 +196,8 @@ def reason(errors: list[dict]) -> str:
     return f"{text}；等{len(errors)}处错误" if len(errors) > shown else text
 
 
-def _owners(roster: Roster, due: list[School], units: list[dict]) -> list[dict]:
+def _owners(due: list[School], units: list[dict], emails: dict[tuple[str, str], list[str]],
+            roster: Roster) -> list[dict]:
     """Every owner (包校科室, 包校责任人) of units due this week, grouped by section in roster order, with counts and
     their listed units (roster order)."""
     sections = list(dict.fromkeys(s.section for s in due))
@@ -206,15 +209,14 @@ def _owners(roster: Roster, due: list[School], units: list[dict]) -> list[dict]:
         mine = [s for s in due if (s.section, s.section_owner) == (section, owner)]
         listed = sorted((u for u in units if (u["section"], u["section_owner"]) == (section, owner)),
                         key=lambda u: position[u["school_id"]])
-        emails = _addresses(s.owner_email for s in roster.schools if (s.section, s.section_owner) == (section, owner))
         unreported = sum(1 for u in listed if u["status"] == UNREPORTED)
         out.append({
             "section": section,
             "section_owner": owner,
             "zone": "、".join(dict.fromkeys(s.zone for s in mine)),
             "zone_leader": "、".join(dict.fromkeys(s.zone_leader for s in mine)),
-            "owner_email": "; ".join(emails),
-            "emails": emails,
+            "owner_email": "; ".join(emails[(section, owner)]),
+            "emails": emails[(section, owner)],
             "due": len(mine),
             "unreported": unreported,
             "rejected": len(listed) - unreported,
@@ -251,14 +253,6 @@ def _write(paths: Paths, week: str, stamp: str, info: dict, owners: list[dict], 
     return final
 
 
-class _ReminderBook(ReportBook):
-    """The report workbooks' layout, with the round's own line under the title."""
-
-    def subtitle(self) -> str:
-        m = self.meta
-        return f"填报单位：{m.bureau}　周次：{m.period}　生成时间：{m.generated_at:%Y-%m-%d %H:%M}"
-
-
 _CAPS = {"school_name": 14, "reason": 30, "last_file": 16, "owner_email": 20}
 COUNT_KEYS = ("due", "unreported", "rejected", "outstanding")
 
@@ -266,13 +260,10 @@ COUNT_KEYS = ("due", "unreported", "rejected", "outstanding")
 def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
     """催报提醒_<week>.xlsx: the units listed (grouped by 包校科室/包校责任人), counts per owner, and 说明."""
     spec = layout()["reminders"]
-    meta = Meta(info["bureau"], info["week"], info["cutoff"], 0, info["generated_at"], __version__, [],
-                info.get("spoken_week", ""))
-    book = _ReminderBook(path, "reminders", meta)
+    book = round_book(path, "reminders", info)
     cols = spec["columns"]
-    caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
     ws = book.titled(spec["list_sheet"], f"{spec['title']}——未报及退回未重报单位（{info['week']}）", 1,
-                     caps=caps)
+                     caps=column_caps(cols, _CAPS))
     ws.row(2, 0, [col["title"] for col in cols], "head")
     units = [u for o in owners for u in o["units"]]
     for r, unit in enumerate(units, start=3):
@@ -283,9 +274,8 @@ def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
         ws.merge(3, 0, 3, len(cols) - 1, _nothing_missing(info))
 
     cols = spec["summary_columns"]
-    caps = {c: _CAPS[col["key"]] for c, col in enumerate(cols) if col["key"] in _CAPS}
     ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", 1,
-                     caps=caps)
+                     caps=column_caps(cols, _CAPS))
     ws.row(2, 0, [col["title"] for col in cols], "head")
     r = 3
     for owner in owners:
@@ -296,17 +286,13 @@ def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
         total = sum(o[col["key"]] for o in owners) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
         ws.put(r, c, total, "int" if col["key"] in COUNT_KEYS else "label", bold=True)
 
-    ws = book.sheet("说明", landscape=False, widths={0: 14, 1: 72})
-    lines = [
+    notes_sheet(book, [
         ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info.get("spoken_week") or info["week"]),
         ("截止时间", f"{info['cutoff']:%Y-%m-%d %H:%M}"), ("生成时间", f"{info['generated_at']:%Y-%m-%d %H:%M:%S}"),
         ("未报", "本周应报（截止时在名单中启用）而尚未收到合格报表的单位"),
         ("退回未重报", "本周报送的报表被退回、且尚未重新报送合格报表的单位；退回原因为最近一次被退回文件的前几处错误"),
         ("学校名单", f"SHA-256 {info['roster_sha256']}"), ("软件版本", f"inspect-pipeline {__version__}"),
-    ]
-    for r, (k, v) in enumerate(lines):
-        ws.put(r, 0, k, "label")
-        ws.put(r, 1, v)
+    ])
     book.close()
     return path
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from ..core.settings import Settings
 from .mail import DeliveryResult, Mail
 from .mailings import _cumulative_line, _rate, _when
+from . import deadline_warnings as warnings_text
 from .reminders import REJECTED, UNREPORTED, RemindResult, _cutoff_text
 from .robots import deliver_robots, list_payloads, mention_payloads, messages, resend_failed_robots
 
@@ -42,6 +43,31 @@ def reminder_messages(settings: Settings, result: RemindResult) -> list[Mail]:
         else:
             continue
         out += messages("reminder", f"robot-reminder:{week}:{result.stamp}:{group}", week, group, title, payloads)
+    return out
+
+
+def warning_messages(settings: Settings, result: RemindResult) -> list[Mail]:
+    """The round's deadline warnings (整改到期预警) to every zone group (its zone's hazards, the 包校责任人 concerned
+    @-mentioned) and school group (its school's hazards) with something listed; keyed by the round."""
+    w, week = result.warnings, result.week
+    out: list[Mail] = []
+    for group, robot in settings.robots.items():
+        if w is None or robot.purpose == "reports":
+            continue
+        if robot.purpose == "zone":
+            owners, place = warnings_text.narrowed(w, lambda h: h["zone"] == robot.zone), robot.zone
+        else:
+            owners = warnings_text.narrowed(w, lambda h: robot.school in (h["school_code"], h["school_name"]))
+            place = next((h["school_name"] for o in owners for h in (*o["due"], *o["overdue"])), "")
+        if not owners:
+            continue
+        title = f"整改到期预警 {week} {place}"
+        payloads = list_payloads(robot, title, warnings_text.group_text(result.info, w, owners, place))
+        if robot.purpose == "zone":
+            mobiles = [m for o in owners for m in result.mobiles.get((o["section"], o["section_owner"]), [])]
+            names = "、".join(o["section_owner"] for o in owners)
+            payloads += mention_payloads(robot, f"请{names}督促学校按时整改到期隐患（清单见上条），重大隐患优先。", mobiles)
+        out += messages("warning", f"robot-warning:{week}:{result.stamp}:{group}", week, group, title, payloads)
     return out
 
 

@@ -9,7 +9,7 @@ from ..core.weeks import week_of
 
 from ..jobs import intake as job
 from ..report.summary import intake_table
-from .wiring import as_tasks, open_run, publish_table, run_name
+from .wiring import as_tasks, open_run, publish_failures, publish_table, run_name
 
 
 def _files_taken(taken: dict) -> None:
@@ -17,8 +17,7 @@ def _files_taken(taken: dict) -> None:
 
 
 def _mail_failures(mailed: dict) -> None:
-    if mailed["failed"]:
-        publish_table("intake-mail-failures", mailed["failed"], "未能发出的回执邮件（下次运行时重发）")
+    publish_failures("intake", {"mail": mailed})
 
 
 @flow(name="intake", description="收件：归档、读取、校验、登记收件箱中的新文件，生成并发送回执。",

@@ -1,5 +1,6 @@
-"""The `reminders` flow (Thursday 15:00, Friday 09:00): the reminders job (jobs/remind.py) as a task, its round
-named after the run's schedule slot; the UI shows the round's list."""
+"""The `reminders` flow (placed relative to the week's cutoff, core/schedule.py): the reminders job
+(jobs/remind.py) as a task, its round named after the run's schedule slot; the UI shows the round's list, its
+deadline warnings and the mails and robot messages that could not be sent."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from prefect import flow
 from ..core.weeks import week_of
 
 from ..jobs import remind as job
-from .wiring import as_tasks, open_run, publish_markdown, round_time, run_name
+from .wiring import as_tasks, open_run, publish_failures, publish_markdown, round_time, run_name
 
 
 def _listed(done: dict) -> None:
     publish_markdown("reminders", done["markdown"], f"{done['week']} 催报提醒")
     publish_markdown("deadline-warnings", done["warnings_markdown"], f"{done['week']} 整改到期预警")
+    publish_failures("reminders", done)
 
 
 @flow(name="reminders", description="催报：按包校责任人列出本周未报和退回未重报的学校，并发送提醒。",

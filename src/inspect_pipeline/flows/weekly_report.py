@@ -1,5 +1,5 @@
 """The `weekly_report` flow (Friday 12:30): the weekly-report job (jobs/report.py) with its steps as tasks; the
-UI shows the week by zone, its summary, and the workbooks that could not be mailed."""
+UI shows the week by zone, its summary, and what could not be mailed or sent to the group robots."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from ..core.weeks import closed_week
 
 from ..jobs import report as job
-from .wiring import as_tasks, open_run, publish_markdown, publish_table, run_name
+from .wiring import as_tasks, open_run, publish_failures, publish_markdown, publish_table, run_name
 
 
 def _week_built(built: dict) -> None:
@@ -26,8 +26,11 @@ def _week_built(built: dict) -> None:
 
 
 def _mail_failures(mailed: dict) -> None:
-    if mailed["failed"]:
-        publish_table("weekly-report-mail-failures", mailed["failed"], "未能发出的报表邮件（下次运行时重发）")
+    publish_failures("weekly-report", {"mail": mailed})
+
+
+def _robot_failures(sent: dict) -> None:
+    publish_failures("weekly-report", {"robots": sent})
 
 
 @flow(name="weekly-report", description="周报：截止后再收件一次，生成区安委办、市教育局、包片包校报表和下周模板，并发送。",
@@ -46,5 +49,6 @@ def weekly_report(data_root: str = "data", week: str | None = None, now: str | N
     """
     done = job.weekly_report(open_run(data_root, now), week, templates=templates, close_intake=close_intake,
                              roster_current=roster_current,
-                             steps=as_tasks({"build_week": _week_built, "mail_report": _mail_failures}))
+                             steps=as_tasks({"build_week": _week_built, "mail_report": _mail_failures,
+                                             "robot_report": _robot_failures}))
     return {k: v for k, v in done.items() if k not in ("zones", "summary")}

@@ -96,5 +96,17 @@ def publish_table(key: str, rows: list[dict], description: str) -> None:
         create_markdown_artifact(key=key, markdown=f"{description}：无。", description=description)
 
 
+CHANNELS = {"mail": ("mail-failures", "未能发出的邮件（下次运行时重发）"),
+            "robots": ("robot-failures", "未能发到群机器人的消息（下次运行时重发）")}
+
+
+def publish_failures(flow: str, done: dict) -> None:
+    """A table artifact per channel of `done` ("mail", "robots": delivery summaries) with failures: recipient
+    (an address or robot:<group>), what, and the error — never a webhook key or a mobile number."""
+    for channel, (suffix, description) in CHANNELS.items():
+        if channel in done and done[channel]["failed"]:
+            create_table_artifact(key=f"{flow}-{suffix}", table=done[channel]["failed"], description=description)
+
+
 def publish_markdown(key: str, text: str, description: str) -> None:
     create_markdown_artifact(key=key, markdown=text, description=description)

@@ -84,13 +84,7 @@ def deadline_warnings(conn: Connection, hazards: pd.DataFrame, roster: Roster, t
             rows.append({
                 "hazard_id": int(r["hazard_id"]),
                 "code": r["code"] or "",
-                "school_id": school.id,
-                "school_name": school.name,
-                "school_code": school.code or "",
-                "zone": school.zone,
-                "zone_leader": school.zone_leader,
-                "section": school.section,
-                "section_owner": school.section_owner,
+                **school.responsibility,
                 "location": _text(r.get("location")),
                 "description": _text(r.get("description")),
                 "level": r["level"] or "",
@@ -113,28 +107,29 @@ def _text(value: object) -> str:
 
 
 def _owners(roster: Roster, rows: list[dict]) -> list[dict]:
-    """Owners (包校科室, 包校责任人) with hazards listed, in roster order; emails from the roster."""
-    order = list(dict.fromkeys((s.section, s.section_owner) for s in roster.schools))
-    out = []
-    for section, owner in order:
-        mine = [h for h in rows if (h["section"], h["section_owner"]) == (section, owner)]
-        if not mine:
-            continue
-        due = [h for h in mine if h["warning"] == DUE]
-        overdue = [h for h in mine if h["warning"] == OVERDUE]
-        out.append({
-            "section": section,
-            "section_owner": owner,
-            "zone": "、".join(dict.fromkeys(h["zone"] for h in mine)),
-            "zone_leader": "、".join(dict.fromkeys(h["zone_leader"] for h in mine)),
-            "due_count": len(due),
-            "due_major": sum(h["major"] for h in due),
-            "overdue_count": len(overdue),
-            "overdue_major": sum(h["major"] for h in overdue),
-            "due": due,
-            "overdue": overdue,
-        })
-    return out
+    """Owners (包校科室, 包校责任人) with hazards listed, in roster order."""
+    mine: dict[tuple[str, str], list[dict]] = {(s.section, s.section_owner): [] for s in roster.schools}
+    for h in rows:
+        mine[(h["section"], h["section_owner"])].append(h)
+    return [owner_entry(section, owner, hazards) for (section, owner), hazards in mine.items() if hazards]
+
+
+def owner_entry(section: str, owner: str, hazards: list[dict]) -> dict:
+    """One 包校责任人's entry over their listed hazards (in order): zones, counts, due and overdue."""
+    due = [h for h in hazards if h["warning"] == DUE]
+    overdue = [h for h in hazards if h["warning"] == OVERDUE]
+    return {
+        "section": section,
+        "section_owner": owner,
+        "zone": "、".join(dict.fromkeys(h["zone"] for h in hazards)),
+        "zone_leader": "、".join(dict.fromkeys(h["zone_leader"] for h in hazards)),
+        "due_count": len(due),
+        "due_major": sum(h["major"] for h in due),
+        "overdue_count": len(overdue),
+        "overdue_major": sum(h["major"] for h in overdue),
+        "due": due,
+        "overdue": overdue,
+    }
 
 
 def _leaders(owners: list[dict]) -> list[dict]:

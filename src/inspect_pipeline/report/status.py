@@ -113,7 +113,8 @@ def stale_reports(paths: Paths, settings: Settings) -> list[dict]:
 
 
 def unsent_mail(paths: Paths) -> list[dict]:
-    """Mails recorded as failed (any week), oldest first: recipient, subject, attempts, last error."""
+    """Mails and group robot messages recorded as failed (any week), oldest first: recipient (an address or
+    robot:<group>), `to` as people read it (the address, or 群机器人 <group>), subject, attempts, last error."""
     engine = make_engine(paths.database_url)
     migrate(engine)
     d = deliveries.c
@@ -123,7 +124,11 @@ def unsent_mail(paths: Paths) -> list[dict]:
             .where(d.status == "failed").order_by(d.id)
         ).mappings().all()
     engine.dispose()
-    return [dict(r) for r in rows]
+    return [{**r, "to": _reader_recipient(r["recipient"])} for r in rows]
+
+
+def _reader_recipient(recipient: str) -> str:
+    return f"群机器人 {recipient.removeprefix('robot:')}" if recipient.startswith("robot:") else recipient
 
 
 WAITING = "尚未收件：下次收件时处理（若一直留在这里，请检查文件是否仍在复制中）"

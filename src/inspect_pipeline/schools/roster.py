@@ -55,6 +55,13 @@ class School:
         """Folder name for this school's receipts."""
         return f"{self.code}_{self.name}" if self.code else self.name
 
+    @property
+    def responsibility(self) -> dict:
+        """Who the school is and who answers for it, as listed rows carry it: school_id, school_name, school_code
+        ('' without a code), zone, zone_leader, section, section_owner."""
+        return {"school_id": self.id, "school_name": self.name, "school_code": self.code or "", "zone": self.zone,
+                "zone_leader": self.zone_leader, "section": self.section, "section_owner": self.section_owner}
+
 
 @dataclass(frozen=True)
 class Roster:

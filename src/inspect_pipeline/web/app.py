@@ -24,6 +24,8 @@ from fastapi.templating import Jinja2Templates
 
 from ..core.errors import PipelineError
 from ..core.paths import safe_name
+from ..core.schedule import upcoming_rows
+from ..core.settings import load_settings
 from ..core.weeks import Week, closed_week, week_of
 from ..jobs.context import clock, open_run
 from ..jobs.intake import intake as intake_job
@@ -32,7 +34,7 @@ from ..jobs.report import weekly_report
 from ..jobs.setup import open_data_root
 from ..record.files import report_revisions, submission
 from ..report.ledger_export import COLUMNS, shown, write_ledger_export
-from ..report.status import week_board
+from ..report.status import unsent_mail, week_board
 from ..report.summary import report_outputs, OUTCOME_TITLES
 from . import views
 from .security import LOCAL_ADMIN, Lockout, Signer, User, check_password, load_users, refuse_open_without_users, secret_key
@@ -171,6 +173,13 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
     async def problem(request: Request, exc: Problem):
         return render(request, "error.html", {"message": exc.message}, exc.status)
 
+    def planned(count: int = 6) -> dict:
+        """The next runs `serve` will start, from config.toml as it is now (serve re-reads it too)."""
+        try:
+            return {"upcoming": upcoming_rows(load_settings(paths.root), moment(), count), "plan_error": ""}
+        except PipelineError as exc:
+            return {"upcoming": [], "plan_error": str(exc)}
+
     def chosen_week(week: str | None) -> str:
         if not week:
             return week_of(moment(), settings)
@@ -221,7 +230,8 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
         return render(request, "week.html", {
             "title": "本周", "week": label, "page": page, "cutoff": board.figures.cutoff, "now": moment(),
             "missing_text": views.missing_text(board, user, label), "schools": schools,
-            "last_closed": closed_week(moment(), settings),
+            "last_closed": closed_week(moment(), settings), **planned(2),
+            "unsent_count": len(unsent_mail(paths)) if user.admin else 0,
         })
 
     @app.get("/missing.txt", response_class=PlainTextResponse)
@@ -284,7 +294,8 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
         from ..record.files import recent_runs
 
         return render(request, "runs.html", {"title": "运行记录", "runs": recent_runs(paths.root, settings),
-                                             "prefect_ui": prefect_ui})
+                                             "prefect_ui": prefect_ui, **planned(),
+                                             "unsent": views.unsent_rows(unsent_mail(paths), settings) if user.admin else []})
 
     # ------------------------------------------------------------ downloads, by record id only
 
@@ -359,9 +370,12 @@ def create_app(data_root: Path, *, now: str | dt.datetime | None = None, host: s
         def run_it(run) -> str:
             done = reminders_job(run, week_of(run.now, run.settings))
             listed = [o for o in done["owners"] if o["units"]]
-            mailed = done["mail"]
-            return (f"{done['week']} 催报完成：{len(listed)} 位包校责任人有未报单位，邮件已发 {mailed['sent']} 封"
-                    + (f"，{len(mailed['failed'])} 封未能发出" if mailed["failed"] else ""))
+            mailed, robots, warned = done["mail"], done["robots"], done["warnings"]
+            failed = len(mailed["failed"]) + len(robots["failed"])
+            return (f"{done['week']} 催报完成：{len(listed)} 位包校责任人有未报单位；整改到期预警 "
+                    f"{warned['due_count']} 项即将到期、{warned['overdue_count']} 项已逾期；邮件已发 {mailed['sent']} 封"
+                    + (f"，群消息已发 {robots['sent']} 条" if robots["sent"] or robots["failed"] else "")
+                    + (f"，{failed} 条未能发出（见运行记录）" if failed else ""))
 
         job(request, user, "a reminder round", "发送催报", run_it)
         return RedirectResponse("/", status_code=303)

@@ -223,3 +223,15 @@ def inside(root: Path, relative: str) -> Path | None:
     base = root.resolve()
     path = (base / relative).resolve()
     return path if path.is_relative_to(base) and path.is_file() else None
+
+
+def unsent_rows(rows: list[dict], settings: Settings) -> list[dict]:
+    """report.status.unsent_mail's rows with `tried`: the last try in local time (YYYY-MM-DD HH:MM)."""
+    def local(text: str | None) -> str:
+        if not text:
+            return ""
+        moment = dt.datetime.fromisoformat(text)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return f"{moment.astimezone(settings.tz):%Y-%m-%d %H:%M}"
+
+    return [{**m, "tried": local(m["last_tried_at"])} for m in rows]
