@@ -22,6 +22,8 @@ from inspect_pipeline.record.db import make_engine, submissions
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.report.status import week_status_by_zone
+from inspect_pipeline.schools.roster import load_roster
+from robot_server import start as start_robot
 from support import make_root
 
 WEEK = "2023-W47"
@@ -201,12 +203,23 @@ def test_an_upgraded_serve_re_registers_a_deployment_left_with_an_old_entrypoint
         assert client.read_deployment(new_id).entrypoint == "inspect_pipeline.flows.intake.intake"
 
 
-def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
+def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path, monkeypatch):
     from inspect_pipeline.flows.intake import intake
     from inspect_pipeline.flows.reminders import reminders
     from inspect_pipeline.flows.weekly_report import weekly_report
 
     root, expected = _district(tmp_path)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # the stand-in robot is on 127.0.0.1
+    robot, server = start_robot()
+    robot.answers = [{"errcode": 93000, "errmsg": "invalid webhook url"}] * 50  # every message refused
+    settings = load_settings(root)
+    zone = load_roster(Paths.at(root, settings).roster_file, settings).schools[0].zone
+    with (root / "config.toml").open("a", encoding="utf-8") as config:
+        for group, purpose in (("zone", f'purpose = "zone"\nzone = "{zone}"'), ("anweiban", 'purpose = "reports"')):
+            config.write(f'\n[robots.{group}]\nkind = "wecom"\n{purpose}\nbase_url = "{robot.url}"\n'
+                         'attempts = 1\nbackoff_seconds = 0\n')
+    (root / "secrets.toml").write_text('[robots.zone]\nkey = "k1"\n[robots.anweiban]\nkey = "k2"\n', encoding="utf-8")
     now = expected["suggested_now"]
     taken = intake(data_root=str(root), now=now)
     files = _artifact("intake-files")
@@ -220,6 +233,8 @@ def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
     text = _artifact("reminders")
     assert listed and all(u["school_name"] in text for u in listed)
     assert {u["status"] for u in listed} == {"未报", "退回未重报"}
+    failed = _artifact("reminders-robot-failures")  # the group robot refused: shown in the UI, resent next run
+    assert failed and {f["收件人"] for f in failed} == {"robot:zone"} and all("93000" in f["错误"] for f in failed)
 
     after = (dt.datetime.fromisoformat(now) + dt.timedelta(days=2)).isoformat()
     done = weekly_report(data_root=str(root), week=WEEK, now=after, templates=False)
@@ -238,6 +253,10 @@ def test_flows_run_end_to_end_and_publish_their_figures(harness, tmp_path):
     assert all(u["school_name"] in summary for u in manifest["missing_units"])
     assert "file://" not in summary and f"({settings.web.url}/?week={WEEK})" in summary  # links into the web page
     assert summary.count(f"{settings.web.url}/download/report/") == 3 + len(manifest["outputs"]["zone_extracts"])
+    failed = _artifact("weekly-report-robot-failures")
+    assert {f["收件人"] for f in failed} >= {"robot:anweiban"} and any("周报已生成" in f["内容"] for f in failed)
+    server.shutdown()
+    server.server_close()
     log = (root / "logs" / "inspect-pipeline.log").read_text(encoding="utf-8")  # the rotating log in the data root
     assert "prefect.flow_runs" in log and "Finished in state Completed" in log
     assert f"week {WEEK} revision {manifest['revision']} written" in log and manifest["outputs"]["city_bureau"] in log

@@ -5,6 +5,7 @@ password)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -333,3 +334,32 @@ def test_the_ledger_shows_no_missing_value_words_and_filters_by_zone(district):
     rows = re.findall(r"<tr(?: class=\"major\")?><td>([^<]*)</td>", chosen)
     assert rows and set(rows) == {zone}
     assert client.get(f"/hazards.xlsx?zone={zone}").headers["content-type"].startswith("application/vnd.openxml")
+
+
+# ---------------------------------------------------------------- the planned runs and what could not be sent
+
+
+def test_the_runs_page_shows_the_planned_runs_and_the_messages_not_sent(copy):
+    from inspect_pipeline.deliver.delivery import send_robot_report
+
+    with (copy / "config.toml").open("a", encoding="utf-8") as config:  # a robot nobody answers (port 9 is refused)
+        config.write('\n[robots.anweiban]\nkind = "wecom"\npurpose = "reports"\nbase_url = "http://127.0.0.1:9"\n'
+                     'attempts = 1\nbackoff_seconds = 0\ntimeout_seconds = 2\n')
+    with (copy / "secrets.toml").open("a", encoding="utf-8") as secrets:
+        secrets.write('\n[robots.anweiban]\nkey = "k-secret-1"\n')
+    settings = load_settings(copy)
+    manifest = json.loads(next((copy / "reports" / WEEK).rglob("manifest.json")).read_text(encoding="utf-8"))
+    assert send_robot_report(Paths.at(copy, settings), settings, manifest, dt.datetime.fromisoformat(NOW)).failed
+    client = TestClient(create_app(copy, now=NOW))
+    runs = client.get("/runs").text
+    planned = re.search(r'<ul id="upcoming-runs">(.*?)</ul>', runs, re.S).group(1)
+    assert re.findall(r"<li>([^<]+)</li>", planned)[:3] == [  # Thursday 15:00 and Friday 09:00, the report after cutoff
+        "12月7日（周四）15:00 催报 2023-W49", "12月8日（周五）09:00 催报 2023-W49", "12月8日（周五）12:30 周报 2023-W49"]
+    unsent = re.search(r'<table class="grid" id="unsent-table">(.*?)</table>', runs, re.S).group(1)
+    assert "群机器人 anweiban" in unsent and f"{WEEK} 安全隐患周报已生成（第1版）" in unsent
+    assert "k-secret-1" not in runs and "2023-12-01 16:00" in unsent  # the last try in local time
+    week = client.get("/").text
+    assert "接下来自动运行：12月7日（周四）15:00 催报 2023-W49；12月8日（周五）09:00 催报 2023-W49" in week
+    assert 'id="unsent-note"' in week and "1 条邮件或群消息未能发出" in week
+    (copy / "config.toml").write_text("[schedule\n", encoding="utf-8")  # a broken config: said, not a crash
+    assert "无法读取定时计划" in client.get("/runs").text

@@ -115,10 +115,11 @@ def _give_people(rng: random.Random, ordered: list[dict], zone_of: list[int], zo
         owners = []
         for sec in sections:
             owner_no += 1
-            owners.append((sec, unique_person(rng, people), f"jyj.{SECTIONS[sec]}{owner_no:03d}@example.com"))
+            owners.append((sec, unique_person(rng, people), f"jyj.{SECTIONS[sec]}{owner_no:03d}@example.com",
+                           f"1390000{owner_no:04d}"))  # 责任人手机: fictitious, drawn without the generator
         for s, part in zip(members, _chunk_index(len(members), n_owners)):
-            sec, owner, mail = owners[part]
-            s["section"], s["section_owner"], s["owner_email"] = sec, owner, mail
+            sec, owner, mail, mobile = owners[part]
+            s["section"], s["section_owner"], s["owner_email"], s["owner_mobile"] = sec, owner, mail, mobile
 
 
 def _give_activity(rng: random.Random, schools: list[dict]) -> None:
