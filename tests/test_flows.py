@@ -135,6 +135,8 @@ def test_the_planner_schedules_the_calendar_and_follows_a_config_change(harness,
     """`serve`'s planner (flows/serve.py `plan`, run at start, every minute and on a change of config.toml):
     flow runs at the calendar's times for this week and the next; a moved cutoff and a new delay re-plan them; a
     reminder round the PC slept through is dropped; a report that fell due while it was off is built at start."""
+    from prefect.client.orchestration import get_client
+
     from inspect_pipeline.flows import serve as serving
 
     shanghai = ZoneInfo("Asia/Shanghai")
@@ -151,9 +153,18 @@ def test_the_planner_schedules_the_calendar_and_follows_a_config_change(harness,
             ("weekly-report", "2023-W47", "11-24 12:30"),
             ("reminders", "2023-W48", "11-30 15:00"), ("reminders", "2023-W48", "12-01 09:00"),
             ("weekly-report", "2023-W48", "12-01 12:30")}
-        assert serving.plan(root, monday) == {"created": [], "deleted": [], "catch_up": []}  # nothing twice
+        assert serving.plan(root, monday) == {"created": [], "deleted": [], "catch_up": [], "intake": []}  # once
 
-        config = root / "config.toml"  # the clerk edits config.toml while serve runs
+        config = root / "config.toml"  # the intake interval changed while serve runs: the deployment follows
+        config.write_text(config.read_text(encoding="utf-8").replace(f'intake = "{settings.schedule.intake}"',
+                                                                     'intake = "*/5 * * * *"'), encoding="utf-8")
+        assert serving.plan(root, monday)["intake"] == ["*/5 * * * *"]
+        with get_client(sync_client=True) as client:
+            (entry,) = client.read_deployment_by_name("intake/intake").schedules
+        assert (entry.schedule.cron, entry.schedule.timezone) == ("*/5 * * * *", "Asia/Shanghai")
+        assert serving.plan(root, monday)["intake"] == []
+
+        # the clerk edits config.toml while serve runs
         config.write_text(config.read_text(encoding="utf-8")
                           .replace("report_delay_minutes = 30", "report_delay_minutes = 60")
                           .replace('# "2023-W40" = 2023-10-07T12:00:00', '"2023-W48" = 2023-12-02T12:00:00'),

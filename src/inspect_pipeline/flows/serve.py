@@ -71,9 +71,10 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
     """One tick of the planner: read config.toml afresh and make the scheduled flow runs of `weekly-report` and
     `reminders` match the calendar for the next PLAN_WEEKS weeks (create the missing ones, delete the planned ones
     no longer wanted, e.g. after a cutoff moved). A planned reminder round more than LATE_GRACE late (the PC was
-    off) is deleted, not run. `starting`: also schedule, now, the report of a week that fell due while `serve` was
-    not running and was never built (when any report was ever built: not on a new installation). Returns what it
-    did: {"created": [...], "deleted": [...], "catch_up": [...]}."""
+    off) is deleted, not run. The intake deployment's cron follows [schedule] intake. `starting`: also schedule,
+    now, the report of a week that fell due while `serve` was not running and was never built (when any report was
+    ever built: not on a new installation). Returns what it did: {"created": [...], "deleted": [...],
+    "catch_up": [...], "intake": [the new cron, when it changed]}."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (DeploymentFilter, DeploymentFilterId, FlowRunFilter,
                                                 FlowRunFilterState, FlowRunFilterStateType, FlowRunFilterTags)
@@ -84,8 +85,9 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
     paths = Paths.at(Path(data_root), settings)
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(settings.tz)
     wanted = {(f.kind, f.week, _utc(f.at)) for f in next_fires(settings, now, PLAN_WEEKS)}
-    done: dict[str, list] = {"created": [], "deleted": [], "catch_up": []}
+    done: dict[str, list] = {"created": [], "deleted": [], "catch_up": [], "intake": []}
     with get_client(sync_client=True) as client:
+        done["intake"] = _follow_intake_cron(client, settings)
         ids = {name: client.read_deployment_by_name(f"{name}/{name}").id for name in ("weekly-report", "reminders")}
         names = {v: k for k, v in ids.items()}
         runs = client.read_flow_runs(
@@ -120,6 +122,22 @@ def plan(data_root, now: dt.datetime | None = None, *, starting: bool = False) -
                 done["catch_up"].append(week)
                 log.info("周报 %s 在 serve 未运行时到期且尚未生成：现在补做", week)
     return done
+
+
+def _follow_intake_cron(client, settings: Settings) -> list[str]:
+    """Give the intake deployment's schedule the cron of [schedule] intake (in the settings' time zone) when it
+    differs; Prefect drops the runs it had planned by the old one. Returns the cron set, if any."""
+    from prefect.client.schemas.schedules import CronSchedule
+
+    wanted = CronSchedule(cron=settings.schedule.intake, timezone=settings.timezone)
+    changed = []
+    for entry in client.read_deployment_by_name("intake/intake").schedules:
+        now = entry.schedule
+        if getattr(now, "cron", None) != wanted.cron or getattr(now, "timezone", None) != wanted.timezone:
+            client.update_deployment_schedule(entry.deployment_id, entry.id, schedule=wanted)
+            log.info("intake schedule now %s (%s)", wanted.cron, wanted.timezone)
+            changed.append(wanted.cron)
+    return changed
 
 
 class Planner:
