@@ -203,6 +203,27 @@ def test_errcode_retried_with_backoff_then_recorded_and_resent_next_run(tmp_path
     assert robot.requests[4].body == robot.requests[0].body  # this run's own first, then the earlier failure
 
 
+def test_a_failure_to_a_group_since_removed_is_dropped_not_resent_forever(tmp_path, robot):
+    from inspect_pipeline.report.status import unsent_mail
+
+    root = data_root(tmp_path, {"anweiban": {"kind": "wecom", "purpose": "reports", "base_url": robot.url,
+                                             "attempts": 1},
+                                "erpian": {"kind": "wecom", "purpose": "zone", "zone": "二片", "base_url": robot.url}})
+    settings, engine = engine_of(root)
+    paths = Paths.at(root, settings)
+    robot.answers = [{"errcode": 93000, "errmsg": "invalid webhook url"}]
+    assert send_robot_report(paths, settings, manifest(), NOW, engine=engine).failed
+    assert [m["to"] for m in unsent_mail(paths)] == ["群机器人 anweiban"]
+    config = root / "config.toml"  # the clerk removes the group
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text[:text.index("\n[robots.anweiban]")] + text[text.index("\n[robots.erpian]"):], encoding="utf-8")
+    (root / "secrets.toml").write_text(toml_table("robots.erpian", {"key": KEY}), encoding="utf-8")
+    settings = load_settings(root)
+    again = send_robot_report(paths, settings, manifest(revision=2), NOW, engine=engine)
+    assert not again.sent and not again.failed and len(robot.requests) == 1  # nothing tried, nothing to a zone group
+    assert unsent_mail(paths) == [] and [r["status"] for r in rows(engine)] == ["dropped"]
+
+
 def test_nothing_sent_twice_and_a_new_revision_announced_again(tmp_path, robot):
     root = data_root(tmp_path, {"anweiban": {"kind": "wecom", "purpose": "reports", "base_url": robot.url}})
     settings, engine = engine_of(root)

@@ -332,13 +332,22 @@ def _send(http: httpx.Client, robot: Robot, group: str, mail: Mail, limit: RateL
 
 def resend_failed_robots(engine, settings: Settings, now: dt.datetime, *, skip: frozenset = frozenset(),
                          **kwargs) -> DeliveryResult:
-    """Send again every robot message recorded as failed, from the record."""
+    """Send again every robot message recorded as failed, from the record. One to a group no longer configured
+    (its [robots.<group>] removed) is marked dropped: kept in the record, no longer resent or listed as unsent."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(deliveries).where(deliveries.c.status == "failed",
                                         deliveries.c.recipient.startswith(RECIPIENT_PREFIX))
             .order_by(deliveries.c.id)
         ).mappings().all()
+    gone = [r for r in rows if r["recipient"][len(RECIPIENT_PREFIX):] not in settings.robots]
+    if gone:
+        with engine.begin() as conn:
+            conn.execute(deliveries.update().where(deliveries.c.id.in_([r["id"] for r in gone]))
+                         .values(status="dropped", error="机器人已从配置中删除，不再重发"))
+        log.warning("%d robot message(s) to groups no longer configured marked dropped: %s", len(gone),
+                    ", ".join(sorted({r["recipient"] for r in gone})))
+        rows = [r for r in rows if r not in gone]
     again = [Mail(kind=r["kind"], key=r["key"], week=r["week"], to=r["recipient"], subject=r["subject"],
                   body=r["body"]) for r in rows if (r["key"], r["recipient"]) not in skip]
     return deliver_robots(engine, settings, again, now, **kwargs)

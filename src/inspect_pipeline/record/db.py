@@ -267,7 +267,7 @@ deliveries = sa.Table(
     sa.Column("subject", Text, nullable=False),
     sa.Column("body", Text, nullable=False),
     sa.Column("attachments", JSON, nullable=False),  # paths relative to the data root (or absolute)
-    sa.Column("status", Text, nullable=False, index=True),  # sent | failed
+    sa.Column("status", Text, nullable=False, index=True),  # sent | failed | dropped (robot group removed)
     sa.Column("attempts", sa.Integer, nullable=False),  # every try over all runs
     sa.Column("first_tried_at", Text, nullable=False),
     sa.Column("last_tried_at", Text, nullable=False),
