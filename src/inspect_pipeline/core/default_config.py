@@ -58,7 +58,7 @@ stamp = true                   # print the （盖章） line
 # city_bureau = ["shi@example.gov.cn"]        # 市教育局
 # zone_report = []                            # the whole 包片包校 report
 # receipts = true              # mail receipts to 学校邮箱 (roster)
-# reminders = true             # mail reminders to 责任人邮箱 (roster)
+# reminders = true             # mail reminders and deadline warnings to 责任人邮箱 (roster)
 
 [mail.zone_leaders]            # each 包片领导's zone extract: 片区 (or leader's name) = [addresses]
 # "城东片区" = ["leader@example.gov.cn"]

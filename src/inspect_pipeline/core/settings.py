@@ -123,7 +123,7 @@ class Mail(_Table):
         default_factory=dict, description="Each 包片领导's zone extract: {片区 or 包片领导 name = [addresses]}."
     )
     receipts: bool = Field(True, description="Mail each receipt to the school's 学校邮箱 (from the roster).")
-    reminders: bool = Field(True, description="Mail reminders to each 包校责任人's 责任人邮箱 (from the roster).")
+    reminders: bool = Field(True, description="Mail reminders and deadline warnings to each 包校责任人's 责任人邮箱 (roster).")
     attempts: int = Field(3, ge=1, description="Tries per mail within one run before it is left for the next run.")
     backoff_seconds: float = Field(2.0, ge=0, description="Wait before the second try; doubled for each later try.")
     timeout_seconds: float = Field(30.0, gt=0, description="SMTP connection timeout.")
