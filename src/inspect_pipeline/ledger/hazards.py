@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..record.db import hazard_state, hazards, observations, submissions
+from ..record.db import hazard_spans, hazard_state, hazards, observations, submissions
 
 
 @dataclass(slots=True)
@@ -163,17 +163,47 @@ _STATE_COLUMNS = ["hazard_id", "school_id", "first_week", "week", "observation_i
                   "mode", "deadline", "funds_wan", "code", "found_date"]
 
 
+def _spans_select(ids: list[int] | None):
+    """Each hazard's spans (hazard_spans): its counted observations that changed its status (or are its first),
+    each until the next one; optionally of some hazards only."""
+    o = observations.c
+    by_hazard = {"partition_by": o.hazard_id, "order_by": o.week}
+    marked = sa.select(
+        o.hazard_id, o.week, o.status,
+        sa.func.lag(o.status).over(**by_hazard).label("before"),
+        sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
+    ).where(o.counted == sa.true())
+    if ids is not None:
+        marked = marked.where(o.hazard_id.in_(ids))
+    t = marked.subquery()
+    return (
+        sa.select(t.c.hazard_id, hazards.c.school_id, t.c.first_week, t.c.status, t.c.week,
+                  sa.func.lead(t.c.week).over(partition_by=t.c.hazard_id, order_by=t.c.week))
+        .join(hazards, hazards.c.id == t.c.hazard_id)
+        .where(t.c.before.is_(None) | (t.c.before != t.c.status))
+    )
+
+
+_SPAN_COLUMNS = ["hazard_id", "school_id", "first_week", "status", "week_from", "week_to"]
+
+
 def rebuild_state(conn: Connection) -> None:
-    """Recompute the whole current page from the history (e.g. after a history was loaded directly)."""
+    """Recompute the whole current page and the spans from the history (e.g. after a history was loaded
+    directly)."""
     conn.execute(hazard_state.delete())
     conn.execute(hazard_state.insert().from_select(_STATE_COLUMNS, _latest_select(None)))
+    conn.execute(hazard_spans.delete())
+    conn.execute(hazard_spans.insert().from_select(_SPAN_COLUMNS, _spans_select(None)))
 
 
 def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
-    """Recompute the current state of these hazards (after new, superseded or late files touched them)."""
+    """Recompute the current state and the spans of these hazards (after new, superseded or late files touched
+    them)."""
     ids = sorted(hazard_ids)
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         conn.execute(hazard_state.delete().where(hazard_state.c.hazard_id.in_(chunk)))
         conn.execute(hazard_state.insert().from_select(_STATE_COLUMNS, _latest_select(chunk)))
+        conn.execute(hazard_spans.delete().where(hazard_spans.c.hazard_id.in_(chunk)))
+        conn.execute(hazard_spans.insert().from_select(_SPAN_COLUMNS, _spans_select(chunk)))
 

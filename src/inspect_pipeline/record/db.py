@@ -240,6 +240,23 @@ hazard_state = sa.Table(
 )
 
 
+# The ledger's history in spans, kept with the current page (ledger.hazards.refresh_state): one row per run of
+# weeks in which a hazard kept a status, from the week of the counted observation that gave it to the week of the
+# next one that changed it (none: it still stands). The cumulative rectification rate at any week's cutoff is a
+# count over these rows (report.figures.rate_points), without a pass over the history.
+hazard_spans = sa.Table(
+    "hazard_spans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("hazard_id", sa.Integer, sa.ForeignKey("hazards.id"), nullable=False, index=True),
+    sa.Column("school_id", sa.Integer, nullable=False),
+    sa.Column("first_week", Text, nullable=False),  # the hazard's first counted week
+    sa.Column("status", Text, nullable=False),
+    sa.Column("week_from", Text, nullable=False),
+    sa.Column("week_to", Text),
+)
+
+
 reports = sa.Table(
     "reports",
     metadata,

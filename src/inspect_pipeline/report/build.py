@@ -111,7 +111,7 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
             "missing": missing,
             "schools": school_rows(wf, roster, conn),
             "dropped": dropped_list(wf, conn),
-            "trend": rate_trend(conn, wf),
+            "trend": rate_trend(conn, wf, roster),
         }
     with engine.connect() as conn:  # later files (for this week or an earlier one) leave the revision stale
         last_id = conn.execute(sa.select(sa.func.max(submissions.c.id)).where(received_by(now))).scalar() or 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,7 +22,8 @@ from ..core.contracts import DONE, statuses
 from ..core.errors import ConfigError
 from ..core.settings import Settings
 from ..core.weeks import Week, cutoff, is_reported, shift, week_of
-from ..record.db import hazard_state, hazards, observations, submissions
+from ..record.db import hazard_spans, hazard_state, hazards, observations, submissions
+from ..record.db import schools as schools_table
 from ..schools.roster import Roster
 
 FIGURE_KEYS = (
@@ -46,8 +46,10 @@ class WeekFigures:
     by_zone: list[dict]
     by_stage: list[dict]
     missing_units: list[dict]
-    hazards: pd.DataFrame = field(repr=False)  # the 累计 set with its state at the cutoff, one row per hazard
+    hazards: pd.DataFrame = field(repr=False)  # the 累计 set's open hazards (or all: compute_week's `full`) with
+    #                                            their state at the cutoff, one row per hazard
     reporting: pd.DataFrame = field(repr=False)  # one row per due school and week of the campaign
+    counts: pd.DataFrame = field(repr=False)  # the 累计 set's COUNTS per school (of the roster) and `new`
     as_of: dt.datetime | None = None  # files received after it were left out of the reporting figures
 
     @property
@@ -127,6 +129,10 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
     later = current["week"] > week
     frame = pd.concat([current[~later], _states_at(conn, week, [int(i) for i in current.loc[later, "hazard_id"]])],
                       ignore_index=True)
+    return _as_states(frame, week)
+
+
+def _as_states(frame: pd.DataFrame, week: str) -> pd.DataFrame:
     seen_now = frame["week"] == week
     # the status before this week: the latest one if it is older, else the one before it
     return frame.assign(
@@ -137,6 +143,52 @@ def hazard_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
         deadline=_day(frame["deadline"]),
         found_date=_day(frame["found_date"]),
     )
+
+
+def settled_counts(conn: Connection, week: str, first: str, cutoff_date: dt.date) -> pd.DataFrame:
+    """COUNTS per school and `new`, summed by the database over the hazards of the 累计 set whose state at the
+    week's cutoff is their current one (not observed after the week: the ledger's current page answers), with the
+    flags of `with_flags`. What `hazard_states` + `with_flags` + `flag_counts` give for the same hazards, without
+    reading them."""
+    s = hazard_state.c
+    done = s.status.in_(statuses(*DONE))
+    major = s.level == "重大"
+    deadline = sa.case((s.mode == "立即整改", s.found_date), else_=s.deadline)
+    closed_now = done & (s.week == week) & (s.prev_status.is_(None) | s.prev_status.not_in(statuses(*DONE)))
+
+    def total(condition) -> sa.ColumnElement:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    new = (s.first_week == week).label("new")
+    query = (
+        sa.select(
+            s.school_id, new, sa.func.count().label("found"), total(major), total(done), total(done & major),
+            total(s.status.in_(statuses("in_progress"))), total(s.status.in_(statuses("not_rectified"))),
+            total(~done & (deadline < cutoff_date)), sa.func.coalesce(sa.func.sum(s.funds_wan), 0.0),
+            total(closed_now), total(s.status.not_in(statuses("closed"))),
+        )
+        .where(s.first_week >= first, s.first_week <= week, s.week <= week)
+        .group_by(s.school_id, new)
+    )
+    frame = rows_frame(conn.execute(query), ["school_id", "new", *COUNTS])
+    ints = [k for k in COUNTS if k != "funds_wan"]
+    return frame.astype({"school_id": "int64", "new": bool, **dict.fromkeys(ints, "int64"), "funds_wan": "float64"})
+
+
+def open_and_later_states(conn: Connection, week: str, first: str) -> pd.DataFrame:
+    """What `hazard_states` gives, for two kinds of hazards of the 累计 set only: those open at the cutoff whose
+    state is their current one, and all those observed after the week (their state from their history; `later`)."""
+    s = hazard_state.c
+    query = sa.select(s.hazard_id, s.school_id, s.week, s.first_week, s.status, s.prev_status, s.observation_id,
+                      s.level, s.mode, sa.cast(s.deadline, sa.String), s.funds_wan, s.code,
+                      sa.cast(s.found_date, sa.String))
+    in_set = sa.and_(s.first_week >= first, s.first_week <= week)
+    current = rows_frame(conn.execute(query.where(in_set, s.week <= week, s.status.not_in(statuses(*DONE)))),
+                         STATE_COLUMNS)
+    later = [int(i) for i in conn.execute(sa.select(s.hazard_id).where(in_set, s.week > week)).scalars()]
+    frame = pd.concat([current.assign(later=False), _states_at(conn, week, later).assign(later=True)],
+                      ignore_index=True)
+    return _as_states(frame, week)
 
 
 def _day(text: pd.Series) -> pd.Series:
@@ -162,42 +214,36 @@ def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
     return rows_frame(rows, STATE_COLUMNS)
 
 
-def rate_points(conn: Connection, weeks: list[str], states: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    """Week → (found, rectified) of the 累计 set at each of these weeks' cutoffs, given the set's `states` at the
-    last of them (hazard_states). Hazards not observed after a week keep that state; those observed later are
-    read from the trend weeks' observations (and, if not listed at its start, their state just before it)."""
-    o = observations.c
-    first, last = weeks[0], weeks[-1]
-    recent = rows_frame(
-        conn.execute(sa.select(o.hazard_id, o.week, o.status)
-                     .where(o.counted == sa.true(), o.week >= first, o.week <= last)),
-        ["hazard_id", "week", "status"],
-    )
-    listed_first = set(recent.loc[recent["week"] == first, "hazard_id"])
-    older = states[(states["week"] > first) & (states["first_week"] < first)]
-    need_prior = [int(i) for i in older["hazard_id"] if i not in listed_first]
-    prior = _states_at(conn, shift(first, -1), need_prior)[["hazard_id", "week", "status"]]
-    history = pd.concat([prior, recent], ignore_index=True).sort_values("week", kind="stable")
-    rank = {w: k for k, w in enumerate(sorted(set(history["week"]) | set(states["week"]) | set(states["first_week"])
-                                            | set(weeks)))}
-    s_id = states["hazard_id"].to_numpy(dtype="int64")
-    s_first = states["first_week"].map(rank).to_numpy()
-    s_week = states["week"].map(rank).to_numpy()
-    s_done = states["status"].isin(statuses(*DONE)).to_numpy()
-    h_id = history["hazard_id"].to_numpy(dtype="int64")
-    h_week = history["week"].map(rank).to_numpy()
-    h_done = history["status"].isin(statuses(*DONE)).to_numpy()
-    out = {}
-    for week in weeks:
-        w = rank[week]
-        member = s_first <= w
-        later = member & (s_week > w)
-        rectified = int((member & ~later & s_done).sum())
-        pick = (h_week <= w) & np.isin(h_id, s_id[later])
-        ids, done = h_id[pick][::-1], h_done[pick][::-1]  # newest first
-        _, first_seen = np.unique(ids, return_index=True)  # each hazard's latest observation up to the week
-        out[week] = (int(member.sum()), rectified + int(done[first_seen].sum()))
-    return out
+def rate_points(conn: Connection, weeks: list[str], first: str, schools: set[int]) -> dict[str, tuple[int, int]]:
+    """Week → (found, rectified) of the 累计 set at each of these weeks' cutoffs: the hazards of these schools
+    first recorded from `first` on, and those standing 已整改/已销号 at the week. Counted by the database in one
+    pass over the ledger's current page and one over its spans (hazard_spans), for every school it knows, less
+    those of schools not among `schools` (rarely any)."""
+    s, p = hazard_state.c, hazard_spans.c
+    last = max(weeks)
+
+    def sums(conditions) -> sa.Select:
+        return sa.select(*(sa.func.coalesce(sa.func.sum(sa.case((c, 1), else_=0)), 0) for c in conditions))
+
+    def tally(only: list[int] | None) -> tuple[list[int], list[int]]:
+        found = conn.execute(
+            sums(s.first_week <= w for w in weeks)
+            .where(s.first_week >= first, s.first_week <= last, *(() if only is None else (s.school_id.in_(only),))))
+        done = conn.execute(
+            sums((p.week_from <= w) & (p.week_to.is_(None) | (p.week_to > w)) for w in weeks)
+            .where(p.first_week >= first, p.status.in_(statuses(*DONE)), p.week_from <= last,
+                   p.week_to.is_(None) | (p.week_to > min(weeks)),
+                   *(() if only is None else (p.school_id.in_(only),))))
+        return [int(n) for n in found.one()], [int(n) for n in done.one()]
+
+    found, done = tally(None)
+    known = set(conn.execute(sa.select(schools_table.c.id)).scalars())
+    others = sorted(known - schools)
+    for i in range(0, len(others), 500):  # hazards of schools the roster no longer lists are not counted
+        less_found, less_done = tally(others[i : i + 500])
+        found = [a - b for a, b in zip(found, less_found, strict=True)]
+        done = [a - b for a, b in zip(done, less_done, strict=True)]
+    return {w: (found[k], done[k]) for k, w in enumerate(weeks)}
 
 
 def hazard_details(conn: Connection, observation_ids: list[int]) -> pd.DataFrame:
@@ -231,11 +277,43 @@ def with_flags(h: pd.DataFrame, cutoff_date: dt.date) -> pd.DataFrame:
     )
 
 
+COUNTS = ("found", "found_major", "rectified", "rectified_major", "in_progress", "not_rectified", "overdue",
+          "funds_wan", "closed_now", "not_closed")  # per school: what the figures and the zone report's rows add up
+
+
+def flag_counts(h: pd.DataFrame, week: str | None = None) -> pd.DataFrame:
+    """COUNTS per school (and `new`: first recorded in `week`) over hazards with `with_flags` columns."""
+    major, done = h["major"].astype(bool), h["done"].astype(bool)
+    status = h["status"]
+    frame = pd.DataFrame({
+        "school_id": h["school_id"].astype("int64"),
+        "new": (h["first_week"] == week) if week is not None else False,
+        "found": 1,
+        "found_major": major,
+        "rectified": done,
+        "rectified_major": done & major,
+        "in_progress": status.isin(statuses("in_progress")),
+        "not_rectified": status.isin(statuses("not_rectified")),
+        "overdue": h["overdue"].astype(bool),
+        "funds_wan": pd.to_numeric(h["funds_wan"], errors="coerce").fillna(0.0),
+        "closed_now": h["closed_now"].astype(bool),
+        "not_closed": ~status.isin(statuses("closed")),
+    })
+    ints = [k for k in COUNTS if k != "funds_wan"]
+    return (frame.groupby(["school_id", "new"], as_index=False)[list(COUNTS)].sum()
+            .astype({**dict.fromkeys(ints, "int64"), "funds_wan": "float64"}))
+
+
 def hazard_figures(h: pd.DataFrame) -> dict:
-    """Hazard figures over a set of hazards (with `with_flags` columns) at the cutoff."""
-    done, major = h["done"], h["major"]
-    found, found_major = len(h), int(major.sum())
-    rectified, rectified_major = int(done.sum()), int((done & major).sum())
+    """Hazard figures over a set of hazards (with `with_flags` columns) at the cutoff, whatever their schools."""
+    return counts_figures(flag_counts(h.assign(school_id=0, first_week=None)))
+
+
+def counts_figures(c: pd.DataFrame) -> dict:
+    """Hazard figures from per-school COUNTS (flag_counts, or the record's own sums: settled_counts)."""
+    total = {k: (float(c[k].sum()) if k == "funds_wan" else int(c[k].sum())) for k in COUNTS}
+    found, found_major = total["found"], total["found_major"]
+    rectified, rectified_major = total["rectified"], total["rectified_major"]
     return {
         "found": found,
         "found_general": found - found_major,
@@ -243,13 +321,13 @@ def hazard_figures(h: pd.DataFrame) -> dict:
         "rectified": rectified,
         "rectified_general": rectified - rectified_major,
         "rectified_major": rectified_major,
-        "in_progress": int(h["status"].isin(statuses("in_progress")).sum()),
-        "not_rectified": int(h["status"].isin(statuses("not_rectified")).sum()),
-        "overdue": int(h["overdue"].sum()),
+        "in_progress": total["in_progress"],
+        "not_rectified": total["not_rectified"],
+        "overdue": total["overdue"],
         "rectification_rate": _rate(rectified, found),
         "major_rectification_rate": _rate(rectified_major, found_major),
-        "funds_wan": round(float(pd.to_numeric(h["funds_wan"], errors="coerce").fillna(0).sum()), 4),
-        "closed_this_week": int(h["closed_now"].sum()),
+        "funds_wan": round(total["funds_wan"], 4),
+        "closed_this_week": total["closed_now"],
     }
 
 
@@ -323,44 +401,62 @@ def reporting_figures(r: pd.DataFrame) -> dict:
 # ---------------------------------------------------------------- the week
 
 
-def _block(h: pd.DataFrame, r: pd.DataFrame) -> dict:
-    figures = {**reporting_figures(r), **hazard_figures(h)}
+def _block(c: pd.DataFrame, r: pd.DataFrame) -> dict:
+    figures = {**reporting_figures(r), **counts_figures(c)}
     return {k: figures[k] for k in FIGURE_KEYS}
 
 
-def _pair(h: pd.DataFrame, r: pd.DataFrame, week: str) -> dict:
+def _pair(c: pd.DataFrame, r: pd.DataFrame, week: str) -> dict:
     """The 本周 and 累计 blocks; closed_this_week is counted over the 累计 set and shown in both."""
-    week_block = _block(h[h["first_week"] == week], r[r["week"] == week])
-    cumulative = _block(h, r)
+    week_block = _block(c[c["new"]], r[r["week"] == week])
+    cumulative = _block(c, r)
     week_block["closed_this_week"] = cumulative["closed_this_week"]
     return {"week": week_block, "cumulative": cumulative}
 
 
+def school_counts(conn: Connection, week: str, first: str, cutoff_date: dt.date,
+                  full: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 累计 set's COUNTS per school and `new`, and its hazards with their state and flags: only the open ones,
+    the rest summed by the database (settled_counts) — or, with `full`, every hazard read and summed here."""
+    if full:
+        h = with_flags(hazard_states(conn, week, first), cutoff_date)
+        return flag_counts(h, week), h
+    h = with_flags(open_and_later_states(conn, week, first), cutoff_date)
+    keys = ["school_id", "new"]
+    counts = (pd.concat([settled_counts(conn, week, first, cutoff_date), flag_counts(h[h["later"]], week)],
+                        ignore_index=True)
+              .groupby(keys, as_index=False)[list(COUNTS)].sum())
+    return counts, h[~h["done"]].drop(columns="later")
+
+
 def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str,
-                 as_of: dt.datetime | None = None) -> WeekFigures:
+                 as_of: dt.datetime | None = None, *, full: bool = False) -> WeekFigures:
     """All figures of a week. With `as_of` (status, reminders: who has sent what by then), the reporting figures
-    leave out files received after it; the hazard figures are the record's."""
+    leave out files received after it; the hazard figures are the record's. `hazards` holds the open hazards of
+    the 累计 set (every one with `full`: the web page's 隐患台账, and the tests' full recomputation)."""
     week_cutoff = cutoff(week, settings)
     first = campaign_first_week(conn, settings) or week
     first = min(first, week)
     weeks = weeks_between(first, week)
-    h = hazard_states(conn, week, first)
+    counts, h = school_counts(conn, week, first, week_cutoff.date(), full)
     r = reporting_frame(conn, roster, settings, weeks, as_of)
     schools = roster.by_id
-    h = h[h["school_id"].isin(schools)]  # hazards of schools the roster still lists
     zone_of = {k: s.zone for k, s in schools.items()}
     stage_of = {k: s.stage for k, s in schools.items()}
-    h = with_flags(h, week_cutoff.date()).assign(
+    h = h[h["school_id"].isin(schools)]  # hazards of schools the roster still lists
+    h = h.assign(
         zone=h["school_id"].map(zone_of),
         stage=h["school_id"].map(stage_of),
         school_name=h["school_id"].map({k: s.name for k, s in schools.items()}),
     )
+    counts = counts[counts["school_id"].isin(schools)]
+    counts = counts.assign(zone=counts["school_id"].map(zone_of), stage=counts["school_id"].map(stage_of))
     r = r.assign(zone=r["school_id"].map(zone_of), stage=r["school_id"].map(stage_of))
     zones = list(dict.fromkeys(s.zone for s in roster.schools))
     leaders = {s.zone: s.zone_leader for s in roster.schools}
-    by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(h[h["zone"] == z], r[r["zone"] == z], week)}
+    by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(counts[counts["zone"] == z], r[r["zone"] == z], week)}
                for z in zones]
-    by_stage = [{"stage": s, **_pair(h[h["stage"] == s], r[r["stage"] == s], week)} for s in STAGES]
+    by_stage = [{"stage": s, **_pair(counts[counts["stage"] == s], r[r["stage"] == s], week)} for s in STAGES]
     this_week = r[r["week"] == week]
     missing = [  # in the order of WeekFigures.missing_ids
         {"school_code": schools[k].code, "school_name": schools[k].name, "zone": schools[k].zone,
@@ -371,12 +467,12 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
         week=week,
         cutoff=week_cutoff,
         first_week=first,
-        totals=_pair(h, r, week),
+        totals=_pair(counts, r, week),
         by_zone=by_zone,
         by_stage=by_stage,
         missing_units=missing,
         hazards=h,
         reporting=r,
+        counts=counts,
         as_of=as_of,
     )
-

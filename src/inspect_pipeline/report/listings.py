@@ -54,12 +54,13 @@ def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
     """One row per school due this week, in roster order: status, time and its hazard counts."""
     status = week_status(wf, conn, wf.week)
     times = first_received(conn, wf.week)
-    h = wf.hazards
-    new = h["first_week"] == wf.week
+    c = wf.counts
+    new = c["new"]
     counts = (
         pd.DataFrame({
-            "school_id": h["school_id"], "new": new, "new_major": new & h["major"], "closed": h["closed_now"],
-            "open": ~h["done"], "overdue": h["overdue"], "not_closed": ~h["status"].isin(statuses("closed")),
+            "school_id": c["school_id"], "new": c["found"].where(new, 0),
+            "new_major": c["found_major"].where(new, 0), "closed": c["closed_now"],
+            "open": c["found"] - c["rectified"], "overdue": c["overdue"], "not_closed": c["not_closed"],
         })
         .groupby("school_id")[list(COUNT_KEYS)].sum()
         .to_dict("index")
@@ -162,11 +163,11 @@ def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Se
     return rows
 
 
-def rate_trend(conn: Connection, wf: WeekFigures, weeks: int = 8) -> list[dict]:
-    """The cumulative rectification rate at each of the last `weeks` cutoffs (campaign weeks only)."""
+def rate_trend(conn: Connection, wf: WeekFigures, roster: Roster, weeks: int = 8) -> list[dict]:
+    """The cumulative rectification rate at each of the last `weeks` cutoffs (campaign weeks only), over the
+    hazards of the roster's schools."""
     chosen = [w for w in (shift(wf.week, -k) for k in range(weeks - 1, -1, -1)) if w >= wf.first_week]
-    states = wf.hazards[["hazard_id", "first_week", "week", "status"]]
-    points = rate_points(conn, chosen, states)
+    points = rate_points(conn, chosen, wf.first_week, set(roster.by_id))
     return [
         {"week": w, "found": found, "rectified": rectified, "rate": rectified / found if found else None}
         for w, (found, rectified) in points.items()

@@ -39,7 +39,7 @@ def week_board(paths: Paths, settings: Settings, week: str, as_of=None, *, ledge
     migrate(engine)
     roster = current_roster(paths, settings, engine, register=False)
     with engine.connect() as conn:
-        wf = compute_week(conn, roster, settings, week, as_of=as_of)
+        wf = compute_week(conn, roster, settings, week, as_of=as_of, full=ledger)
         status = week_status(wf, conn, week)
         returned = sorted(k for k, s in status.items() if s == REPORT_STATUS["rejected"])
         reasons = _returned_reasons(conn, week, returned, wf.as_of)
