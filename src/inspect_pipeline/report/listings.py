@@ -9,7 +9,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..core.contracts import statuses
 from ..core.settings import Settings
 from ..core.weeks import shift
 from ..record.db import submissions
