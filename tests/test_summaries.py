@@ -1,8 +1,10 @@
 """The report from summaries (issue #14) against a full recomputation, on a generated five-week history with late
-files for an earlier week (they move hazards' first weeks) and a school the roster no longer lists:
+files for an earlier week (they move hazards' first weeks), a school opened and one closed within the weeks, and a
+school the roster no longer lists:
 
-- the week's figures summed by the database over the ledger's current page (`compute_week`) equal the same
-  figures computed from every hazard read (`compute_week(full=True)`), per zone, per stage and per school;
+- the week's figures summed by the database over the ledger's current page and the submissions
+  (`compute_week`) equal the same figures computed from every hazard and unit-week read
+  (`compute_week(full=True)`), per zone, per stage and per school;
 - the rate trend counted over the ledger's spans (`rate_points`) equals each week's state recomputed here from the
   counted observations alone (no product code).
 """
@@ -53,8 +55,12 @@ def history(tmp_path_factory):
         prior = synth.next_prior(files, prior)
     shutil.copytree(held, root / "inbox", dirs_exist_ok=True)
     intake(root, later + dt.timedelta(hours=1))
-    book = openpyxl.load_workbook(root / "roster.xlsx")  # the bureau drops a school from the roster
-    book.active.delete_rows(5)
+    book = openpyxl.load_workbook(root / "roster.xlsx")
+    ws = book.active
+    column = {c.value: c.column for c in ws[1]}
+    ws.cell(2, column["启用日期"], dt.date(2023, 11, 8))  # opened in W45: its W44 file is not counted as due
+    ws.cell(3, column["停用日期"], dt.date(2023, 11, 15))  # closed in W46: not due from then on
+    ws.delete_rows(5)  # the bureau drops a school from the roster
     book.save(root / "roster.xlsx")
     return root
 

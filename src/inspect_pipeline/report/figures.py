@@ -48,7 +48,8 @@ class WeekFigures:
     missing_units: list[dict]
     hazards: pd.DataFrame = field(repr=False)  # the 累计 set's open hazards (or all: compute_week's `full`) with
     #                                            their state at the cutoff, one row per hazard
-    reporting: pd.DataFrame = field(repr=False)  # one row per due school and week of the campaign
+    reporting: pd.DataFrame = field(repr=False)  # one row per due school and week: of the last two weeks (of
+    #                                              every week of the campaign with compute_week's `full`)
     counts: pd.DataFrame = field(repr=False)  # the 累计 set's COUNTS per school (of the roster) and `new`
     as_of: dt.datetime | None = None  # files received after it were left out of the reporting figures
 
@@ -344,11 +345,12 @@ def received_by(as_of: dt.datetime | None):
 
 
 def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks: list[str],
-                    as_of: dt.datetime | None = None) -> pd.DataFrame:
+                    as_of: dt.datetime | None = None, only: set[int] | None = None) -> pd.DataFrame:
     """One row per (due school, week): received, on time (by its first accepted file), checks, person-times; as
-    the record stood at `as_of` when given (files received later are not there yet)."""
+    the record stood at `as_of` when given (files received later are not there yet). `only`: of these schools."""
     sub = submissions.c
-    in_weeks = sa.and_(sub.week >= weeks[0], sub.week <= weeks[-1], sub.school_id.is_not(None), received_by(as_of))
+    in_weeks = sa.and_(sub.week >= weeks[0], sub.week <= weeks[-1], sub.school_id.is_not(None), received_by(as_of),
+                       sa.true() if only is None else sub.school_id.in_(sorted(only)))
     counted = rows_frame(
         conn.execute(sa.select(sub.school_id, sub.week, sub.checks, sub.check_person_times)
                      .where(in_weeks, sub.outcome == "accepted")).all(),
@@ -362,7 +364,8 @@ def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks:
     )
     cutoffs = {week: cutoff(week, settings) for week in weeks if is_reported(week, settings)}
     due = pd.DataFrame(
-        [(school.id, week) for week, moment in cutoffs.items() for school in roster.due(moment.date())],
+        [(school.id, week) for week, moment in cutoffs.items() for school in roster.due(moment.date())
+         if only is None or school.id in only],
         columns=["school_id", "week"],
     )
     ids = {"school_id": "int64"}  # an empty result is an object column, which does not merge with ids
@@ -382,8 +385,76 @@ def reporting_frame(conn: Connection, roster: Roster, settings: Settings, weeks:
     })
 
 
+REPORTING = ("due", "received", "on_time", "checks", "check_person_times")  # per school: what reporting adds up
+
+
+def reporting_sums(r: pd.DataFrame) -> pd.DataFrame:
+    """REPORTING per school over (school, week) rows of `reporting_frame`."""
+    return (r.assign(due=1).groupby("school_id", as_index=False)[list(REPORTING)].sum()
+            .astype(dict.fromkeys(["school_id", *REPORTING], "int64")))
+
+
+def reporting_totals(conn: Connection, roster: Roster, settings: Settings, weeks: list[str],
+                     as_of: dt.datetime | None = None, full: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """REPORTING per school over the weeks, and the (school, week) rows of the last two weeks (every week with
+    `full`). Weeks before those, for schools due in all of them, are summed by the database; the few schools
+    opened or closed within them are counted from their rows."""
+    if full or len(weeks) <= 2:
+        r = reporting_frame(conn, roster, settings, weeks, as_of)
+        return reporting_sums(r), r
+    older = weeks[:-2]
+    cutoffs = {w: cutoff(w, settings) for w in older if is_reported(w, settings)}
+    partial = {s.id for s in roster.schools if not all(s.active_on(m.date()) for m in cutoffs.values())}
+    recent = reporting_frame(conn, roster, settings, weeks[-2:], as_of)
+    some = reporting_frame(conn, roster, settings, older, as_of, only=partial) if partial else recent.iloc[0:0]
+    summed = _reporting_sums_in_database(conn, cutoffs, as_of)
+    summed = summed[~summed["school_id"].isin(partial) & summed["school_id"].isin(roster.by_id)]
+    always = pd.DataFrame({"school_id": sorted(set(roster.by_id) - partial)}, dtype="int64")
+    older_sums = (always.merge(summed, on="school_id", how="left").fillna(0)
+                  .assign(due=len(cutoffs)))  # every one of them was due in every older reported week
+    totals = (pd.concat([reporting_sums(recent), reporting_sums(some), older_sums[["school_id", *REPORTING]]],
+                        ignore_index=True)
+              .groupby("school_id", as_index=False)[list(REPORTING)].sum()
+              .astype(dict.fromkeys(["school_id", *REPORTING], "int64")))
+    return totals[totals["due"] > 0], recent
+
+
+def _reporting_sums_in_database(conn: Connection, cutoffs: dict[str, dt.datetime],
+                                as_of: dt.datetime | None) -> pd.DataFrame:
+    """received, on_time, checks, check_person_times per school over these weeks, as reporting_frame counts them
+    (the database groups the files by school and week, then by school)."""
+    if not cutoffs:
+        return pd.DataFrame(columns=["school_id", *REPORTING[1:]], dtype="int64")
+    sub = submissions.c
+    accepted = sub.outcome == "accepted"
+
+    def when_accepted(column) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((accepted, sa.func.coalesce(column, 0)), else_=0))
+
+    per_week = (
+        sa.select(sub.school_id, sub.week,
+                  sa.func.max(sa.case((accepted, 1), else_=0)).label("received"),
+                  sa.func.min(sub.received_epoch).label("first"),
+                  when_accepted(sub.checks).label("checks"), when_accepted(sub.check_person_times).label("persons"))
+        .where(sub.week.in_(sorted(cutoffs)), sub.school_id.is_not(None), received_by(as_of),
+               sub.outcome.in_(("accepted", "superseded")))
+        .group_by(sub.school_id, sub.week)
+        .subquery()
+    )
+    w = per_week.c
+    deadline = sa.case(*((w.week == week, int(moment.timestamp())) for week, moment in cutoffs.items()))
+    rows = conn.execute(
+        sa.select(w.school_id, sa.func.sum(w.received),
+                  sa.func.sum(sa.case(((w.received == 1) & (w.first < deadline), 1), else_=0)),
+                  sa.func.sum(sa.case((w.received == 1, w.checks), else_=0)),
+                  sa.func.sum(sa.case((w.received == 1, w.persons), else_=0)))
+        .group_by(w.school_id))
+    return rows_frame(rows, ["school_id", *REPORTING[1:]]).astype("int64")
+
+
 def reporting_figures(r: pd.DataFrame) -> dict:
-    due, received = len(r), int(r["received"].sum())
+    """Reporting figures from REPORTING per school (reporting_sums, reporting_totals)."""
+    due, received = int(r["due"].sum()), int(r["received"].sum())
     on_time = int(r["on_time"].sum())
     return {
         "due": due,
@@ -401,15 +472,16 @@ def reporting_figures(r: pd.DataFrame) -> dict:
 # ---------------------------------------------------------------- the week
 
 
-def _block(c: pd.DataFrame, r: pd.DataFrame) -> dict:
-    figures = {**reporting_figures(r), **counts_figures(c)}
+def _block(c: pd.DataFrame, t: pd.DataFrame) -> dict:
+    figures = {**reporting_figures(t), **counts_figures(c)}
     return {k: figures[k] for k in FIGURE_KEYS}
 
 
-def _pair(c: pd.DataFrame, r: pd.DataFrame, week: str) -> dict:
-    """The 本周 and 累计 blocks; closed_this_week is counted over the 累计 set and shown in both."""
-    week_block = _block(c[c["new"]], r[r["week"] == week])
-    cumulative = _block(c, r)
+def _pair(c: pd.DataFrame, t: pd.DataFrame, r: pd.DataFrame, week: str) -> dict:
+    """The 本周 and 累计 blocks from the hazards' COUNTS `c`, the reporting totals `t` and the week's rows in `r`;
+    closed_this_week is counted over the 累计 set and shown in both."""
+    week_block = _block(c[c["new"]], reporting_sums(r[r["week"] == week]))
+    cumulative = _block(c, t)
     week_block["closed_this_week"] = cumulative["closed_this_week"]
     return {"week": week_block, "cumulative": cumulative}
 
@@ -439,7 +511,7 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
     first = min(first, week)
     weeks = weeks_between(first, week)
     counts, h = school_counts(conn, week, first, week_cutoff.date(), full)
-    r = reporting_frame(conn, roster, settings, weeks, as_of)
+    t, r = reporting_totals(conn, roster, settings, weeks, as_of, full)
     schools = roster.by_id
     zone_of = {k: s.zone for k, s in schools.items()}
     stage_of = {k: s.stage for k, s in schools.items()}
@@ -452,11 +524,15 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
     counts = counts[counts["school_id"].isin(schools)]
     counts = counts.assign(zone=counts["school_id"].map(zone_of), stage=counts["school_id"].map(stage_of))
     r = r.assign(zone=r["school_id"].map(zone_of), stage=r["school_id"].map(stage_of))
+    t = t.assign(zone=t["school_id"].map(zone_of), stage=t["school_id"].map(stage_of))
     zones = list(dict.fromkeys(s.zone for s in roster.schools))
     leaders = {s.zone: s.zone_leader for s in roster.schools}
-    by_zone = [{"zone": z, "zone_leader": leaders[z], **_pair(counts[counts["zone"] == z], r[r["zone"] == z], week)}
-               for z in zones]
-    by_stage = [{"stage": s, **_pair(counts[counts["stage"] == s], r[r["stage"] == s], week)} for s in STAGES]
+
+    def pair(column: str, value: str) -> dict:
+        return _pair(counts[counts[column] == value], t[t[column] == value], r[r[column] == value], week)
+
+    by_zone = [{"zone": z, "zone_leader": leaders[z], **pair("zone", z)} for z in zones]
+    by_stage = [{"stage": s, **pair("stage", s)} for s in STAGES]
     this_week = r[r["week"] == week]
     missing = [  # in the order of WeekFigures.missing_ids
         {"school_code": schools[k].code, "school_name": schools[k].name, "zone": schools[k].zone,
@@ -467,7 +543,7 @@ def compute_week(conn: Connection, roster: Roster, settings: Settings, week: str
         week=week,
         cutoff=week_cutoff,
         first_week=first,
-        totals=_pair(counts, r, week),
+        totals=_pair(counts, t, r, week),
         by_zone=by_zone,
         by_stage=by_stage,
         missing_units=missing,
