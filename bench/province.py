@@ -1,7 +1,8 @@
 """Benchmark: a province on one machine, on PostgreSQL (5,000 / 10,000 / 30,000 units, 52 weeks of history).
 
-    .venv/bin/python bench/province.py                          # 5000,10000,30000 units, 52 weeks (about an hour)
-    .venv/bin/python bench/province.py --quick                  # smoke run: 300,600 units, 4 weeks (< 1 minute)
+    .venv/bin/python bench/province.py                          # 5000,10000,30000 units, 52 weeks (~90 min here)
+    .venv/bin/python bench/province.py --keep --weeks 13        # the run in docs/performance.md (~35 min)
+    .venv/bin/python bench/province.py --quick                  # smoke run: 300,600 units, 4 weeks (48 s when idle)
     .venv/bin/python bench/province.py --sizes 500,1000 --weeks 8 --keep
 
 Linux only (it samples /proc and runs the server as the `postgres` user when started as root). It starts its own
