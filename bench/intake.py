@@ -88,8 +88,9 @@ class WorkerPeak:
                 self.peak_kb = max(self.peak_kb, int(rss.split()[1]))
 
 
-def measure_intake(root: Path) -> dict:
-    """Run intake once in this process; timings and peak memory (call in a fresh process)."""
+def measure_intake(root: Path, now: str = NOW) -> dict:
+    """Run intake once in this process; timings and peak memory (call in a fresh process). Also used by
+    bench/province.py, which imports this module's functions."""
     import resource
 
     from inspect_pipeline.intake.run import run_intake
@@ -99,7 +100,7 @@ def measure_intake(root: Path) -> dict:
     settings = load_settings(root)
     started = time.perf_counter()
     with WorkerPeak() as workers:
-        result = run_intake(Paths.at(root, settings), settings, dt.datetime.fromisoformat(NOW), settle=False)
+        result = run_intake(Paths.at(root, settings), settings, dt.datetime.fromisoformat(now), settle=False)
     wall = time.perf_counter() - started
     return {
         "files": result.files,

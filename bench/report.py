@@ -25,9 +25,16 @@ OUT = HERE / "out"
 LAST_WEEK = "2023-W47"
 
 
-def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
-    """A data root whose record holds `weeks` weeks of history ending with LAST_WEEK."""
+def seed(root: Path, units: int, weeks: int, seed_value: int = 1, *, last_week: str = LAST_WEEK,
+         database_url: str | None = None) -> dict:
+    """A data root whose record holds `weeks` weeks of history ending with `last_week`.
+
+    `database_url` (an empty PostgreSQL database) is written at the top of config.toml before the root is set up. On PostgreSQL the rows go in by COPY (`copy_rows`) and the id sequences are moved past the
+    seeded ids, so that an intake can follow the seeded history; then the tables are vacuumed and analysed.
+    """
     import sqlalchemy as sa
+
+    from inspect_pipeline.core.default_config import DEFAULT_CONFIG
 
     from inspect_pipeline.demo import synth
     from inspect_pipeline.record.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
@@ -40,6 +47,9 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     from inspect_pipeline.core.weeks import compact, cutoff, shift
 
     shutil.rmtree(root, ignore_errors=True)
+    if database_url:
+        root.mkdir(parents=True)
+        (root / "config.toml").write_text(f'database_url = "{database_url}"\n' + DEFAULT_CONFIG, encoding="utf-8")
     init_data_root(root)
     roster = synth.make_roster(units, 6, seed=seed_value)
     synth.write_roster(roster, root / "roster.xlsx")
@@ -48,7 +58,7 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
     engine = make_engine(paths.database_url)
     migrate(engine)
     rng = random.Random(seed_value)
-    first = shift(LAST_WEEK, -(weeks - 1))
+    first = shift(last_week, -(weeks - 1))
     week_list = [shift(first, k) for k in range(weeks)]
     steps = ["未整改", "整改中", "已整改", "已销号"]
     sub_id = hazard_id = 0
@@ -102,14 +112,54 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1) -> dict:
                     "zero_report": False, "rows": len(listed), "new": 0, "major": 0, "open": 0, "rectified": 0,
                     "checks": 2, "check_person_times": 6, "issues": [], "archive_path": "-", "receipt_written": True,
                 })
-            conn.execute(submissions.insert(), subs)
-            conn.execute(hazards.insert(), new_hazards)
-            conn.execute(observations.insert(), obs)
+            insert_rows(conn, submissions, subs)
+            insert_rows(conn, hazards, new_hazards)
+            insert_rows(conn, observations, obs)
+        if conn.dialect.name == "postgresql":
+            for table in (runs, submissions, hazards):  # ids were given explicitly: move the sequences past them
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                     f"(SELECT max(id) FROM {table.name}))"))
         rebuild_state(conn)  # the ledger's current page, as intake keeps it
         counts = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
                   for t in (submissions, hazards, observations, hazard_state)}
+    if engine.dialect.name == "postgresql":  # the statistics and visibility map autovacuum would have made
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
     engine.dispose()
     return {"seconds": time.perf_counter() - started, **counts}
+
+
+def insert_rows(conn, table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys): one executemany, or COPY on PostgreSQL."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    copy_rows(conn.connection.driver_connection, table.name, rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_rows(raw_conn, table_name: str, rows: list[dict], batch: int = 20000) -> None:
+    """PostgreSQL COPY ... FROM STDIN in text format, in the caller's transaction (psycopg 3 connection)."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw_conn.cursor() as cur, cur.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
+        for i in range(0, len(rows), batch):
+            lines = ["\t".join([_copy_text(r[c]) for c in columns]) for r in rows[i : i + batch]]
+            copy.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def measure_report(root: Path) -> dict:
