@@ -433,7 +433,9 @@ def _upgrade_keeps_data(engine: sa.Engine) -> None:
         row = conn.execute(sa.text("SELECT file_name, phone, limit_hit FROM submissions WHERE id = 1")).one()
         assert tuple(row) == ("报表.xlsx", "123", None)
         conn.execute(sa.text("UPDATE submissions SET phone = :p, limit_hit = 'watchdog'"), {"p": "1" * 500})
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"  # and on to the head
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"  # and on to the head
+        spans = conn.execute(sa.text("SELECT hazard_id, status, week_from, week_to FROM hazard_spans")).all()
+        assert [tuple(r) for r in spans] == [(1, "整改中", "2023-W47", None)]  # 0007 fills them from the history
         (school,) = conn.execute(sa.select(schools)).mappings().all()
         assert (school["code"], school["name"], school["names"]) == (None, "丰润区第三幼儿园", ["丰润区第三幼儿园", "三幼"])
         for table in ("submissions WHERE id = 2", "hazards", "hazard_state"):

@@ -214,7 +214,9 @@ class _Run:
             state = _week_state(conn, ids, {p.week for p in parsed})
             files = [Credited(a, p, school, [*p.issues, *unit_issues, *structure_issues(p), *rows])
                      for a, p, (school, unit_issues), rows in zip(archived, parsed, resolved, row_issues, strict=True)]
-            decided = decide(files, load_ledgers(conn, ids), state, next_submission, next_hazard)
+            weeks = sorted(p.week for p in parsed if p.week)
+            ledgers = load_ledgers(conn, ids, since=weeks[0] if weeks else None)
+            decided = decide(files, ledgers, state, next_submission, next_hazard)
             self._insert(conn, run_id, decided, state)
         self.superseded = state.superseded
         return decided, run_id

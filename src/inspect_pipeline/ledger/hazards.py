@@ -56,8 +56,10 @@ class SchoolLedger:
             known.history = [h for h in known.history if h[3] != submission_id]
 
 
-def load_ledgers(conn: Connection, school_ids: set[int]) -> dict[int, SchoolLedger]:
-    """The known hazards of these schools, with the status of each counted observation."""
+def load_ledgers(conn: Connection, school_ids: set[int], since: str | None = None) -> dict[int, SchoolLedger]:
+    """The known hazards of these schools, with the status of each counted observation — from week `since` on,
+    and each hazard's latest one before it (all that `Known.state_before` needs for files of that week or
+    later: a school's whole history is not held in memory)."""
     ledgers: dict[int, SchoolLedger] = {k: SchoolLedger() for k in school_ids}
     if not school_ids:
         return ledgers
@@ -74,20 +76,28 @@ def load_ledgers(conn: Connection, school_ids: set[int]) -> dict[int, SchoolLedg
             k = Known(hid, code, ident, first_week, found)
             known[hid] = k
             ledgers[key].add(k)
-        obs = conn.execute(
-            sa.select(
-                observations.c.hazard_id,
-                observations.c.week,
-                observations.c.status,
-                observations.c.description,
-                observations.c.submission_id,
-            )
-            .join(submissions, submissions.c.id == observations.c.submission_id)
-            .where(submissions.c.outcome == "accepted", submissions.c.school_id.in_(chunk))
-        )
-        for hid, week, status, description, sid in obs:
+        for hid, week, status, description, sid in _counted_history(conn, chunk, since):
             known[hid].history.append((week, status, description, sid))
     return ledgers
+
+
+def _counted_history(conn: Connection, school_ids: list[int], since: str | None):
+    """(hazard id, week, status, description, submission id) of the counted observations of these schools' hazards:
+    every one (no `since`), else those of `since` and later and each hazard's latest before it."""
+    o, s = observations.c, submissions.c
+    counted = sa.and_(s.outcome == "accepted", s.school_id.in_(school_ids))
+    columns = (o.hazard_id, o.week, o.status, o.description, o.submission_id)
+    query = sa.select(*columns).join(submissions, s.id == o.submission_id).where(counted)
+    if since is None:
+        return conn.execute(query).all()
+    ranked = (
+        sa.select(*columns, sa.func.row_number().over(partition_by=o.hazard_id, order_by=o.week.desc()).label("rn"))
+        .join(submissions, s.id == o.submission_id)
+        .where(counted, o.week < since)
+        .subquery()
+    )
+    before = sa.select(*(ranked.c[c.name] for c in columns)).where(ranked.c.rn == 1)
+    return [*conn.execute(before), *conn.execute(query.where(o.week >= since))]
 
 
 def _chunks(items: list, n: int):
