@@ -82,3 +82,13 @@ def test_unknown_calls_go_through_xlsxwriter(tmp_path, fresh_templates):
         book.close()
         assert openpyxl.load_workbook(tmp_path / f"{n}.xlsx")["回执"]["A2"].value == "链接"
     assert not any(templated._templates.values())
+
+
+def test_a_second_sheet_goes_through_xlsxwriter(tmp_path, fresh_templates):
+    book = templated.TemplatedBook(tmp_path / "two.xlsx", "receipt-accepted")
+    book.sheet("回执", widths={0: 10}).put(0, 0, "一")
+    book.sheet("说明", widths={0: 10}).put(0, 0, "二")
+    book.close()
+    wb = openpyxl.load_workbook(tmp_path / "two.xlsx")
+    assert wb.sheetnames == ["回执", "说明"] and wb["说明"]["A1"].value == "二"
+    assert not any(templated._templates.values())

@@ -51,10 +51,6 @@ _CREATED = re.compile(r"(<dcterms:(?:created|modified) xsi:type=\"dcterms:W3CDTF
 _templates: dict[tuple, _Template | None] = {}  # shape -> template (None: this shape is always written by xlsxwriter)
 
 
-class Unrenderable(Exception):
-    """A call the renderer does not reproduce: the workbook is written by xlsxwriter."""
-
-
 class TemplatedBook(Book):
     """A `Book` (same arguments, one sheet) whose workbook is rendered from its shape's template when there is one."""
 
@@ -89,10 +85,10 @@ class _RecordedWorkbook:
         return _Format(len(self.formats) - 1)
 
     def add_worksheet(self, name: str) -> _RecordedSheet:
-        if self.sheet is not None:
-            raise Unrenderable("a second sheet")
         self.calls.append(("wb.add_worksheet", (name,), {}))
+        second = self.sheet is not None
         self.sheet = _RecordedSheet(name, self.calls)
+        self.sheet.renderable = not second  # a second sheet: the workbook is written by xlsxwriter
         return self.sheet
 
     def close(self) -> None:
