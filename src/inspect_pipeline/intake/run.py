@@ -43,6 +43,7 @@ from .receipt_jobs import plain_receipt, receipt_job
 from .take import (
     Archived,
     archive_file,
+    flush_in_background,
     flush_to_disk,
     remove_from_inbox,
     scan_inbox,
@@ -138,6 +139,7 @@ class _Run:
                 archived.append(a)
             self.progress("archive", i + 1, len(incoming))
         t = self._timed("archive", t)
+        flushing = flush_in_background([a.path for a in archived]) if archived else None
         jobs = [(str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings)
                 for a in archived if a.incoming.link is None]  # a link is never read, nor what it points at
         if archived:  # the reading is one batch: its bar shows it has begun, and how long it has taken
@@ -149,6 +151,8 @@ class _Run:
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
         taken = [*archived, *leftovers]
+        if flushing is not None:
+            flushing.join()
         if taken:
             flush_to_disk([a.path for a in taken])  # the archive is durable before the inbox copies go
         for a in taken:

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,14 @@ def remove_from_inbox(f: Incoming) -> None:
         if f.link is None:
             raise
         os.rmdir(f.path)  # a junction or directory link on Windows: removes the link, not the folder's contents
+
+
+def flush_in_background(files: list[Path]) -> threading.Thread:
+    """Start writing the archived files out while the run goes on (reading them), so that the `flush_to_disk` before
+    the inbox is cleared finds little left to write; join the thread before that flush."""
+    flushing = threading.Thread(target=flush_to_disk, args=(list(files),), name="archive-flush", daemon=True)
+    flushing.start()
+    return flushing
 
 
 def flush_to_disk(files: list[Path]) -> None:

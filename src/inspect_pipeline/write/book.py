@@ -69,12 +69,16 @@ class Book:
                  author: str = ""):
         options = {**TEXT_OPTIONS, "default_date_format": "yyyy-mm-dd"}
         options["constant_memory" if streamed else "in_memory"] = True
-        self.wb = xlsxwriter.Workbook(str(path), options)
+        self.wb = self._workbook(path, options)
         self.kind = kinds.check(kind)
         self.wb.set_properties({PROPERTY: kind, "author": author})
         self.footer, self.streamed = footer, streamed
         self.sheets: list[Sheet] = []
         self._formats: dict[tuple, object] = {}
+
+    def _workbook(self, path: Path | str, options: dict):
+        """The xlsxwriter workbook written to (templated.py records the calls instead)."""
+        return xlsxwriter.Workbook(str(path), options)
 
     def format(self, style: str, bold: bool = False, **extra):
         key = (style, bold, tuple(sorted(extra.items())))
