@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import xlsxwriter
@@ -268,6 +269,7 @@ def _shown(kind: str, value: object, style: str) -> str:
     return "" if value is None else str(value)
 
 
+@lru_cache(maxsize=1 << 16)
 def _longest_word(text: str, size: float) -> float:
     """The width of the longest run of letters and digits (a number, a code): wrapping never breaks it."""
     return max((text_width(w, size) for w in re.findall(r"[0-9A-Za-z.:%]+", text)), default=0.0)

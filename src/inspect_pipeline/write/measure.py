@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import lru_cache
 
 BASE_PT = 10.0  # the body text size of our workbooks
 MIN_PT = 8.0  # no printed text smaller than this (outputs.md)
@@ -21,6 +22,7 @@ def units(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+@lru_cache(maxsize=1 << 16)  # a report measures the same zone, school and status texts thousands of times
 def line_points(text: str, size: float = BASE_PT) -> float:
     """Printed width of one line: a CJK character is as wide as the font size, others a little over half."""
     wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
