@@ -12,7 +12,7 @@ from ..core.publish import write_json_atomic
 from ..report.deadlines import COUNT_KEYS, DeadlineWarnings, owner_entry
 from ..report.workbooks import layout
 from .mail import Mail
-from .round_book import column_caps, notes_sheet, round_book
+from .round_book import column_caps, notes_sheet, round_book, summary_rows
 
 
 def write_all(folder: Path, info: dict, w: DeadlineWarnings) -> None:
@@ -72,14 +72,7 @@ def write_workbook(path: Path, info: dict, w: DeadlineWarnings) -> Path:
     ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包片领导汇总（{w.today:%Y-%m-%d}）", 1,
                      caps=column_caps(cols, _CAPS))
     ws.row(2, 0, [col["title"] for col in cols], "head")
-    r = 3
-    for leader in w.leaders:
-        for c, col in enumerate(cols):
-            ws.put(r, c, leader[col["key"]], "int" if col["key"] in COUNT_KEYS else "text")
-        r += 1
-    for c, col in enumerate(cols):
-        total = sum(x[col["key"]] for x in w.leaders) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
-        ws.put(r, c, total, "int" if col["key"] in COUNT_KEYS else "label", bold=True)
+    summary_rows(ws, 3, cols, w.leaders, COUNT_KEYS)
 
     notes_sheet(book, [
         ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info.get("spoken_week") or info["week"]),

@@ -32,7 +32,7 @@ from ..report.listings import REPORT_STATUS, week_status
 from ..report.workbooks import layout
 from ..schools.identity import identify, week_roster
 from . import deadline_warnings as warnings_files
-from .round_book import column_caps, notes_sheet, round_book
+from .round_book import column_caps, notes_sheet, round_book, summary_rows
 from ..schools.roster import Roster, School, load_roster
 from .mail import Mail
 from .mailings import split_addresses
@@ -277,14 +277,7 @@ def write_workbook(path: Path, info: dict, owners: list[dict]) -> Path:
     ws = book.titled(spec["summary_sheet"], f"{spec['title']}——按包校责任人汇总（{info['week']}）", 1,
                      caps=column_caps(cols, _CAPS))
     ws.row(2, 0, [col["title"] for col in cols], "head")
-    r = 3
-    for owner in owners:
-        for c, col in enumerate(cols):
-            ws.put(r, c, owner[col["key"]], "int" if col["key"] in COUNT_KEYS else "text")
-        r += 1
-    for c, col in enumerate(cols):
-        total = sum(o[col["key"]] for o in owners) if col["key"] in COUNT_KEYS else ("合计" if c == 0 else "")
-        ws.put(r, c, total, "int" if col["key"] in COUNT_KEYS else "label", bold=True)
+    summary_rows(ws, 3, cols, owners, COUNT_KEYS)
 
     notes_sheet(book, [
         ("报表", f"{spec['title']}（内部）"), ("填报单位", info["bureau"]), ("周次", info.get("spoken_week") or info["week"]),

@@ -35,3 +35,15 @@ def notes_sheet(book: RoundBook, lines: list[tuple[str, str]]) -> None:
     for r, (k, v) in enumerate(lines):
         ws.put(r, 0, k, "label")
         ws.put(r, 1, v)
+
+
+def summary_rows(ws, top: int, columns: list[dict], rows: list[dict], count_keys: tuple[str, ...]) -> None:
+    """The rows of a summary table from row `top` (counts as integers), then a bold 合计 row of the counts."""
+    r = top
+    for row in rows:
+        for c, col in enumerate(columns):
+            ws.put(r, c, row[col["key"]], "int" if col["key"] in count_keys else "text")
+        r += 1
+    for c, col in enumerate(columns):
+        total = sum(x[col["key"]] for x in rows) if col["key"] in count_keys else ("合计" if c == 0 else "")
+        ws.put(r, c, total, "int" if col["key"] in count_keys else "label", bold=True)
