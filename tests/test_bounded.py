@@ -65,6 +65,15 @@ def near_cap_then_abort(x: int) -> int:
     return x
 
 
+def near_cap_then_hang(x: int) -> int:
+    """Fill most of a 128 MB allowance and hang there, as native code stuck after a failed allocation does."""
+    if x == 1:
+        block = bytearray(120 * MB)
+        time.sleep(60)
+        return len(block)
+    return x
+
+
 def rust_out_of_memory(x: int) -> int:
     """What a Rust allocation failure looks like: its message on fd 2, then an abort."""
     if x == 1:
@@ -107,6 +116,13 @@ def test_items_past_the_watchdog_are_stopped_the_others_done_in_order():
 
 
 @pytest.mark.skipif(os.name == "nt", reason="no alarm on Windows")
+@pytest.mark.skipif(not LINUX, reason="the address-space cap exists on Linux only")
+def test_an_item_hanging_at_its_memory_cap_past_the_watchdog_counts_as_memory():
+    out = bounded_map(near_cap_then_hang, range(3), 1, Bounds(watchdog_seconds=2, max_memory_bytes=128 * MB))
+    assert out == [0, Stopped("memory"), 2]
+    assert bounded_map(sleepy, [3], 1, Bounds(watchdog_seconds=1, max_memory_bytes=128 * MB)) == [Stopped("watchdog")]
+
+
 def test_a_worker_ended_by_its_own_alarm_counts_as_watchdog():
     assert bounded_map(own_alarm, range(4), 2, Bounds(watchdog_seconds=30)) == [0, 1, Stopped("watchdog"), 3]
 

@@ -6,7 +6,8 @@ Windows: see parallel.py) and hands each ONE item at a time. The parent waits on
 sentinels together (`multiprocessing.connection.wait`), so it notices at once a result, a worker that died, or an
 item past its deadline. The result for an item is `fn(item)`, or a `Stopped` saying why there is none:
 
-- "watchdog": still running after `bounds.watchdog_seconds`; its worker was killed and is replaced;
+- "watchdog": still running after `bounds.watchdog_seconds`; its worker was killed and is replaced (if it then
+  sat at its address-space cap, the item is "memory": a failed allocation may hang native code instead of raising);
 - "memory": it raised MemoryError (on Linux: it hit the address-space cap), or its worker died of a native
   allocation failure (Rust aborts the process): seen as the worker's VmSize near the cap when last sampled, or as
   Rust's "memory allocation of N bytes failed" in what the log file gained while the item ran; the worker is
@@ -214,7 +215,7 @@ class BoundedPool:
             if w.conn in ready or w.process.sentinel in ready:
                 result = self._receive(w)
             elif now >= w.deadline:
-                result = self._retire(w, WATCHDOG)
+                result = self._retire(w, self._cause_of_overrun(w))
             else:
                 if w.cap is not None and now - w.started >= SAMPLE_AFTER:
                     w.vm = max(w.vm, _vm_size(w.process.pid) or 0)
@@ -244,6 +245,15 @@ class BoundedPool:
         if w.process.is_alive():
             return _NOT_YET
         return self._retire(w, self._cause_of_death(w))
+
+    def _cause_of_overrun(self, w: _Worker) -> str:
+        """Why a busy worker is still at it past its deadline: "memory" if it sits at its address-space cap (an
+        allocation failure can leave native code or a lock stuck rather than raise), else "watchdog"."""
+        if w.cap is not None:
+            w.vm = max(w.vm, _vm_size(w.process.pid) or 0)
+            if w.vm - w.base >= NEAR_CAP * (w.cap - w.base):
+                return MEMORY
+        return WATCHDOG
 
     def _cause_of_death(self, w: _Worker) -> str:
         w.process.join(1.0)
