@@ -4,7 +4,9 @@ import os
 import time
 
 from inspect_pipeline.core.bounded import Bounds, Stopped, bounded_map
-from inspect_pipeline.core.parallel import pmap
+import pytest
+
+from inspect_pipeline.core.parallel import Pool, pmap
 
 
 def square(x: int) -> int:
@@ -25,6 +27,22 @@ def hang_on_7(x: int) -> int:
 
 def test_pmap_keeps_order():
     assert pmap(square, range(100), 2) == [x * x for x in range(100)]
+
+
+def fails_on_3(x: int) -> int:
+    if x == 3:
+        raise ValueError("three")
+    return os.getpid()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_pool_runs_jobs_submitted_one_by_one_and_raises_their_errors(workers):
+    with Pool(workers) as pool:
+        jobs = [pool.submit(fails_on_3, x) for x in range(6)]
+    pids = {job.result() for k, job in enumerate(jobs) if k != 3}
+    with pytest.raises(ValueError, match="three"):
+        jobs[3].result()
+    assert (os.getpid() in pids) == (workers == 1)  # one worker: the jobs ran here, when submitted
 
 
 def test_a_worker_that_dies_costs_only_its_own_item():

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import cache
 from typing import TypeVar
 
@@ -51,6 +52,43 @@ def pmap(fn: Callable[[T], R], items: Iterable[T], workers: int, min_batch: int 
         return [fn(x) for x in items]
     with _pool(min(workers, len(items))) as pool:
         return list(pool.map(fn, items, chunksize=_chunk(len(items), workers)))
+
+
+class Pool:
+    """Worker processes for a few large trusted jobs handed over one at a time (`submit`) while the caller goes on
+    preparing the next. They start in the background as soon as the pool is made, so that their start-up (the
+    fork server importing the library, about a second) overlaps with the caller's own work. With one worker, a job
+    runs in the calling process when it is submitted. Use as a context manager: leaving it waits for the jobs."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._executor = _pool(workers) if workers > 1 else None
+        if self._executor is not None:
+            threading.Thread(target=self._start, name="pool-start", daemon=True).start()
+
+    def _start(self) -> None:
+        try:
+            for _ in range(self.workers):
+                self._executor.submit(int)  # an empty job per worker: each starts one process
+        except RuntimeError:  # shut down meanwhile
+            pass
+
+    def submit(self, fn: Callable[..., R], *args: object) -> Future:
+        if self._executor is not None:
+            return self._executor.submit(fn, *args)
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as exc:  # noqa: BLE001 - raised again by result(), as from a worker
+            done.set_exception(exc)
+        return done
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=exc[0] is not None)
 
 
 def _chunk(n: int, workers: int) -> int:

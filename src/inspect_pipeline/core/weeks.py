@@ -7,6 +7,7 @@ the settings. The record and the folders hold a week as its canonical label (`We
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,10 +36,9 @@ class Week:
         """The week of `2023-W9`, `2023w09`, `2023-W09` or `2023年第9周`; ValueError for anything else."""
         if isinstance(text, Week):
             return text
-        found = _TEXT.match(text) if isinstance(text, str) else None
-        if found is None:
+        if not isinstance(text, str):
             raise ValueError(f"not a week: {text!r} (expected e.g. 2023-W47)")
-        return cls(int(found[1]), int(found[2] or found[3]))
+        return _parsed(text)
 
     @property
     def label(self) -> str:
@@ -50,6 +50,15 @@ class Week:
     def shift(self, weeks: int) -> Week:
         iso = (dt.date.fromisocalendar(self.year, self.number, 1) + dt.timedelta(weeks=weeks)).isocalendar()
         return Week(iso.year, iso.week)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> Week:
+    """The Week a text names (Week.parse; the record and the ledger name the same few weeks thousands of times)."""
+    found = _TEXT.match(text)
+    if found is None:
+        raise ValueError(f"not a week: {text!r} (expected e.g. 2023-W47)")
+    return Week(int(found[1]), int(found[2] or found[3]))
 
 
 def week_label(year: int, week: int) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from .. import __version__
 from ..core.lock import run_lock
-from ..core.parallel import pmap, worker_count
+from ..core.parallel import Pool, worker_count
 from ..core.paths import Paths, safe_name
 from ..core.publish import staged_dir, write_json_atomic
 from ..core.settings import Settings
@@ -61,6 +63,12 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
     parse_label(week)
     if not is_reported(week, settings):
         return None
+    with Pool(worker_count(settings.workers)) as pool:  # starting while the record is read
+        return _report(paths, settings, week, now, pool, roster_current=roster_current, roster=roster, engine=engine)
+
+
+def _report(paths: Paths, settings: Settings, week: str, now: dt.datetime, pool: Pool, *, roster_current: bool,
+            roster: Roster | None, engine: Engine | None) -> ReportResult:
     loaded = roster if roster is not None else load_roster(paths.roster_file, settings)  # a bad roster stops here
     with run_lock(paths, settings, "intake 正在运行，请稍后再生成报表"):
         engine = run_engine(paths.database_url, engine)
@@ -75,19 +83,21 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
         if roster is today:
             snapshot_inputs(paths, today.source)  # kept, so that later revisions attribute by it
         if not later:
-            result = _build(paths, settings, roster, week, now, engine, engine)
+            result = _build(paths, settings, roster, week, now, engine, engine, pool)
         else:  # files came in after `now`: the week as the record stood then
             log.info("report %s as of %s: %d later file(s) left out, record replayed", week, now.isoformat(), later)
             with record_as_of(paths, settings, now) as then:
                 with then.connect() as conn:
                     roster_then = identify(conn, load_roster(roster.source, settings), register=False)
-                result = replace(_build(paths, settings, roster_then, week, now, engine, then), left_out=later)
+                result = replace(_build(paths, settings, roster_then, week, now, engine, then, pool), left_out=later)
         return result
 
 
-def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime, engine, source) -> ReportResult:
+def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.datetime, engine, source,
+           pool: Pool) -> ReportResult:
     """The week's figures from the record `source` (the live one, or as it stood at `now`), and a new revision in
-    the live record `engine` unless nothing changed (run under the lock)."""
+    the live record `engine` unless nothing changed (run under the lock). The city's hazard list is handed to a
+    worker as soon as it is read; the other lists are read while that workbook is written."""
     with source.connect() as conn:
         wf = compute_week(conn, roster, settings, week)
         content = {
@@ -105,21 +115,20 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
         if latest is not None and _same(latest[1], content):
             return ReportResult(week, latest[1]["revision"], latest[0], latest[1], written=False, majors=majors,
                                 missing=missing)
-        lists = {
-            "majors": majors,
-            "city": hazard_list(wf, conn, overdue_too=True),
-            "missing": missing,
-            "schools": school_rows(wf, roster, conn),
-            "dropped": dropped_list(wf, conn),
-            "trend": rate_trend(conn, wf, roster),
-        }
-    with engine.connect() as conn:  # later files (for this week or an earlier one) leave the revision stale
-        last_id = conn.execute(sa.select(sa.func.max(submissions.c.id)).where(received_by(now))).scalar() or 0
-        recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
-    # never reuse a number: neither a folder's nor one the record knows (a folder may have been moved away)
-    revision = max(latest[1]["revision"] if latest else 0, recorded or 0) + 1
-    generated_at = now.astimezone(settings.tz)
-    folder, manifest = _write(paths, settings, content, lists, wf, revision, generated_at)
+        last_id, revision = _next_revision(engine, week, now, latest)
+        generated_at = now.astimezone(settings.tz)
+        folder, manifest = _write(
+            paths, settings, content, wf, revision, generated_at, pool,
+            city=lambda: hazard_list(wf, conn, overdue_too=True),
+            missing=missing,
+            lists=lambda: {
+                "majors": majors,
+                "missing": missing,
+                "schools": school_rows(wf, roster, conn),
+                "dropped": dropped_list(wf, conn),
+                "trend": rate_trend(conn, wf, roster),
+            },
+        )
     with engine.begin() as conn:
         conn.execute(reports.insert().values(
             week=week, revision=revision, generated_at=manifest["generated_at"],
@@ -128,15 +137,20 @@ def _build(paths: Paths, settings: Settings, roster: Roster, week: str, now: dt.
     return ReportResult(week, revision, folder, manifest, written=True, majors=majors, missing=missing)
 
 
+def _next_revision(engine, week: str, now: dt.datetime, latest: tuple[Path, dict] | None) -> tuple[int, int]:
+    """(the last submission the report counts, the new revision's number) from the live record: later files (for
+    this week or an earlier one) leave the revision stale; a number is never reused, neither a folder's nor one the
+    record knows (a folder may have been moved away)."""
+    with engine.connect() as conn:
+        last_id = conn.execute(sa.select(sa.func.max(submissions.c.id)).where(received_by(now))).scalar() or 0
+        recorded = conn.execute(sa.select(sa.func.max(reports.c.revision)).where(reports.c.week == week)).scalar()
+    return last_id, max(latest[1]["revision"] if latest else 0, recorded or 0) + 1
+
+
 def _zone_meta(meta: Meta, zone: str, schools: list[dict]) -> Meta:
     """The provenance of a zone extract: only the files of its zone's schools."""
     names = {s["school_name"] for s in schools if s["zone"] == zone}
     return replace(meta, files=[f for f in meta.files if f.get("school_name") in names])
-
-
-def _call(job: tuple) -> Path:
-    fn, *args = job
-    return fn(*args)
 
 
 def _latest(paths: Paths, week: str) -> tuple[Path, dict] | None:
@@ -155,8 +169,11 @@ def _same(previous: dict, content: dict) -> bool:
     return all(previous.get(k) == normal[k] for k in CONTENT_KEYS)
 
 
-def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, revision: int,
-           generated_at: dt.datetime) -> tuple[Path, dict]:
+def _write(paths: Paths, settings: Settings, content: dict, wf, revision: int, generated_at: dt.datetime,
+           pool: Pool, *, city: Callable[[], list[dict]], missing: list[dict], lists: Callable[[], dict]
+           ) -> tuple[Path, dict]:
+    """The revision folder: the 市教育局 workbook (the `city()` hazard list and `missing`) goes to a worker first,
+    the others once `lists()` (majors, missing, schools, dropped, trend) are read; then the manifest."""
     week = content["week"]
     week_dir = paths.reports_root / week
     week_dir.mkdir(parents=True, exist_ok=True)
@@ -173,16 +190,20 @@ def _write(paths: Paths, settings: Settings, content: dict, lists: dict, wf, rev
         slim = replace(wf, hazards=wf.hazards.iloc[0:0], reporting=wf.reporting.iloc[0:0])  # what writers read
         extracts = {z["zone"]: safe_name(spec["zone_report"]["extract_file"].format(zone=z["zone"], week=week))
                     for z in wf.by_zone}
-        jobs = [
-            (write_city_bureau, tmp / names["city_bureau"], meta, slim, lists["city"], lists["missing"]),
-            (write_safety_committee, tmp / names["safety_committee"], meta, slim, lists["majors"], lists["missing"],
-             lists["trend"]),
-            (write_zone_report, tmp / names["zone_report"], meta, lists["schools"], wf.by_zone, lists["dropped"]),
-            *((write_zone_report, tmp / extracts[z["zone"]], _zone_meta(meta, z["zone"], lists["schools"]),
-               lists["schools"], [z], lists["dropped"], "zone-extract") for z in wf.by_zone),
+        written = [pool.submit(write_city_bureau, tmp / names["city_bureau"], meta, slim, city(), missing)]
+        rest = lists()  # read while the largest workbook is written
+        written += [
+            pool.submit(write_safety_committee, tmp / names["safety_committee"], meta, slim, rest["majors"],
+                        rest["missing"], rest["trend"]),
+            pool.submit(write_zone_report, tmp / names["zone_report"], meta, rest["schools"], wf.by_zone,
+                        rest["dropped"]),
+            *(pool.submit(write_zone_report, tmp / extracts[z["zone"]], _zone_meta(meta, z["zone"], rest["schools"]),
+                          rest["schools"], [z], rest["dropped"], "zone-extract") for z in wf.by_zone),
         ]
-        pmap(_call, jobs, worker_count(settings.workers), min_batch=2)
-        rel = lambda name: (final / name).relative_to(paths.root).as_posix()  # noqa: E731
+        futures.wait(written)  # all finished before a failure removes the folder they write in
+        for job in written:
+            job.result()
+        rel = lambda name: (final / name).relative_to(paths.root).as_posix()
         manifest = {
             "week": week,
             "cutoff": content["cutoff"],

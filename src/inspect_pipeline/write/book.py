@@ -82,11 +82,12 @@ class Book:
         return xlsxwriter.Workbook(str(path), options)
 
     def format(self, style: str, bold: bool = False, **extra):
-        key = (style, bold, tuple(sorted(extra.items())))
-        if key not in self._formats:
+        key = (style, bold, tuple(sorted(extra.items()))) if extra else (style, bold)  # once per cell: kept cheap
+        found = self._formats.get(key)
+        if found is None:
             props = {**STYLES[style], **(_BOLD if bold else {}), **extra}
-            self._formats[key] = self.wb.add_format(props)
-        return self._formats[key]
+            found = self._formats[key] = self.wb.add_format(props)
+        return found
 
     def sheet(self, name: str, *, repeat_rows: tuple[int, int] | None = None, freeze: tuple[int, int] | None = None,
               labels: int = 0, blocks: list[tuple[int, int]] | None = None, one_page: bool = False,

@@ -17,28 +17,54 @@ HALF = 0.64  # width of a digit or Latin letter, in font sizes (DejaVu Sans, whi
 CELL_PADDING_PT = 5.0  # room a cell keeps on its left and right
 
 
+class _Wide(dict):
+    """1 for a wide or full-width character (East Asian width W or F), else 0: looked up once per character."""
+
+    def __missing__(self, ch: str) -> int:
+        wide = self[ch] = int(unicodedata.east_asian_width(ch) in "WF")
+        return wide
+
+
+_WIDE = _Wide()
+
+
+def _wide_count(text: str) -> int:
+    """How many characters of `text` are wide (a hazard description is measured once per row: kept cheap)."""
+    return 0 if text.isascii() else sum(map(_WIDE.__getitem__, text))
+
+
 def units(text: str) -> int:
     """Display width of one line in half-width units."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return len(text) + _wide_count(text)
 
 
 @lru_cache(maxsize=1 << 16)  # a report measures the same zone, school and status texts thousands of times
 def line_points(text: str, size: float = BASE_PT) -> float:
     """Printed width of one line: a CJK character is as wide as the font size, others a little over half."""
-    wide = sum(1 for ch in text if unicodedata.east_asian_width(ch) in "WF")
+    wide = _wide_count(text)
     return (wide + (len(text) - wide) * HALF) * size
 
 
 def text_width(text: object, size: float = BASE_PT) -> float:
     """The column width (units) that shows the longest line of `text` at `size` points without wrapping."""
-    longest = max(line_points(line, size) for line in str(text).split("\n"))
+    return _text_width(str(text), size)
+
+
+@lru_cache(maxsize=1 << 16)  # a report's list sheets measure the same few thousand texts for every row
+def _text_width(text: str, size: float) -> float:
+    longest = max(line_points(line, size) for line in text.split("\n"))
     return round((longest + CELL_PADDING_PT - 3.75) / 5.25 + 0.6, 1)
 
 
 def lines_needed(text: object, width: float, size: float = BASE_PT) -> int:
     """Lines a wrapped `text` takes in a column `width` units wide."""
+    return _lines_needed(str(text), width, size)
+
+
+@lru_cache(maxsize=1 << 16)
+def _lines_needed(text: str, width: float, size: float) -> int:
     room = max(width_points(width) - CELL_PADDING_PT, size)
-    return sum(max(1, math.ceil(line_points(part, size) / room)) for part in str(text).split("\n"))
+    return sum(max(1, math.ceil(line_points(part, size) / room)) for part in text.split("\n"))
 
 
 def row_height(lines: int, size: float = BASE_PT) -> float:
