@@ -142,8 +142,9 @@ def recount_new(conn: Connection, hazard_ids: set[int]) -> None:
 # ---------------------------------------------------------------- the ledger's current page
 
 
-def _latest_select(ids: list[int] | None):
-    """Each hazard's latest counted observation (optionally of some hazards only), ready to insert."""
+def _latest_select(ids):
+    """Each hazard's latest counted observation (optionally of some hazards only: a list, or a select of their
+    ids), ready to insert."""
     o = observations.c
     by_hazard = {"partition_by": o.hazard_id, "order_by": o.week.desc()}
     ranked = sa.select(
@@ -173,7 +174,7 @@ _STATE_COLUMNS = ["hazard_id", "school_id", "first_week", "week", "observation_i
                   "mode", "deadline", "funds_wan", "code", "found_date"]
 
 
-def _spans_select(ids: list[int] | None):
+def _spans_select(ids):
     """Each hazard's spans (hazard_spans): its counted observations that changed its status (or are its first),
     each until the next one; optionally of some hazards only."""
     o = observations.c
@@ -208,12 +209,26 @@ def rebuild_state(conn: Connection) -> None:
 
 def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
     """Recompute the current state and the spans of these hazards (after new, superseded or late files touched
-    them)."""
+    them). Many hazards (a city's week) are named by a temporary table, so that the database does it in four
+    statements rather than four per 500 hazards (each a round trip, on PostgreSQL)."""
     ids = sorted(hazard_ids)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        conn.execute(hazard_state.delete().where(hazard_state.c.hazard_id.in_(chunk)))
-        conn.execute(hazard_state.insert().from_select(_STATE_COLUMNS, _latest_select(chunk)))
-        conn.execute(hazard_spans.delete().where(hazard_spans.c.hazard_id.in_(chunk)))
-        conn.execute(hazard_spans.insert().from_select(_SPAN_COLUMNS, _spans_select(chunk)))
+    if not ids:
+        return
+    if len(ids) <= 500:
+        _refresh(conn, ids)
+        return
+    touched = sa.Table("touched_hazards", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                       prefixes=["TEMPORARY"])
+    touched.create(conn)
+    conn.execute(touched.insert(), [{"id": i} for i in ids])
+    _refresh(conn, sa.select(touched.c.id))
+    touched.drop(conn)
+
+
+def _refresh(conn: Connection, ids) -> None:
+    """Replace the state and the spans of the hazards `ids` (a list, or a select of their ids)."""
+    conn.execute(hazard_state.delete().where(hazard_state.c.hazard_id.in_(ids)))
+    conn.execute(hazard_state.insert().from_select(_STATE_COLUMNS, _latest_select(ids)))
+    conn.execute(hazard_spans.delete().where(hazard_spans.c.hazard_id.in_(ids)))
+    conn.execute(hazard_spans.insert().from_select(_SPAN_COLUMNS, _spans_select(ids)))
 
