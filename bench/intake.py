@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -182,6 +183,8 @@ def main() -> None:
     for units in args.units:
         generated = generate(units, args.seed)
         root = fresh_root(generated, units)
+        if hasattr(os, "sync"):
+            os.sync()  # the copied inbox written out first: its write-back would otherwise be timed as intake's
         inbox = generated / "inbox"
         inbox_files = sorted(p for p in inbox.rglob("*") if p.is_file() and ignored_because(p.relative_to(inbox).parts) is None)
         run = in_fresh_process("intake", str(root))
