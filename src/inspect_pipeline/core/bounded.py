@@ -84,13 +84,11 @@ class Bounds:
 def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int, bounds: Bounds) -> list[R | Stopped]:
     """`[fn(x) for x in items]` in input order, each item alone in a worker process within `bounds`; a `Stopped`
     in place of the result of an item that overran its time or memory or killed its worker. Never runs `fn` in
-    this process. `items` may be a generator: it is drawn from only when a worker is free, so that the work that
-    produces the items (e.g. archiving the files) overlaps with theirs, and no worker starts before the first."""
-    if isinstance(items, list | tuple):
-        workers = min(workers, len(items))
-        if not items:
-            return []
-    with BoundedPool(max(workers, 1), bounds) as pool:
+    this process."""
+    items = list(items)
+    if not items:
+        return []
+    with BoundedPool(min(max(workers, 1), len(items)), bounds) as pool:
         return pool.map(fn, items)
 
 
@@ -161,39 +159,39 @@ class BoundedPool:
             w.stop()
         self._workers = []
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R | Stopped]:
+    def map(self, fn: Callable[[T], R], items: list[T]) -> list[R | Stopped]:
         """Results of `fn` over `items` in input order (see `bounded_map`)."""
-        results: dict[int, Any] = {}
-        queue = _Queue(items)
+        results: list[Any] = [None] * len(items)
+        queue = deque(range(len(items)))
+        remaining = len(items)
         try:
-            while True:
-                self._hand_out(fn, queue)
-                if not any(w.index is not None for w in self._workers):
-                    break  # nothing running, nothing left to hand out
+            while remaining:
+                self._hand_out(fn, items, queue)
                 for index, result in self._collect():
                     results[index] = result
+                    remaining -= 1
         except BaseException:
             self._kill_busy()
             raise
-        return [results[k] for k in range(queue.drawn)]
+        return results
 
     # ---- handing out
 
-    def _hand_out(self, fn: Callable, queue: _Queue) -> None:
+    def _hand_out(self, fn: Callable, items: list, queue: deque) -> None:
         """Give the next items to idle workers, starting workers up to the pool's size."""
         failures = 0
-        while queue.more():
+        while queue:
             w = next((w for w in self._workers if w.index is None), None)
             if w is None and len(self._workers) < self.size:
                 w = _Worker(self.bounds)
                 self._workers.append(w)
             if w is None:
                 return
-            index, item = queue.take()
+            index = queue.popleft()
             try:
-                w.give(fn, item, index, self.bounds.watchdog_seconds)
+                w.give(fn, items[index], index, self.bounds.watchdog_seconds)
             except (OSError, EOFError):  # it died idle: the item never started; give it to a successor
-                queue.put_back(index, item)
+                queue.appendleft(index)
                 self._retire(w)
                 failures += 1
                 if failures > 2 * self.size:
@@ -278,35 +276,6 @@ class BoundedPool:
 
 
 _NOT_YET = object()
-
-
-class _Queue:
-    """The items still to hand out: those put back (their worker died before starting them) first, then the
-    source's next ones, numbered in the order they are drawn."""
-
-    def __init__(self, items: Iterable):
-        self._source = iter(items)
-        self._back: deque[tuple[int, object]] = deque()
-        self._next: tuple[int, object] | None = None
-        self.drawn = 0
-
-    def more(self) -> bool:
-        if self._back or self._next is not None:
-            return True
-        for item in self._source:
-            self._next = (self.drawn, item)
-            self.drawn += 1
-            return True
-        return False
-
-    def take(self) -> tuple[int, object]:
-        if self._back:
-            return self._back.popleft()
-        taken, self._next = self._next, None
-        return taken
-
-    def put_back(self, index: int, item: object) -> None:
-        self._back.appendleft((index, item))
 
 
 class RemoteTraceback(Exception):

@@ -3,37 +3,30 @@ or the unreadable-file answer for one stopped by a limit, too large to read, or 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..core.bounded import Bounds, Stopped, bounded_map
 from ..core.issues import make_issue
 from ..core.paths import Paths
-from ..core.settings import Limits, Settings
+from ..core.settings import Settings
 from ..core.weeks import cutoff, week_of
 from ..read.sniff import LINK
 from .take import Archived
 from .understand import ParsedFile, parse_file
 
 
-def read_files(jobs: Iterable[tuple], workers: int, paths: Paths, limits: Limits,
-               known_stops: dict[str, str]) -> list[ParsedFile]:
-    """Each job's ParsedFile, in order: read in bounded workers (`limits`: watchdog, memory), a file stopped by a
-    limit or that killed its worker answered as unreadable (`reader_stopped`). Files whose sha256 (the archived
-    copy's name, archive.Paths.archived_file) is in `known_stops` are answered so without being read. `jobs` may
-    be a generator (the files being archived): a job is drawn when a worker is free."""
-    order: list[tuple] = []
-
-    def to_read() -> Iterator[tuple]:
-        for job in jobs:
-            order.append(job)
-            if sha256_of(job) not in known_stops:
-                yield job
-
-    read = iter(bounded_map(parse_job, to_read(), workers, Bounds.of(limits, paths.log_file)))
-    results = [Stopped(known_stops[sha256_of(job)]) if sha256_of(job) in known_stops else next(read)
-               for job in order]
-    return [reader_stopped(job, r.reason) if isinstance(r, Stopped) else r for job, r in zip(order, results, strict=True)]
+def read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[str, str]) -> list[ParsedFile]:
+    """Each job's ParsedFile, in order: read in bounded workers (settings.limits: watchdog, memory), a file stopped
+    by a limit or that killed its worker answered as unreadable (`reader_stopped`). Files whose sha256 (the
+    archived copy's name, archive.Paths.archived_file) is in `known_stops` are answered so without being read."""
+    if not jobs:
+        return []
+    known = {k: known_stops[sha256_of(job)] for k, job in enumerate(jobs) if sha256_of(job) in known_stops}
+    todo = [k for k in range(len(jobs)) if k not in known]
+    bounds = Bounds.of(jobs[0][3].limits, paths.log_file)
+    read = dict(zip(todo, bounded_map(parse_job, [jobs[k] for k in todo], workers, bounds), strict=True))
+    results = [Stopped(known[k]) if k in known else read[k] for k in range(len(jobs))]
+    return [reader_stopped(job, r.reason) if isinstance(r, Stopped) else r for job, r in zip(jobs, results, strict=True)]
 
 
 def sha256_of(job: tuple) -> str:

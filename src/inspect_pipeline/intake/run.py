@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -129,36 +129,30 @@ class _Run:
         arrival = week_of(self.now, self.settings)
         if incoming:  # the roster and config this run uses, kept before any file is archived under them
             self.inputs = snapshot_inputs(self.paths, self.roster.source)
-        flushing = []
-
-        def archive() -> Iterator[tuple]:
-            """Archive the files one by one, each read job drawn as soon as a reader is free (the copying and
-            hashing overlap with the reading)."""
-            for i, f in enumerate(incoming):
-                a = archive_file(f, self.paths, arrival, self.now, self.inputs)
-                if a is None:
-                    continue
-                self.progress("archive", i + 1, len(incoming))
-                if (storable_text(f.rel), f.size, f.mtime_ns, a.sha256) in committed:
-                    leftovers.append(a)  # recorded by a run that crashed before clearing the inbox
-                    continue
+        for i, f in enumerate(incoming):
+            a = archive_file(f, self.paths, arrival, self.now, self.inputs)
+            if a is None:
+                continue
+            if (storable_text(f.rel), f.size, f.mtime_ns, a.sha256) in committed:
+                leftovers.append(a)  # recorded by a run that crashed before clearing the inbox
+            else:
                 archived.append(a)
-                if a.incoming.link is None:  # a link is never read, nor what it points at
-                    yield str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings
-            if archived:
-                flushing.append(flush_in_background([a.path for a in archived]))
-
-        if incoming:  # the reading is one batch: its bar shows it has begun, and how long it has taken
-            self.progress("read", 0, len(incoming))
-        read = iter(read_files(archive(), self.workers, self.paths, self.settings.limits, self.known_stops))
+            self.progress("archive", i + 1, len(incoming))
+        t = self._timed("archive", t)
+        flushing = flush_in_background([a.path for a in archived]) if archived else None
+        jobs = [(str(a.path), a.incoming.name, week_of(a.received_at, self.settings), self.settings)
+                for a in archived if a.incoming.link is None]  # a link is never read, nor what it points at
+        if archived:  # the reading is one batch: its bar shows it has begun, and how long it has taken
+            self.progress("read", 0, len(archived))
+        read = iter(read_files(jobs, self.workers, self.paths, self.known_stops))
         parsed = [next(read) if a.incoming.link is None else link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
-        t = self._timed("archive+read", t)
+        t = self._timed("read", t)
         decided, run_id = self._decide_and_record(archived, parsed)
         t = self._timed("validate+record", t)
         taken = [*archived, *leftovers]
-        for thread in flushing:
-            thread.join()
+        if flushing is not None:
+            flushing.join()
         if taken:
             flush_to_disk([a.path for a in taken])  # the archive is durable before the inbox copies go
         for a in taken:
