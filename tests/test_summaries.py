@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.demo import synth
-from inspect_pipeline.record.db import hazards, make_engine, observations
+from inspect_pipeline.ledger import hazards as ledger
+from inspect_pipeline.record.db import hazard_spans, hazard_state, hazards, make_engine, observations
 from inspect_pipeline.report.figures import compute_week, rate_points
 from inspect_pipeline.report.listings import school_rows
 from inspect_pipeline.schools.identity import current_roster
@@ -110,3 +111,26 @@ def test_the_trend_counted_over_the_spans_equals_the_history_replayed(history):
     assert points == expected
     first_weeks = seen.groupby("hazard_id")["week"].min()
     assert (first_weeks == LATE).sum() > 0  # the late files hold hazards first recorded in W46
+
+
+@pytest.mark.parametrize("in_list", [500, 7])
+def test_the_kept_page_and_spans_equal_a_rebuild_from_the_history(history, monkeypatch, in_list):
+    """What intake kept up to date run by run (refresh_state) is what the whole history gives (rebuild_state), and
+    refreshing every hazard again changes nothing: by lists of ids, and by a temporary table of them (in_list=7)."""
+    monkeypatch.setattr(ledger, "IN_LIST", in_list)
+    settings, engine, roster = open_record(history)
+
+    def kept(conn) -> tuple[list, list]:
+        return (sorted(tuple(r) for r in conn.execute(sa.select(hazard_state)).all()),
+                sorted(tuple(r) for r in conn.execute(sa.select(*(c for c in hazard_spans.c if c.name != "id"))).all()))
+
+    with engine.connect() as conn:
+        before = kept(conn)
+        ids = set(conn.execute(sa.select(hazards.c.id)).scalars())
+        assert len(ids) > in_list and len(before[0]) == len(ids) and len(before[1]) > len(ids)
+        ledger.refresh_state(conn, ids)
+        assert kept(conn) == before
+        ledger.rebuild_state(conn)
+        assert kept(conn) == before
+        conn.rollback()
+    engine.dispose()

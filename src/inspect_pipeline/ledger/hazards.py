@@ -207,6 +207,9 @@ def rebuild_state(conn: Connection) -> None:
     conn.execute(hazard_spans.insert().from_select(_SPAN_COLUMNS, _spans_select(None)))
 
 
+IN_LIST = 500  # at most this many hazards are named by a list of values in one statement
+
+
 def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
     """Recompute the current state and the spans of these hazards (after new, superseded or late files touched
     them). Many hazards (a city's week) are named by a temporary table, so that the database does it in four
@@ -214,7 +217,7 @@ def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
     ids = sorted(hazard_ids)
     if not ids:
         return
-    if len(ids) <= 500:
+    if len(ids) <= IN_LIST:
         _refresh(conn, ids)
         return
     touched = sa.Table("touched_hazards", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
