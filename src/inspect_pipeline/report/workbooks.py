@@ -88,9 +88,8 @@ class ReportBook(Book):
         """A flat list table (header row + rows) at `top`; returns the next free row."""
         for c, col in enumerate(columns):
             sheet.put(top, c, col["title"], "head")
-        for i, row in enumerate(rows, start=1):
-            for c, col in enumerate(columns):
-                sheet.put(top + i, c, row.get(col["key"]), _list_kind(col["key"], row.get(col["key"])))
+        keys = [col["key"] for col in columns]
+        sheet.rows(top + 1, ([row.get(k) for k in keys] for row in rows), lambda c, value: _list_kind(keys[c], value))
         if not rows:
             sheet.merge(top + 1, 0, top + 1, len(columns) - 1, "（无）")
             return top + 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -147,6 +147,32 @@ class Sheet:
             self.ws.write_datetime(r, c, value, fmt)
         else:
             self.ws.write_string(r, c, value, fmt)
+
+    def rows(self, top: int, rows: Iterable[Sequence[object]], style_of: Callable[[int, object], str]) -> None:
+        """Rows of cells from column 0 of row `top` down, each cell as `put` writes it, in `style_of(column,
+        value)`; what `put` works out for a cell (kind, format, shown text, width needed) is worked out once per
+        distinct value of a column (a list sheet of tens of thousands of rows repeats its schools and statuses)."""
+        seen: dict[tuple, tuple] = {}
+        for r, values in enumerate(rows, start=top):
+            self._enter(r)
+            for c, value in enumerate(values):
+                style = style_of(c, value)
+                try:
+                    key: tuple | None = (c, style, type(value), value)
+                    done = seen.get(key)
+                except TypeError:  # an unhashable value: worked out each time
+                    key, done = None, None
+                if done is None:
+                    kind, shown_value = classify(value)
+                    cell_style = kind if kind in ("date", "datetime") and style not in ("date", "datetime") else style
+                    shown = _shown(kind, shown_value, cell_style)
+                    self._note(r, c, c, shown, cell_style)  # its width; a value seen again needs no more
+                    done = (kind, shown_value, self.book.format(cell_style), shown, cell_style)
+                    if key is not None:
+                        seen[key] = done
+                elif done[4] in WRAPPED:
+                    self.wrapped.setdefault(r, []).append((c, c, done[3], SIZES.get(done[4], BASE_PT)))
+                self._write(r, c, done[0], done[1], done[2])
 
     def row(self, r: int, c: int, values: Iterable[object], style: str = "text", *, bold: bool = False) -> None:
         for i, value in enumerate(values):
