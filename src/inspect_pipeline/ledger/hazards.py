@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..record.db import hazard_spans, hazard_state, hazards, observations, submissions
+from ..record.db import hazard_spans, hazard_state, hazards, id_set, observations, submissions
 
 
 @dataclass(slots=True)
@@ -207,25 +207,12 @@ def rebuild_state(conn: Connection) -> None:
     conn.execute(hazard_spans.insert().from_select(_SPAN_COLUMNS, _spans_select(None)))
 
 
-IN_LIST = 500  # at most this many hazards are named by a list of values in one statement
-
-
 def refresh_state(conn: Connection, hazard_ids: set[int]) -> None:
     """Recompute the current state and the spans of these hazards (after new, superseded or late files touched
-    them). Many hazards (a city's week) are named by a temporary table, so that the database does it in four
-    statements rather than four per 500 hazards (each a round trip, on PostgreSQL)."""
-    ids = sorted(hazard_ids)
-    if not ids:
-        return
-    if len(ids) <= IN_LIST:
-        _refresh(conn, ids)
-        return
-    touched = sa.Table("touched_hazards", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                       prefixes=["TEMPORARY"])
-    touched.create(conn)
-    conn.execute(touched.insert(), [{"id": i} for i in ids])
-    _refresh(conn, sa.select(touched.c.id))
-    touched.drop(conn)
+    them): four statements, however many hazards (`id_set`)."""
+    if hazard_ids:
+        with id_set(conn, sorted(hazard_ids), "touched_hazards") as ids:
+            _refresh(conn, ids)
 
 
 def _refresh(conn: Connection, ids) -> None:

@@ -22,7 +22,7 @@ from ..core.contracts import DONE, statuses
 from ..core.errors import ConfigError
 from ..core.settings import Settings
 from ..core.weeks import Week, cutoff, is_reported, shift, week_of
-from ..record.db import hazard_spans, hazard_state, hazards, observations, submissions
+from ..record.db import hazard_spans, hazard_state, hazards, id_set, observations, submissions
 from ..record.db import schools as schools_table
 from ..schools.roster import Roster
 
@@ -251,11 +251,10 @@ def hazard_details(conn: Connection, observation_ids: list[int]) -> pd.DataFrame
     """The text of listed hazards (部位, 描述, 五落实 …) from their latest counted observations."""
     o = observations.c
     cols = ["observation_id", "location", "description", "measures", "owner", "interim_control", "category"]
-    rows = []
-    for i in range(0, len(observation_ids), 500):
-        rows += conn.execute(
+    with id_set(conn, observation_ids, "listed_observations") as ids:
+        rows = conn.execute(
             sa.select(o.id, o.location, o.description, o.measures, o.owner, o.interim_control, o.category)
-            .where(o.id.in_(observation_ids[i : i + 500]))
+            .where(o.id.in_(ids))
         ).all()
     return pd.DataFrame(rows, columns=cols)
 
