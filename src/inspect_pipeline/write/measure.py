@@ -21,7 +21,9 @@ class _Wide(dict):
     """1 for a wide or full-width character (East Asian width W or F), else 0: looked up once per character."""
 
     def __missing__(self, ch: str) -> int:
-        wide = self[ch] = int(unicodedata.east_asian_width(ch) in "WF")
+        wide = int(unicodedata.east_asian_width(ch) in "WF")
+        if len(self) < 1 << 16:  # a text of rare characters cannot grow it without bound
+            self[ch] = wide
         return wide
 
 
