@@ -19,7 +19,9 @@ from support import (
     school_book,
 )
 
+from inspect_pipeline.record import db as record_db
 from inspect_pipeline.record.db import make_engine, metadata
+from inspect_pipeline.report.build import build_report
 from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.jobs.setup import init_data_root
@@ -45,7 +47,10 @@ def use_database(root: Path, url: str) -> None:
     assert Paths.at(root, load_settings(root)).database_url == url
 
 
-def test_intake_on_postgres(root):
+@pytest.mark.parametrize("in_list", [500, 1])
+def test_intake_on_postgres(root, monkeypatch, in_list):
+    """in_list=1: every set of ids the record is asked about goes through a temporary table (record.db.id_set)."""
+    monkeypatch.setattr(record_db, "IN_LIST", in_list)
     d = dt.datetime(2023, 11, 13)
     drop(root, "w46.xlsx", school_book(rows=[hazard(found=d), hazard("插座松动", found=d)], week="2023年第46周"))
     intake(root, dt.datetime.fromisoformat("2023-11-16T10:00:00+08:00"))
@@ -64,7 +69,11 @@ def test_intake_on_postgres(root):
     engine = make_engine(postgres_url_of(root))
     with engine.connect() as conn:  # the record really is the PostgreSQL database
         assert conn.execute(sa.text("SELECT count(*) FROM submissions")).scalar_one() == 4
+        assert conn.execute(sa.text("SELECT count(*) FROM hazard_state")).scalar_one() == 2
     engine.dispose()
+    settings = load_settings(root)
+    report = build_report(Paths.at(root, settings), settings, "2023-W47", NOW + dt.timedelta(days=1))
+    assert report.written and report.manifest["totals"]["cumulative"]["found"] == 2
 
 
 def postgres_url_of(root: Path) -> str:
