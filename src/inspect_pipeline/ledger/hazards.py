@@ -142,12 +142,23 @@ def recount_new(conn: Connection, hazard_ids: set[int]) -> None:
 # ---------------------------------------------------------------- the ledger's current page
 
 
+def counted_history(ids, *columns) -> sa.Select:
+    """`columns` of the counted observations, with each hazard's first counted week (`first_week`), of the hazards
+    `ids` (a list, or a select of their ids; None: all); add conditions on the observations with `.where`, before
+    the window."""
+    o = observations.c
+    query = sa.select(*columns, sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"))
+    query = query.where(o.counted == sa.true())
+    return query if ids is None else query.where(o.hazard_id.in_(ids))
+
+
 def _latest_select(ids):
     """Each hazard's latest counted observation (optionally of some hazards only: a list, or a select of their
     ids), ready to insert."""
     o = observations.c
     by_hazard = {"partition_by": o.hazard_id, "order_by": o.week.desc()}
-    ranked = sa.select(
+    ranked = counted_history(
+        ids,
         o.hazard_id,
         o.week,
         o.id.label("observation_id"),
@@ -158,11 +169,7 @@ def _latest_select(ids):
         o.funds_wan,
         sa.func.row_number().over(**by_hazard).label("rn"),
         sa.func.lead(o.status).over(**by_hazard).label("prev_status"),
-        sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
-    ).where(o.counted == sa.true())
-    if ids is not None:
-        ranked = ranked.where(o.hazard_id.in_(ids))
-    ranked = ranked.subquery()
+    ).subquery()
     return sa.select(
         ranked.c.hazard_id, hazards.c.school_id, ranked.c.first_week, ranked.c.week, ranked.c.observation_id,
         ranked.c.status, ranked.c.prev_status, ranked.c.level, ranked.c.mode, ranked.c.deadline, ranked.c.funds_wan,
@@ -179,14 +186,8 @@ def _spans_select(ids):
     each until the next one; optionally of some hazards only."""
     o = observations.c
     by_hazard = {"partition_by": o.hazard_id, "order_by": o.week}
-    marked = sa.select(
-        o.hazard_id, o.week, o.status,
-        sa.func.lag(o.status).over(**by_hazard).label("before"),
-        sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
-    ).where(o.counted == sa.true())
-    if ids is not None:
-        marked = marked.where(o.hazard_id.in_(ids))
-    t = marked.subquery()
+    t = counted_history(ids, o.hazard_id, o.week, o.status,
+                        sa.func.lag(o.status).over(**by_hazard).label("before")).subquery()
     return (
         sa.select(t.c.hazard_id, hazards.c.school_id, t.c.first_week, t.c.status, t.c.week,
                   sa.func.lead(t.c.week).over(partition_by=t.c.hazard_id, order_by=t.c.week))

@@ -22,6 +22,7 @@ from ..core.contracts import DONE, statuses
 from ..core.errors import ConfigError
 from ..core.settings import Settings
 from ..core.weeks import Week, cutoff, is_reported, shift, week_of
+from ..ledger.hazards import counted_history
 from ..record.db import hazard_spans, hazard_state, hazards, id_set, observations, submissions
 from ..record.db import schools as schools_table
 from ..schools.roster import Roster
@@ -201,17 +202,15 @@ def _states_at(conn: Connection, week: str, ids: list[int]) -> pd.DataFrame:
     """The state at `week` of hazards observed after it, from their counted history."""
     o = observations.c
     by_hazard = {"partition_by": o.hazard_id, "order_by": o.week.desc()}
-    rows = []
-    for i in range(0, len(ids), 500):
-        ranked = sa.select(
-            o.hazard_id, o.id.label("observation_id"), o.week, o.status,
+    with id_set(conn, ids, "later_hazards") as chosen:
+        ranked = counted_history(
+            chosen, o.hazard_id, o.id.label("observation_id"), o.week, o.status,
             sa.func.row_number().over(**by_hazard).label("rn"),
             sa.func.lead(o.status).over(**by_hazard).label("before"),
-            sa.func.min(o.week).over(partition_by=o.hazard_id).label("first_week"),
-        ).where(o.counted == sa.true(), o.week <= week, o.hazard_id.in_(ids[i : i + 500])).subquery()
+        ).where(o.week <= week).subquery()
         query = sa.select(ranked.c.hazard_id, hazards.c.school_id, ranked.c.week, ranked.c.first_week,
                           ranked.c.status, ranked.c.before)
-        rows += conn.execute(_with_facts(query, ranked.c.observation_id).where(ranked.c.rn == 1)).all()
+        rows = conn.execute(_with_facts(query, ranked.c.observation_id).where(ranked.c.rn == 1)).all()
     return rows_frame(rows, STATE_COLUMNS)
 
 
