@@ -333,7 +333,8 @@ def panicking_xls() -> bytes:
 
 
 def openpyxl_breaker() -> bytes:
-    """A rejected school workbook calamine reads but openpyxl cannot load (a style index out of range)."""
+    """A rejected school workbook calamine reads but openpyxl cannot load (a style index out of range), and whose
+    parts cannot be edited either (cells without their reference)."""
     data = school_book(rows=[hazard(level="较大")])
     src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -341,6 +342,7 @@ def openpyxl_breaker() -> bytes:
             body = src.read(item.filename)
             if item.filename.startswith("xl/worksheets/"):
                 body = re.sub(rb' s="\d+"', b' s="999"', body)
+                body = re.sub(rb'(<c\b[^>]*?) r="[A-Z]+\d+"', rb"\1", body)
             z.writestr(item, body)
     return out.getvalue()
 

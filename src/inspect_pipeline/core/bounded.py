@@ -6,7 +6,8 @@ Windows: see parallel.py) and hands each ONE item at a time. The parent waits on
 sentinels together (`multiprocessing.connection.wait`), so it notices at once a result, a worker that died, or an
 item past its deadline. The result for an item is `fn(item)`, or a `Stopped` saying why there is none:
 
-- "watchdog": still running after `bounds.watchdog_seconds`; its worker was killed and is replaced (if it then
+- "watchdog": still running after `bounds.watchdog_seconds` (counted from when its worker was ready: a new
+  worker's start-up, up to STARTUP_GRACE, is not the item's); its worker was killed and is replaced (if it then
   sat at its address-space cap, the item is "memory": a failed allocation may hang native code instead of raising);
 - "memory": it raised MemoryError (on Linux: it hit the address-space cap), or its worker died of a native
   allocation failure (Rust aborts the process): seen as the worker's VmSize near the cap when last sampled, or as
@@ -56,6 +57,7 @@ MEMORY_EXIT = 86  # a worker's exit code after it could not even report a Memory
 NATIVE_OOM = re.compile(rb"memory allocation of \d+ bytes failed")  # what Rust writes to fd 2 before it aborts
 NEAR_CAP = 0.9  # a worker that dies having used this share of its allowance (VmSize above its start) ran out of memory
 ORPHAN_GRACE = 10.0  # seconds past its deadline after which a worker's own alarm ends it (its parent is gone)
+STARTUP_GRACE = 60.0  # seconds a new worker may take to start (imports on a cold disk) before its first item's time
 SAMPLE_AFTER = 0.25  # seconds an item runs before the parent starts sampling its worker's VmSize (Linux)
 
 
@@ -108,6 +110,8 @@ class _Worker:
         child.close()
         self.index: int | None = None  # the item it is running
         self.started = self.deadline = 0.0
+        self.watchdog = bounds.watchdog_seconds
+        self.ready = False  # it has set itself up (imports, cap) and said so
         self.cap: int | None = None  # its address-space cap, once it said so
         self.base = 0  # its VmSize when it set the cap
         self.vm = 0  # its VmSize when last sampled while busy (Linux)
@@ -118,7 +122,8 @@ class _Worker:
         self.log_from = _size(self.log_file)
         self.conn.send((fn, item))
         self.index, self.started, self.vm = index, time.monotonic(), 0
-        self.deadline = self.started + watchdog
+        self.deadline = self.started + watchdog + (0.0 if self.ready else STARTUP_GRACE)
+        self.watchdog = watchdog
 
     def stop(self) -> None:
         """Kill the process (if still there) and release its pipe."""
@@ -229,8 +234,12 @@ class BoundedPool:
         try:
             while w.conn.poll():
                 kind, *rest = w.conn.recv()
-                if kind == "ready":
+                if kind == "ready":  # the item's time starts now: a worker's start-up is not the item's
                     w.cap, w.base = rest
+                    w.ready = True
+                    if w.index is not None:
+                        w.started = time.monotonic()
+                        w.deadline = w.started + w.watchdog
                     continue
                 if kind == "ok":
                     w.index = None

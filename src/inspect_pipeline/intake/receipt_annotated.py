@@ -24,22 +24,21 @@ from ..write.paging import apply_openpyxl, plan
 from .receipt_content import (
     AUTHOR,
     ERROR_RGB,
-    ISSUE_FACTS,
     ISSUE_HEADERS,
     ISSUE_SHEET,
-    RECEIPT_TITLE,
+    MARK,
     WARNING_RGB,
     WIDTHS,
     ReceiptInfo,
-    _facts,
     _issue_rows,
     _sheet_title,
     _text,
     footer,
+    issue_sheet_lines,
+    mark_comment,
+    mark_fill,
     row_height,
 )
-
-MARK = f"【{AUTHOR}】"  # starts our part of a comment appended to the school's own
 
 
 def _annotated_original(info: ReceiptInfo, issues: list[Issue], original: Path) -> openpyxl.Workbook:
@@ -124,15 +123,10 @@ def _mark(sheets: dict[str, object], issues: list[Issue]) -> None:
             notes.setdefault((i.sheet, *_anchor(sheets[i.sheet], *rc)), []).append(i)
     for (name, row, col), found in notes.items():
         cell = sheets[name].cell(row, col)
-        rgb = ERROR_RGB if any(i.severity == "error" for i in found) else WARNING_RGB
+        rgb = mark_fill(found)
         cell.fill = PatternFill(fill_type="solid", start_color=rgb, end_color=rgb)
-        ours = "\n".join(
-            f"• {'' if i.severity == 'error' else '提示：'}{_text(i.message)}；{_text(i.fix)}" for i in found
-        )
-        if cell.comment is not None and cell.comment.text.strip():
-            ours = f"{cell.comment.text.rstrip()}\n\n{MARK}\n{ours}"
-        lines = sum(max(1, math.ceil(len(line) / 18)) for line in ours.splitlines())
-        cell.comment = Comment(ours, AUTHOR, height=min(40 + 18 * lines, 600), width=320)
+        text, height, width = mark_comment(found, cell.comment.text if cell.comment is not None else "")
+        cell.comment = Comment(text, AUTHOR, height=height, width=width)
 
 
 def _add_issue_sheet(
@@ -145,13 +139,10 @@ def _add_issue_sheet(
     """Insert the first, active sheet `问题清单`: a summary and one row per issue, linked to its cell."""
     ws = wb.create_sheet(ISSUE_SHEET, 0)
     last = len(WIDTHS)
-    n_err = sum(i.severity == "error" for i in issues)
     wrap = Alignment(wrap_text=True, vertical="center")
-    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info) if k in ISSUE_FACTS)
-    verdict = f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。"
-    lines = [(f"{RECEIPT_TITLE}（未受理）", Font(name="黑体", bold=True, size=16)), (facts, Font(size=10)),
-             (verdict, Font(bold=True, size=10, color="FFC00000")),
-             *((line, Font(size=10)) for line in ([info.note] if info.note else []) + list(extra))]
+    fonts = {"title": Font(name="黑体", bold=True, size=16), "facts": Font(size=10),
+             "verdict": Font(bold=True, size=10, color="FFC00000")}
+    lines = [(line, fonts[role]) for line, role, _ in issue_sheet_lines(info, issues, extra)]
     room = sum(WIDTHS) + len(WIDTHS) - 1
     for r, (line, font) in enumerate(lines, 1):
         cell = _put(ws, r, 1, line)

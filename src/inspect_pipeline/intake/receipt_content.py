@@ -6,6 +6,7 @@ text made safe for a cell, cell addresses, sheet titles, and the atomic write of
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ RECEIPT_SHEET = "回执"
 AUTHOR = "数据校验"
 NO_CELL = "—"
 ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"
+MARK = f"【{AUTHOR}】"  # starts our part of a comment appended to the school's own
 OUTCOME_TEXT = {"accepted": "已受理", "duplicate": "重复报送", "rejected": "未受理"}
 SEVERITY_TEXT = {"error": "错误", "warning": "提示"}
 ISSUE_HEADERS = ("序号", "工作表", "单元格", "列名", "填写内容", "问题类型", "问题说明", "如何修改", "类别", "代码")
@@ -76,6 +78,31 @@ def _kind(issue: Issue) -> str:
         return issue.kind
     except KeyError:  # a code of an older record no longer declared
         return issue.code
+
+
+def mark_fill(found: list[Issue]) -> str:
+    """The fill (ARGB) of a cell with these issues: red if any is an error, else yellow."""
+    return ERROR_RGB if any(i.severity == "error" for i in found) else WARNING_RGB
+
+
+def mark_comment(found: list[Issue], own: str = "") -> tuple[str, int, int]:
+    """Our comment on a cell with these issues, after the school's own comment `own` if any: its text, and the
+    height and width (px) of its box."""
+    text = "\n".join(f"• {'' if i.severity == 'error' else '提示：'}{_text(i.message)}；{_text(i.fix)}" for i in found)
+    if own.strip():
+        text = f"{own.rstrip()}\n\n{MARK}\n{text}"
+    lines = sum(max(1, math.ceil(len(line) / 18)) for line in text.splitlines())
+    return text, min(40 + 18 * lines, 600), 320
+
+
+def issue_sheet_lines(info: ReceiptInfo, issues: list[Issue], extra: Iterable[str] = ()) -> list[tuple[str, str, int]]:
+    """The lines above the table of 问题清单, each (text, role, font size): the title, the facts, the verdict,
+    then any notes."""
+    n_err = sum(i.severity == "error" for i in issues)
+    facts = "　".join(f"{k}：{_text(v)}" for k, v in _facts(info) if k in ISSUE_FACTS)
+    verdict = f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。"
+    notes = [(line, "facts", 10) for line in ([info.note] if info.note else []) + list(extra)]
+    return [(f"{RECEIPT_TITLE}（未受理）", "title", 16), (facts, "facts", 10), (verdict, "verdict", 10), *notes]
 
 
 def row_height(values: Iterable[object], widths: Iterable[float]) -> float:

@@ -37,8 +37,9 @@ def receipt_info(row: dict) -> receipt_writer.ReceiptInfo:
 
 
 def write_receipt(row: dict, root_dir: str, limits) -> str:
-    """Worker: write the receipt of one submission row; its path. A rejected workbook is read again (calamine) to
-    reproduce it, or to see whether it is too large to annotate (limits.annotate_max_cells: then streamed)."""
+    """Worker: write the receipt of one submission row; its path. A rejected workbook is read again (calamine) where
+    needed: to reproduce it, or to see whether it is too large to annotate (limits.annotate_max_cells: then
+    streamed); a small .xlsx is annotated by editing its parts without that."""
     root = Path(root_dir)
     info = receipt_info(row)
     issues = [Issue(**i) for i in row["issues"]]
@@ -46,18 +47,20 @@ def write_receipt(row: dict, root_dir: str, limits) -> str:
     if row["outcome"] == "rejected":
         original = root / row["archive_path"]
         fmt = row["format"]
-        workbook = None
-        if fmt in ("xlsx", "xlsm", "xls", "ods", "csv"):
+
+        def load():
             from ..read.books import read_workbook
             from ..read.grid import FileRefused
 
             try:
-                workbook = read_workbook(original.read_bytes(), row["file_name"], limits)
+                return read_workbook(original.read_bytes(), row["file_name"], limits)
             except FileRefused:
-                workbook = None
+                return None
+
         receipt_writer.write_rejected(
-            info, issues, out, original=original if fmt in ("xlsx", "xlsm") else None, fmt=fmt, workbook=workbook,
+            info, issues, out, original=original if fmt in ("xlsx", "xlsm") else None, fmt=fmt, workbook=None,
             annotate_max_cells=limits.annotate_max_cells,
+            load=load if fmt in ("xlsx", "xlsm", "xls", "ods", "csv") else None,
         )
     else:
         receipt_writer.write_accepted(info, [i for i in issues if i.severity == "warning"], out)

@@ -18,20 +18,18 @@ from ..write.book import Book, Sheet
 from ..write.cells import text
 from .receipt_content import (
     AUTHOR,
-    ERROR_RGB,
-    ISSUE_FACTS,
     ISSUE_HEADERS,
     ISSUE_SHEET,
-    RECEIPT_TITLE,
-    WARNING_RGB,
     WIDTHS,
     ReceiptInfo,
     _atomic,
-    _facts,
     _issue_rows,
     _sheet_title,
     _text,
     footer,
+    issue_sheet_lines,
+    mark_comment,
+    mark_fill,
 )
 
 MAX_LINKS = 65_000  # Excel keeps at most 65,530 hyperlinks per sheet
@@ -136,16 +134,13 @@ def _xw_sheet(ws, sheet, notes: dict[int, dict[int, list[Issue]]], cells: _XwCel
 
 
 def _fill(found: list[Issue] | None) -> str | None:
-    if not found:
-        return None
-    return ERROR_RGB if any(i.severity == "error" for i in found) else WARNING_RGB
+    return mark_fill(found) if found else None
 
 
 def _comment(found: list[Issue]) -> tuple[str, dict]:
-    """Text and options of our comment on a cell (as `_mark` writes it in an annotated copy)."""
-    text = "\n".join(f"• {'' if i.severity == 'error' else '提示：'}{_text(i.message)}；{_text(i.fix)}" for i in found)
-    lines = sum(max(1, math.ceil(len(line) / 18)) for line in text.splitlines())
-    return text, {"author": AUTHOR, "width": 320, "height": min(40 + 18 * lines, 600)}
+    """Text and options of our comment on a cell (as in an annotated copy)."""
+    text, height, width = mark_comment(found)
+    return text, {"author": AUTHOR, "width": width, "height": height}
 
 
 def _xw_value(ws, r: int, c: int, value: object, cells: _XwCells, fill: str | None) -> None:
@@ -176,17 +171,12 @@ def _xw_issue_sheet(book: Book, info: ReceiptInfo, issues: list[Issue], targets:
     with openpyxl: title, the facts, the verdict, any notes, then one row per issue linked to its cell."""
     ws = sheet or _issue_sheet(book)
     last = len(WIDTHS) - 1
-    n_err = sum(i.severity == "error" for i in issues)
-    ws.merge(0, 0, 0, last, f"{RECEIPT_TITLE}（未受理）", "title")
+    styles = {"title": "title", "facts": "note", "verdict": "alert"}
+    lines = issue_sheet_lines(info, issues, extra)
+    for r, (line, role, _) in enumerate(lines):
+        ws.merge(r, 0, r, last, line, styles[role])
     ws.height(0, 28)
-    facts = "　".join(f"{k}：{text(v)}" for k, v in _facts(info) if k in ISSUE_FACTS)
-    ws.merge(1, 0, 1, last, facts, "note")
-    ws.merge(2, 0, 2, last, f"共 {n_err} 处错误，{len(issues) - n_err} 处提示，请全部改正后重新报送。", "alert")
-    r = 3
-    for line in ([info.note] if info.note else []) + list(extra):
-        ws.merge(r, 0, r, last, line, "note")
-        r += 1
-    head = r + 1
+    head = len(lines) + 1
     ws.row(head, 0, ISSUE_HEADERS, "head")
     for n, (issue, row) in enumerate(zip(issues, _issue_rows(issues)), 1):
         r = head + n

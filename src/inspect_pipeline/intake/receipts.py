@@ -3,7 +3,7 @@
 - accepted / duplicate: a short `回执` workbook (thousands a week): written by xlsxwriter once per shape and worker
   process, then rendered from that template (write/templated.py), the same bytes a few times faster;
 - rejected: the school's own workbook with every problem cell filled and commented and a first sheet `问题清单`
-  (openpyxl); for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; for a workbook spanning more than
+  (an .xlsx by editing its parts, receipt_patched.py; where that cannot be done, or for .xlsm, with openpyxl); for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; for a workbook spanning more than
   `annotate_max_cells` cells a streamed copy of its values (xlsxwriter, constant memory: seconds, not minutes);
   when nothing could be read, a small workbook saying why (`write_explanation`). Annotation problems fall back
   down that list, each logged as one line: a bad school file never raises here.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ..read.grid import Workbook
 from ..write.book import Book
 from ..write.templated import TemplatedBook
 from .receipt_annotated import _annotated_original, _reproduction
+from .receipt_patched import Unpatchable, patched_copy
 from .receipt_content import (
     RECEIPT_SHEET,
     RECEIPT_TITLE,
@@ -44,6 +46,7 @@ from .receipt_streamed import _streamed, _xw_issue_sheet
 
 log = logging.getLogger(__name__)
 
+PATCH_MAX_BYTES = 8 << 20  # an .xlsx whose parts unpack to at most this is annotated by editing them (seconds at most)
 COPY_FAILED = "原表格无法由程序打开，未能生成带标注的副本；问题见下表"
 NO_COPY_NEEDED = "原表格较大，且问题不在具体单元格上，故未附副本；问题见下表"
 
@@ -99,31 +102,65 @@ def write_rejected(
     fmt: str | None,
     workbook: Workbook | None,
     annotate_max_cells: int | None = None,
+    load: Callable[[], Workbook | None] | None = None,
 ) -> Path:
-    """The receipt of a rejected file, written to out_path (returned): the annotated original, else a
-    reproduction, else an explanation saying the copy is missing. A workbook spanning more than
-    `annotate_max_cells` cells (None: no threshold) gets a streamed copy instead of the first two."""
+    """The receipt of a rejected file, written to out_path (returned): the annotated original (an .xlsx whose
+    parts are small enough to edit by editing them, else with openpyxl), else a reproduction, else an explanation
+    saying the copy is missing. A workbook spanning more than `annotate_max_cells` cells (None: no threshold) gets
+    a streamed copy instead, unless its parts are edited. `load` reads the workbook when `workbook` is not given
+    and it is needed (its size decides, or the reproduction is the way left)."""
     issues = _ordered(issues)
+    patchable = original is not None and fmt == "xlsx" and patchable_size(Path(original))
+    if workbook is None and load is not None and not patchable:
+        workbook = load()
     builds: list[tuple[str, Callable[[], Path]]] = []
-    if workbook is not None and annotate_max_cells is not None and cell_count(workbook) > annotate_max_cells:
+    if (not patchable and workbook is not None and annotate_max_cells is not None
+            and cell_count(workbook) > annotate_max_cells):
         if not any(i.position for i in issues):  # a copy with nothing marked: the school has its own file
             return write_explanation(info, issues, out_path, missing=NO_COPY_NEEDED)
         builds.append(("streaming a copy", lambda: _streamed(info, issues, workbook, out_path)))
     else:
+        if patchable:
+            builds.append(("editing the original's parts", lambda: _patched(info, issues, Path(original), out_path)))
         if original is not None and fmt in ("xlsx", "xlsm"):
             builds.append(("annotating the original",
                            lambda: _atomic(out_path, _annotated_original(info, issues, Path(original)).save)))
-        if workbook is not None:
+        if workbook is not None or load is not None:
             builds.append(("reproducing the sheets",
-                           lambda: _atomic(out_path, _reproduction(info, issues, workbook).save)))
+                           lambda: _atomic(out_path, _reproduction(info, issues, workbook or _loaded(load)).save)))
     for what, build in builds:
         try:
             with warnings.catch_warnings():  # openpyxl warns about every feature it drops from a school's file
                 warnings.simplefilter("ignore")
                 return build()
+        except Unpatchable as exc:  # expected for some files: the next way is as good
+            log.info("receipt for %r: %s: %s", info.file_name, what, exc)
         except Exception as exc:  # noqa: BLE001 - a school's file must not stop its receipt
             log.warning("receipt for %r: %s failed (%s), falling back", info.file_name, what, _one_line(exc))
     return write_explanation(info, issues, out_path, missing=COPY_FAILED if builds else None)
+
+
+def patchable_size(original: Path) -> bool:
+    """Whether an .xlsx's parts, as its zip directory declares them, are small enough to edit in a receipt
+    (PATCH_MAX_BYTES); False for a file that is not a zip."""
+    try:
+        with zipfile.ZipFile(original) as zf:
+            return sum(i.file_size for i in zf.infolist()) <= PATCH_MAX_BYTES
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+
+
+def _loaded(load: Callable[[], Workbook | None] | None) -> Workbook:
+    book = load() if load is not None else None
+    if book is None:
+        raise ValueError("the workbook could not be read")
+    return book
+
+
+def _patched(info: ReceiptInfo, issues: list[Issue], original: Path, out_path: Path) -> Path:
+    """The annotated copy made by editing the original's parts (receipt_patched.py)."""
+    data = patched_copy(info, issues, original.read_bytes())
+    return _atomic(out_path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def cell_count(book: Workbook) -> int:

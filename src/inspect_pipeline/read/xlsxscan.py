@@ -67,11 +67,14 @@ def _scan_elements(zf: zipfile.ZipFile, member: str, wanted: str) -> list[dict[s
 @dataclass
 class XlsxParts:
     """Where calamine finds an xlsx's parts: the worksheets [(sheet name, member or None)] in order, the
-    sharedStrings member (or None), and the structural members read to find them."""
+    sharedStrings member (or None), and the structural members read to find them (among them the workbook part,
+    None if there is none, and its relationships)."""
 
     sheets: list[tuple[str, str | None]]
     shared_strings: str | None
     structure: set[str]
+    workbook: str | None = None
+    workbook_rels: str = ""
 
 
 def xlsx_parts(zf: zipfile.ZipFile) -> XlsxParts:
@@ -103,7 +106,7 @@ def xlsx_parts(zf: zipfile.ZipFile) -> XlsxParts:
         path = target[1:] if target.startswith("/") else folder + target
         sheets.append((sheet.get("name", ""), lookup(path)))
     structure = {package_rels, workbook_rels} | ({workbook} if workbook else set())
-    return XlsxParts(sheets, lookup(folder + "sharedStrings.xml"), structure)
+    return XlsxParts(sheets, lookup(folder + "sharedStrings.xml"), structure, workbook, workbook_rels)
 
 
 # ---- xlsx: sharedStrings.xml
