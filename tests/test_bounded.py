@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,20 @@ MB = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------------------------------- items
+
+
+class Counted:
+    """Counts how often it is pickled (in this process: the parent)."""
+
+    pickled = 0
+
+    def __getstate__(self) -> dict:
+        Counted.pickled += 1
+        return {}
+
+
+def plus_one(_bound: Counted, x: int) -> int:
+    return x + 1
 
 
 def sleepy(x: int) -> int:
@@ -106,6 +121,12 @@ def noisy(x: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------- bounded_map
+
+
+def test_a_function_and_what_it_binds_go_to_each_worker_once():
+    Counted.pickled = 0
+    assert bounded_map(partial(plus_one, Counted()), range(30), 2, Bounds()) == list(range(1, 31))
+    assert 1 <= Counted.pickled <= 2
 
 
 def test_items_past_the_watchdog_are_stopped_the_others_done_in_order():

@@ -112,6 +112,7 @@ class _Worker:
         self.started = self.deadline = 0.0
         self.watchdog = bounds.watchdog_seconds
         self.ready = False  # it has set itself up (imports, cap) and said so
+        self.fn: Callable | None = None  # the function it was last sent (sent again only when it changes)
         self.cap: int | None = None  # its address-space cap, once it said so
         self.base = 0  # its VmSize when it set the cap
         self.vm = 0  # its VmSize when last sampled while busy (Linux)
@@ -120,7 +121,8 @@ class _Worker:
 
     def give(self, fn: Callable, item: object, index: int, watchdog: float) -> None:
         self.log_from = _size(self.log_file)
-        self.conn.send((fn, item))
+        self.conn.send((None if fn is self.fn else fn, item))  # a function, with what it binds, goes once
+        self.fn = fn
         self.index, self.started, self.vm = index, time.monotonic(), 0
         self.deadline = self.started + watchdog + (0.0 if self.ready else STARTUP_GRACE)
         self.watchdog = watchdog
@@ -351,6 +353,7 @@ def _serve(conn, log_file: str | None, max_memory_bytes: int | None, watchdog: f
         _output_to(Path(log_file))
     cap, base = _cap_address_space(max_memory_bytes)
     conn.send(("ready", cap, base))
+    fn = None
     while True:
         try:
             task = conn.recv()
@@ -358,8 +361,9 @@ def _serve(conn, log_file: str | None, max_memory_bytes: int | None, watchdog: f
             return
         if task is None:
             return
+        fn = task[0] if task[0] is not None else fn
         _alarm(watchdog + ORPHAN_GRACE)
-        reply = _run_one(*task)
+        reply = _run_one(fn, task[1])
         _alarm(None)
         try:
             conn.send(reply)

@@ -3,6 +3,7 @@ or the unreadable-file answer for one stopped by a limit, too large to read, or 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from ..core.bounded import Bounds, Stopped, bounded_map
@@ -24,7 +25,9 @@ def read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[
     known = {k: known_stops[sha256_of(job)] for k, job in enumerate(jobs) if sha256_of(job) in known_stops}
     todo = [k for k in range(len(jobs)) if k not in known]
     bounds = Bounds.of(jobs[0][3].limits, paths.log_file)
-    read = dict(zip(todo, bounded_map(parse_job, [jobs[k] for k in todo], workers, bounds), strict=True))
+    settings = jobs[0][3]  # one run's: sent to each worker once, not with every file
+    read = dict(zip(todo, bounded_map(partial(parse_with, settings), [jobs[k][:3] for k in todo], workers, bounds),
+                    strict=True))
     results = [Stopped(known[k]) if k in known else read[k] for k in range(len(jobs))]
     return [reader_stopped(job, r.reason) if isinstance(r, Stopped) else r for job, r in zip(jobs, results, strict=True)]
 
@@ -32,6 +35,11 @@ def read_files(jobs: list[tuple], workers: int, paths: Paths, known_stops: dict[
 def sha256_of(job: tuple) -> str:
     """The sha256 of a read job's archived copy (archived as <sha256><ext>)."""
     return Path(job[0]).name.split(".", 1)[0]
+
+
+def parse_with(settings: Settings, job: tuple) -> ParsedFile:
+    """Worker: `parse_job` of a job given without its settings."""
+    return parse_job((*job, settings))
 
 
 def parse_job(job: tuple) -> ParsedFile:

@@ -21,6 +21,11 @@ def receipt_job(job: tuple) -> str | None:
         return None
 
 
+def receipt_job_with(root_dir: str, limits, row: dict) -> str | None:
+    """Worker: `receipt_job` of a row given without the run's root and limits."""
+    return receipt_job((row, root_dir, limits))
+
+
 def receipt_info(row: dict) -> receipt_writer.ReceiptInfo:
     """What a receipt says about a submission row."""
     return receipt_writer.ReceiptInfo(

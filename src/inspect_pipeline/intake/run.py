@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from functools import partial
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,10 +40,10 @@ from ..schools.roster import Roster, School, load_roster, resolve_unit
 from .decide import Credited, Decision, WeekState, decide
 from .manifest import write_intake_manifest
 from .reading import link_parsed, read_files
-from .receipt_jobs import plain_receipt, receipt_job
+from .receipt_jobs import plain_receipt, receipt_job_with
 from .take import (
     Archived,
-    archive_file,
+    archive_files,
     flush_in_background,
     flush_to_disk,
     remove_from_inbox,
@@ -129,8 +130,7 @@ class _Run:
         arrival = week_of(self.now, self.settings)
         if incoming:  # the roster and config this run uses, kept before any file is archived under them
             self.inputs = snapshot_inputs(self.paths, self.roster.source)
-        for i, f in enumerate(incoming):
-            a = archive_file(f, self.paths, arrival, self.now, self.inputs)
+        for i, (f, a) in enumerate(zip(incoming, archive_files(incoming, self.paths, arrival, self.now, self.inputs))):
             if a is None:
                 continue
             if (storable_text(f.rel), f.size, f.mtime_ns, a.sha256) in committed:
@@ -336,10 +336,12 @@ class _Run:
         here. A receipt never changes what was recorded; one not written at all is left for the next run."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
-        jobs = [(dict(r), str(self.paths.root), self.settings.limits) for r in rows]
+        root, limits = str(self.paths.root), self.settings.limits
+        jobs = [({str(k): v for k, v in r.items()}, root, limits) for r in rows]  # plain keys: cheaper to send
         if jobs:
             self.progress("receipts", 0, len(jobs))
-        done = bounded_map(receipt_job, jobs, self.workers, Bounds.of(self.settings.limits, self.paths.log_file))
+        done = bounded_map(partial(receipt_job_with, root, limits), [job[0] for job in jobs], self.workers,
+                           Bounds.of(limits, self.paths.log_file))
         done = [plain_receipt(job, result) if result is None or isinstance(result, Stopped) else result
                 for job, result in zip(jobs, done, strict=True)]
         self.progress("receipts", len(done), len(done))
