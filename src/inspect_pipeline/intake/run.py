@@ -43,7 +43,7 @@ from .reading import link_parsed, read_files
 from .receipt_jobs import plain_receipt, receipt_job_with
 from .take import (
     Archived,
-    archive_files,
+    archive_file,
     flush_in_background,
     flush_to_disk,
     remove_from_inbox,
@@ -130,7 +130,8 @@ class _Run:
         arrival = week_of(self.now, self.settings)
         if incoming:  # the roster and config this run uses, kept before any file is archived under them
             self.inputs = snapshot_inputs(self.paths, self.roster.source)
-        for i, (f, a) in enumerate(zip(incoming, archive_files(incoming, self.paths, arrival, self.now, self.inputs))):
+        for i, f in enumerate(incoming):
+            a = archive_file(f, self.paths, arrival, self.now, self.inputs)
             if a is None:
                 continue
             if (storable_text(f.rel), f.size, f.mtime_ns, a.sha256) in committed:

@@ -10,8 +10,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -140,23 +138,6 @@ class Archived:
 def extension(name: str) -> str:
     suffix = Path(safe_name(name)).suffix.lower()
     return suffix if 1 < len(suffix) <= 8 else ""
-
-
-ARCHIVE_THREADS = 4  # files archived at once: each is mostly waiting on the file system (copy, rename, sidecar)
-
-
-def archive_files(incoming: list[Incoming], paths: Paths, week: str, received_at: dt.datetime,
-                  inputs: dict[str, str] | None = None) -> Iterator[Archived | None]:
-    """`archive_file` of each file, in input order, a few at a time in threads; the first error is raised (the
-    files not yet started are then not archived: the next run takes them from the inbox)."""
-    with ThreadPoolExecutor(ARCHIVE_THREADS, thread_name_prefix="archive") as pool:
-        futures = [pool.submit(archive_file, f, paths, week, received_at, inputs) for f in incoming]
-        try:
-            for future in futures:
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
 
 
 def archive_file(f: Incoming, paths: Paths, week: str, received_at: dt.datetime,
