@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -150,6 +151,22 @@ def test_what_cannot_be_edited_falls_back_to_openpyxl(plain_xlsx, tmp_path, why,
     out = write_rejected(info(), school_issues(), tmp_path / "r.xlsx", original=bent, fmt="xlsx", workbook=None)
     book = openpyxl.load_workbook(out)
     assert book.sheetnames[0] == ISSUE_SHEET and book[SHEET]["G7"].comment.author == AUTHOR
+
+
+def test_a_minimal_package_gets_its_document_properties(plain_xlsx, tmp_path):
+    bare = io.BytesIO()
+    with zipfile.ZipFile(plain_xlsx) as src, zipfile.ZipFile(bare, "w") as dst:
+        for item in src.infolist():
+            if item.filename not in ("docProps/core.xml", "docProps/app.xml"):
+                body = src.read(item.filename)
+                if item.filename in ("_rels/.rels", "[Content_Types].xml"):
+                    body = re.sub(rb"<(Relationship|Override)[^>]*docProps/(core|app)\.xml\"/>", b"", body)
+                dst.writestr(item, body)
+    minimal = tmp_path / "minimal.xlsx"
+    minimal.write_bytes(bare.getvalue())
+    assert openpyxl.load_workbook(minimal).properties.category is None
+    book = openpyxl.load_workbook(patched(minimal, school_issues(), tmp_path))
+    assert book.properties.category == "receipt-returned" and book.sheetnames[0] == ISSUE_SHEET
 
 
 def test_a_sheet_name_with_quotes_and_a_hostile_file_name(tmp_path):

@@ -252,10 +252,11 @@ class _Patch:
              plain: bool = True) -> _Part:
         return _Part.parse(self.zin.read(member), wanted, namespace, plain=plain)
 
-    def new_name(self, pattern: str) -> str:
-        """A member name not in the zip: `pattern` with {n} = 1, 2, ..."""
-        n = 1
-        while (name := pattern.format(n=n)).lower() in self.names:
+    def new_name(self, pattern: str, first: str = "") -> str:
+        """A member name not in the zip: `first` if given and free, else `pattern` with {n} = 1, 2, ..."""
+        n, name = 1, first
+        while not name or name.lower() in self.names:
+            name = pattern.format(n=n)
             n += 1
         self.names.add(name.lower())
         return name
@@ -418,8 +419,8 @@ class _Patch:
         target = next((e.attrs.get("Target") for e in package.find("Relationship")
                        if e.attrs.get("Type", "").endswith("/metadata/core-properties")), None)
         member = self.lookup(_resolve("", target)) if target else None
-        if member is None:
-            name = self.new_name("docProps/core{n}.xml")
+        if member is None:  # where office programs (and openpyxl, which looks nowhere else) expect it
+            name = self.new_name("docProps/core{n}.xml", first="docProps/core.xml")
             self.added[name] = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<cp:coreProperties '
                                 f'xmlns:cp="{CORE}"><cp:category>receipt-returned</cp:category></cp:coreProperties>'
                                 ).encode()
