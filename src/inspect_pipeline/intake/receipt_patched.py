@@ -286,11 +286,13 @@ class _Patch:
         members = dict(parts.sheets)
         notes = self._notes(issues, members)
         content: list[str] = []
+        marked: set[str] = set()
         for name, member in parts.sheets:
-            if member is None:
+            if member is None or member in self.changed:
                 continue
             data = self.zin.read(member)
-            if name in notes:
+            if name in notes and name not in marked:  # of two sheets of one name, the first (as openpyxl's path)
+                marked.add(name)
                 self._mark_sheet(member, data, notes[name], styles, content)
             elif b"tabSelected" in data:
                 sheet = _Part.parse(data, ("sheetView",))
