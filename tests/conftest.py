@@ -13,6 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# pytest-xdist gives its workers COLUMNS=80/LINES=24; Rich fixes a console's width when it is made with COLUMNS set
+# (the CLI's, at import), and the CLI tests set the width they need per test
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
