@@ -17,15 +17,14 @@ is parsed again before the receipt is kept.
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from ..core.issues import Issue
-from ..read import xlsxscan, xmlsafe
+from ..read import xlsxscan
 from ..read.cellrefs import cell_name, column_letters, parse_range, parse_ref
+from ..read.xmlparts import MAIN, Element, Part, Unpatchable, qname, with_attrs
 from ..write.book import BODY_FONT, TITLE_FONT
 from ..write.measure import lines_needed
 from ..write.measure import row_height as measured_row_height
@@ -45,7 +44,6 @@ from .receipt_content import (
     row_height,
 )
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 CORE = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
@@ -75,14 +73,6 @@ ISSUE_STYLES = {
     "body": ((BODY_FONT, 10, False, None, False), None),
     "link": ((BODY_FONT, 10, False, LINK_RGB, True), None),
 }
-_TAG = re.compile(rb"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
-_NAME = re.compile(rb"[^\s/>]+")
-_ATTR = re.compile(r"""\s*([^\s=/>]+)\s*=\s*("[^"]*"|'[^']*')""")
-_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([^"']*)["']""")
-
-
-class Unpatchable(Exception):
-    """The workbook needs the openpyxl path (see the module docstring); the message says why, for the log."""
 
 
 def patched_copy(info: ReceiptInfo, issues: list[Issue], original: bytes) -> bytes:
@@ -96,136 +86,8 @@ def patched_copy(info: ReceiptInfo, issues: list[Issue], original: bytes) -> byt
 # ---------------------------------------------------------------------------------------------------- XML parts
 
 
-@dataclass
-class _Element:
-    """One element of a part: its local name, attributes, where its start tag is (`start` to `open_end`), where
-    its end tag is (`close` to `end`; for an empty element the start tag again), and its depth (root: 0)."""
-
-    name: str
-    attrs: dict[str, str]
-    start: int
-    open_end: int
-    depth: int
-    empty: bool
-    close: int = -1
-    end: int = -1
-
-
-@dataclass
-class _Part:
-    """A UTF-8 XML part and its elements of interest in document order, with the splices to make in it."""
-
-    data: bytes
-    elements: list[_Element]
-    edits: list[tuple[int, int, bytes]] = field(default_factory=list)
-
-    @classmethod
-    def parse(cls, data: bytes, wanted: Iterable[str] | None = None, namespace: str = MAIN, *,
-              plain: bool = True) -> _Part:
-        """Parse `data` (hardened expat); keep the elements named in `wanted` (None: all) of `namespace` and the
-        root. Raise Unpatchable where byte positions would not be those of UTF-8 text, or (`plain`) where a kept
-        element carries a prefix (what we insert among them is unprefixed)."""
-        declared = _DECLARED_ENCODING.match(data[:200])
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or (declared and declared.group(1).lower() not in (b"utf-8", b"utf8")):
-            raise Unpatchable("a part is not UTF-8")
-        wanted = None if wanted is None else frozenset(wanted)
-        elements: list[_Element] = []
-        stack: list[_Element | None] = []
-        parser = xmlsafe.new_parser()
-        parser.buffer_text = False
-
-        def start(qname: str, attrs: dict[str, str]) -> None:
-            uri, _, local = qname.rpartition(" ")
-            if (uri == namespace and (wanted is None or local in wanted)) or not stack:
-                pos = parser.CurrentByteIndex
-                if plain and not _NAME.match(data, pos + 1).group() == local.encode():
-                    raise Unpatchable(f"prefixed element {local}")
-                end = _tag_end(data, pos)
-                element = _Element(local, attrs, pos, end, len(stack), data[end - 2 : end] == b"/>")
-                elements.append(element)
-                stack.append(element)
-            else:
-                stack.append(None)
-
-        def finish(_qname: str) -> None:
-            element = stack.pop()
-            if element is not None:
-                if element.empty:
-                    element.close, element.end = element.start, element.open_end
-                else:
-                    element.close = parser.CurrentByteIndex
-                    element.end = _tag_end(data, element.close)
-
-        parser.StartElementHandler, parser.EndElementHandler = start, finish
-        parser.Parse(data, True)
-        return cls(data, elements)
-
-    def find(self, name: str, depth: int | None = None) -> list[_Element]:
-        return [e for e in self.elements if e.name == name and (depth is None or e.depth == depth)]
-
-    def root(self) -> _Element:
-        return self.elements[0]
-
-    def insert(self, at: int, text: bytes | str) -> None:
-        self.edits.append((at, at, text.encode() if isinstance(text, str) else text))
-
-    def replace(self, start: int, end: int, text: bytes | str) -> None:
-        self.edits.append((start, end, text.encode() if isinstance(text, str) else text))
-
-    def set_attrs(self, element: _Element, **values: str | None) -> None:
-        """Rewrite the element's start tag with these attributes set (None: removed)."""
-        self.replace(element.start, element.open_end, _with_attrs(self.data[element.start : element.open_end], values))
-
-    def append_child(self, element: _Element, xml: str) -> None:
-        """Add `xml` as the element's last child (an empty element is opened and closed)."""
-        if element.empty:
-            tag = self.data[element.start : element.open_end - 2].rstrip()
-            self.replace(element.start, element.open_end, tag + b">" + xml.encode() + f"</{_qname(self, element)}>".encode())
-        else:
-            self.insert(element.close, xml)
-
-    def result(self) -> bytes:
-        """The part with every splice made (splices at one position kept in the order made)."""
-        out, at = [], 0
-        for start, end, text in sorted(self.edits, key=lambda e: (e[0], e[1])):
-            if start < at:
-                raise Unpatchable("overlapping edits")
-            out += [self.data[at:start], text]
-            at = end
-        out.append(self.data[at:])
-        data = b"".join(out)
-        _Part.parse(data, (), plain=False)  # well-formed, still UTF-8
-        return data
-
-
-def _tag_end(data: bytes, start: int) -> int:
-    """The position after the `>` closing the tag that begins at `start` (quoted attribute values skipped)."""
-    found = _TAG.match(data, start)
-    if found is None:
-        raise Unpatchable("unterminated tag")
-    return found.end()
-
-
-def _qname(part: _Part, element: _Element) -> str:
-    """The element's name as written in the part (with its prefix, if any)."""
-    return _NAME.match(part.data, element.start + 1).group().decode()
-
-
-def _with_attrs(tag: bytes, values: dict[str, str | None]) -> bytes:
-    """A start tag with attributes set or removed (None), the others kept in order."""
-    text = tag.decode()
-    closing = "/>" if text.endswith("/>") else ">"
-    body = text[: -len(closing)]
-    name_end = next((i for i, ch in enumerate(body) if i and (ch.isspace() or ch in "/>")), len(body))
-    kept, at = [], name_end
-    while (m := _ATTR.match(body, at)) is not None:
-        if m.group(1) not in values:
-            kept.append(f" {m.group(1)}={m.group(2)}")
-        at = m.end()
-    if body[at:].strip():
-        raise Unpatchable("unreadable start tag")
-    added = [f" {k}={quoteattr(v)}" for k, v in values.items() if v is not None]
-    return (body[:name_end] + "".join(kept) + "".join(added) + closing).encode()
+def _xml(text: object) -> str:
+    return escape(_text(text))
 
 
 def _xml(text: object) -> str:
@@ -249,8 +111,8 @@ class _Patch:
         self.added: dict[str, bytes] = {}
 
     def part(self, member: str, wanted: Iterable[str] | None = None, namespace: str = MAIN, *,
-             plain: bool = True) -> _Part:
-        return _Part.parse(self.zin.read(member), wanted, namespace, plain=plain)
+             plain: bool = True) -> Part:
+        return Part.parse(self.zin.read(member), wanted, namespace, plain=plain)
 
     def new_name(self, pattern: str, first: str = "") -> str:
         """A member name not in the zip: `first` if given and free, else `pattern` with {n} = 1, 2, ..."""
@@ -295,7 +157,7 @@ class _Patch:
                 marked.add(name)
                 self._mark_sheet(member, data, notes[name], styles, content)
             elif b"tabSelected" in data:
-                sheet = _Part.parse(data, ("sheetView",))
+                sheet = Part.parse(data, ("sheetView",))
                 for view in sheet.find("sheetView"):
                     sheet.set_attrs(view, tabSelected=None)
                 self.changed[member] = sheet.result()
@@ -336,7 +198,7 @@ class _Patch:
         rels = self.part(rels_member, ("Relationship",), PKG_REL) if rels_member else None
         if rels is not None and any(e.attrs.get("Type") in (COMMENTS_TYPE, VML_TYPE) for e in rels.find("Relationship")):
             raise Unpatchable("the sheet has comments or a VML drawing")
-        sheet = _Part.parse(data, ("sheetData", "row", "c", "mergeCell", "sheetView", "legacyDrawing",
+        sheet = Part.parse(data, ("sheetData", "row", "c", "mergeCell", "sheetView", "legacyDrawing",
                                    *AFTER_LEGACY_DRAWING))
         if sheet.find("legacyDrawing"):
             raise Unpatchable("the sheet has a VML drawing")
@@ -434,7 +296,7 @@ class _Patch:
         core = self.part(member, ("category",), CORE, plain=False)
         category = core.find("category", 1)
         if category:
-            name = _qname(core, category[0])
+            name = qname(core, category[0])
             core.replace(category[0].start, category[0].end, f"<{name}>receipt-returned</{name}>")
         else:
             core.append_child(core.root(), f'<category xmlns="{CORE}">receipt-returned</category>')
@@ -493,7 +355,7 @@ class _Styles:
     """styles.xml and what the receipt adds to it: fills, fonts, and cell formats (a marked cell's own format
     with our fill; the 问题清单's formats), each added once."""
 
-    def __init__(self, part: _Part):
+    def __init__(self, part: Part):
         self.part = part
         self.lists = {name: (found[0] if (found := part.find(name, 1)) else None) for name in ("fonts", "fills", "cellXfs")}
         if any(v is None for v in self.lists.values()):
@@ -524,7 +386,7 @@ class _Styles:
             return self._add("cellXfs", ("mark", -1, rgb), f'<xf numFmtId="0" fontId="0" fillId="{fill}" borderId="0" '
                                                            f'xfId="0" applyFill="1"/>')
         xf = self.xfs[original]
-        tag = _with_attrs(self.part.data[xf.start : xf.open_end], {"fillId": str(fill), "applyFill": "1"}).decode()
+        tag = with_attrs(self.part.data[xf.start : xf.open_end], {"fillId": str(fill), "applyFill": "1"}).decode()
         body = self.part.data[xf.open_end : xf.close].decode() if not xf.empty else ""
         return self._add("cellXfs", ("mark", original, rgb), tag + (body + "</xf>" if not xf.empty else ""))
 
@@ -548,15 +410,15 @@ class _Styles:
         return self.part.result()
 
 
-def _fill_cells(sheet: _Part, styles: _Styles, rgb_of: dict[tuple[int, int], str]) -> None:
+def _fill_cells(sheet: Part, styles: _Styles, rgb_of: dict[tuple[int, int], str]) -> None:
     """Give each (row, col) (0-based) of `rgb_of` its cell format with our fill, adding cells and rows the sheet
     lacks. Every row and cell on the way must carry its reference (else Unpatchable: positions would be guesses)."""
     data_elements = sheet.find("sheetData", 1)
     if not data_elements:
         raise Unpatchable("no sheetData")
     sheet_data = data_elements[0]
-    rows: dict[int, _Element] = {}
-    cells: dict[int, dict[int, _Element]] = {}
+    rows: dict[int, Element] = {}
+    cells: dict[int, dict[int, Element]] = {}
     for e in sheet.elements:
         if e.depth == 2 and e.name == "row":
             ref = e.attrs.get("r", "")
