@@ -18,8 +18,6 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..core.issues import Issue
 from ..read.grid import Workbook
-from ..write.measure import lines_needed
-from ..write.measure import row_height as measured_row_height
 from ..write.paging import apply_openpyxl, plan
 from .receipt_content import (
     AUTHOR,
@@ -35,6 +33,7 @@ from .receipt_content import (
     _text,
     footer,
     issue_sheet_lines,
+    line_height,
     mark_comment,
     mark_fill,
     row_height,
@@ -143,12 +142,11 @@ def _add_issue_sheet(
     fonts = {"title": Font(name="黑体", bold=True, size=16), "facts": Font(size=10),
              "verdict": Font(bold=True, size=10, color="FFC00000")}
     lines = [(line, fonts[role]) for line, role, _ in issue_sheet_lines(info, issues, extra)]
-    room = sum(WIDTHS) + len(WIDTHS) - 1
     for r, (line, font) in enumerate(lines, 1):
         cell = _put(ws, r, 1, line)
         cell.font, cell.alignment = font, wrap
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=last)
-        ws.row_dimensions[r].height = measured_row_height(lines_needed(line, room, font.size), font.size)
+        ws.row_dimensions[r].height = line_height(line, font.size)
     head = len(lines) + 2
     for c, h in enumerate(ISSUE_HEADERS, 1):
         cell = _put(ws, head, c, h)

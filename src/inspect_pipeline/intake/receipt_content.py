@@ -105,6 +105,20 @@ def issue_sheet_lines(info: ReceiptInfo, issues: list[Issue], extra: Iterable[st
     return [(f"{RECEIPT_TITLE}（未受理）", "title", 16), (facts, "facts", 10), (verdict, "verdict", 10), *notes]
 
 
+def anchor(merged: Iterable[tuple[int, int, int, int]], r: int, c: int) -> tuple[int, int]:
+    """The top-left cell of the merged range (r0, c0, r1, c1; 0-based) holding (r, c), else the cell itself."""
+    for r0, c0, r1, c1 in merged:
+        if r0 <= r <= r1 and c0 <= c <= c1:
+            return r0, c0
+    return r, c
+
+
+def line_height(text: str, size: float) -> float:
+    """The height (points) of a line of 问题清单 above its table: `text` at `size` points wrapped across all its
+    columns (merged)."""
+    return measured_row_height(lines_needed(text, sum(WIDTHS) + len(WIDTHS) - 1, size), size)
+
+
 def row_height(values: Iterable[object], widths: Iterable[float]) -> float:
     """The height, in points, a row of wrapped cells needs to show all its text at its columns' widths, so that
     printed text never spills or hides."""

@@ -26,8 +26,6 @@ from ..read import xlsxscan
 from ..read.cellrefs import cell_name, column_letters, parse_range, parse_ref
 from ..read.xmlparts import MAIN, Element, Part, Unpatchable, qname, with_attrs
 from ..write.book import BODY_FONT, TITLE_FONT
-from ..write.measure import lines_needed
-from ..write.measure import row_height as measured_row_height
 from ..write.paging import MARGIN_IN, plan
 from .receipt_content import (
     AUTHOR,
@@ -37,8 +35,10 @@ from .receipt_content import (
     ReceiptInfo,
     _issue_rows,
     _text,
+    anchor,
     footer,
     issue_sheet_lines,
+    line_height,
     mark_comment,
     mark_fill,
     row_height,
@@ -207,12 +207,7 @@ class _Patch:
         merged = [parse_range(e.attrs["ref"]) for e in sheet.find("mergeCell") if "ref" in e.attrs]
         cells: dict[tuple[int, int], list[Issue]] = {}
         for (row, col), issues in found.items():
-            r, c = row - 1, col - 1
-            for r0, c0, r1, c1 in merged:
-                if r0 <= r <= r1 and c0 <= c <= c1:
-                    r, c = r0, c0
-                    break
-            cells.setdefault((r, c), []).extend(issues)
+            cells.setdefault(anchor(merged, row - 1, col - 1), []).extend(issues)
         _fill_cells(sheet, styles, {rc: mark_fill(f) for rc, f in cells.items()})
 
         comments_member = self.new_name(f"{folder.rpartition('/')[0]}/comments{{n}}.xml".lstrip("/"))
@@ -497,7 +492,6 @@ def _issue_sheet(info: ReceiptInfo, issues: list[Issue], targets: set[str], styl
     """The 问题清单 worksheet part (as `receipt_annotated._add_issue_sheet` lays it out); the 1-based number of its
     header row and the part's bytes."""
     last = len(WIDTHS)
-    room = sum(WIDTHS) + len(WIDTHS) - 1
     rows, merges, links = [], [], []
 
     def cell(r: int, c: int, value: object, role: str) -> str:
@@ -508,7 +502,7 @@ def _issue_sheet(info: ReceiptInfo, issues: list[Issue], targets: set[str], styl
 
     lines = issue_sheet_lines(info, issues)
     for r, (line, role, size) in enumerate(lines, 1):
-        height = measured_row_height(lines_needed(line, room, size), size)
+        height = line_height(line, size)
         rows.append(f'<row r="{r}" ht="{height}" customHeight="1">{cell(r, 1, line, role)}</row>')
         merges.append(f'<mergeCell ref="A{r}:{column_letters(last - 1)}{r}"/>')
     head = len(lines) + 2

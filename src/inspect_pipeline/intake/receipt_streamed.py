@@ -26,6 +26,7 @@ from .receipt_content import (
     _issue_rows,
     _sheet_title,
     _text,
+    anchor,
     footer,
     issue_sheet_lines,
     mark_comment,
@@ -65,11 +66,7 @@ def _notes(sheet, issues: list[Issue]) -> dict[int, dict[int, list[Issue]]]:
     merged = sheet.merged if len(sheet.merged) * len(found) <= 5_000_000 else []
     notes: dict[int, dict[int, list[Issue]]] = {}
     for i, (row, col) in found:
-        r, c = row - 1, col - 1
-        for r0, c0, r1, c1 in merged:
-            if r0 <= r <= r1 and c0 <= c <= c1:
-                r, c = r0, c0
-                break
+        r, c = anchor(merged, row - 1, col - 1)
         notes.setdefault(r, {}).setdefault(c, []).append(i)
     return notes
 

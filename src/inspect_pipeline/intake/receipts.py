@@ -3,7 +3,8 @@
 - accepted / duplicate: a short `回执` workbook (thousands a week): written by xlsxwriter once per shape and worker
   process, then rendered from that template (write/templated.py), the same bytes a few times faster;
 - rejected: the school's own workbook with every problem cell filled and commented and a first sheet `问题清单`
-  (an .xlsx by editing its parts, receipt_patched.py; where that cannot be done, or for .xlsm, with openpyxl); for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; for a workbook spanning more than
+  (an .xlsx by editing its parts, receipt_patched.py; where that cannot be done, or for .xlsm, with openpyxl);
+  for .xls/.ods/.csv a fresh .xlsx reproducing the sheets; for a workbook spanning more than
   `annotate_max_cells` cells a streamed copy of its values (xlsxwriter, constant memory: seconds, not minutes);
   when nothing could be read, a small workbook saying why (`write_explanation`). Annotation problems fall back
   down that list, each logged as one line: a bad school file never raises here.
@@ -25,11 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.issues import Issue
+from ..core.publish import write_bytes_atomic
 from ..read.grid import Workbook
 from ..write.book import Book
 from ..write.templated import TemplatedBook
 from .receipt_annotated import _annotated_original, _reproduction
-from .receipt_patched import Unpatchable, patched_copy
 from .receipt_content import (
     RECEIPT_SHEET,
     RECEIPT_TITLE,
@@ -42,6 +43,7 @@ from .receipt_content import (
     _ordered,
     footer,
 )
+from .receipt_patched import Unpatchable, patched_copy
 from .receipt_streamed import _streamed, _xw_issue_sheet
 
 log = logging.getLogger(__name__)
@@ -159,8 +161,7 @@ def _loaded(load: Callable[[], Workbook | None] | None) -> Workbook:
 
 def _patched(info: ReceiptInfo, issues: list[Issue], original: Path, out_path: Path) -> Path:
     """The annotated copy made by editing the original's parts (receipt_patched.py)."""
-    data = patched_copy(info, issues, original.read_bytes())
-    return _atomic(out_path, lambda tmp: Path(tmp).write_bytes(data))
+    return write_bytes_atomic(out_path, patched_copy(info, issues, original.read_bytes()))
 
 
 def cell_count(book: Workbook) -> int:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from functools import partial
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
