@@ -20,10 +20,11 @@ from array import array
 from pathlib import Path
 
 import hostile
+import openpyxl
 import pytest
 import xlsxwriter
 
-from inspect_pipeline.read import cellrefs, xlsxscan, xmlsafe
+from inspect_pipeline.read import books, cellrefs, xlsxscan, xmlsafe
 from inspect_pipeline.read.grid import DAMAGED, FileRefused
 from inspect_pipeline.core.settings import Limits
 from inspect_pipeline.read.sniff import detect_format
@@ -275,6 +276,101 @@ def test_zip_that_calamine_could_read_as_another_format_is_damaged():
     ]
     for data in forgeries:
         assert refusal(data, "a.xlsx") == ("unreadable-file", DAMAGED)
+
+
+# ---- the quick look at plain parts (xlsxscan.quick_sheet_scan): what the full scan finds, or refuses, the same
+
+SUBMISSIONS = Path(__file__).parent / "fixtures" / "submissions"
+
+
+def findings(data: bytes, limits: Limits = LIMITS, *, quick: bool) -> object:
+    """The sheets' findings of books' xlsx scans (quick: as read_workbook runs them; else every part in full), or
+    the refusal they raise."""
+    try:
+        if quick:
+            return books._xlsx_extras(data, limits)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return books._xlsx_scans(zf, limits, xmlsafe.Tally(limits.max_cells, limits.max_text_chars), quick=False)
+    except FileRefused as refused:
+        return refused.code, refused.detail
+    except books.DAMAGED_FILE_ERRORS as damaged:
+        return "damaged", type(damaged).__name__
+
+
+def quick_parts(data: bytes) -> int:
+    """How many of the file's worksheet parts the quick look takes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = xlsxscan.xlsx_parts(zf)
+        return sum(xlsxscan.quick_sheet_scan(zf, member, xmlsafe.Tally(LIMITS.max_cells, LIMITS.max_text_chars), 100)
+                   is not None for _, member in parts.sheets)
+
+
+PLAIN_ROW = '<row r="{r}"><c r="A{r}" s="1" t="s"><v>0</v></c><c r="B{r}"><v>{r}</v></c></row>'
+SHARED = (f'{hostile.XML_DECL}<sst xmlns="{hostile.MAIN}" count="1" uniqueCount="1"><si><t>教学楼</t></si></sst>')
+# plain parts that the quick look must pass to the full scan, or whose bounds it must count right
+TRICKY = {
+    "error value": '<row r="1"><c r="A1" t="e"><v>#DIV/0!</v></c></row>',
+    "error value after another attribute": '<row r="1"><c r="A1" s="1" cm="1" t="e"><v>#N/A</v></c></row>',
+    "hidden row": PLAIN_ROW.format(r=1) + PLAIN_ROW.format(r=2).replace('r="2">', 'r="2" hidden="1">', 1),
+    "hidden row, LibreOffice's true": PLAIN_ROW.format(r=1).replace('r="1">', 'r="1" hidden="true">', 1),
+    "rows not hidden, LibreOffice's false": PLAIN_ROW.format(r=1).replace('r="1">', 'r="1" hidden="false">', 1),
+    "formula string": '<row r="1"><c r="A1" t="str"><f>"a"</f><v>a</v></c></row>',
+    "inline string": '<row r="1"><c r="A1" t="inlineStr"><is><t>教学楼</t></is></c></row>',
+    "value at XFD1048576": '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+    "row beyond Excel": '<row r="1048577"><c r="A1"><v>1</v></c></row>',
+    "cell without r": '<row r="3"><c><v>1</v></c></row>',
+    "cell with a character reference": '<row r="1"><c r="&#88;FD1048576"><v>1</v></c></row>',
+    "empty cell far away": PLAIN_ROW.format(r=1) + '<row r="900000"><c r="CV900000" s="1"/></row>',
+    "merged range": PLAIN_ROW.format(r=1) + "</sheetData><mergeCells><mergeCell ref=\"A1:B1\"/></mergeCells><sheetData>",
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRICKY))
+def test_quick_look_finds_what_the_full_scan_finds_in_tricky_plain_parts(case):
+    data = hostile.xlsx_package({"表": hostile.worksheet(TRICKY[case])}, SHARED)
+    assert findings(data, quick=True) == findings(data, quick=False)
+
+
+def test_quick_look_finds_what_the_full_scan_finds_in_every_xlsx_fixture():
+    files = [*FORMATS.glob("*.xlsx"), *SUBMISSIONS.glob("*.xlsx")]
+    built = [build(call) for call, name, _ in HOSTILE if name.endswith(".xlsx")] + [build(call) for call in LEGAL]
+    taken = 0
+    for data in [path.read_bytes() for path in files] + built:
+        if not zipfile.is_zipfile(io.BytesIO(data)) or b"EncryptedPackage" in data:
+            continue
+        found = findings(data, quick=True)
+        assert found == findings(data, quick=False)
+        taken += quick_parts(data) if isinstance(found, dict) else 0
+    assert taken >= len(files) // 2  # the usual file takes the quick look
+
+
+def test_quick_look_is_taken_for_the_writers_schools_use():
+    # openpyxl, xlsxwriter (our templates) and LibreOffice (merged_lo.xlsx) write every part plainly
+    book = openpyxl.Workbook()
+    book.active.append(["序号", "隐患部位", "隐患描述"])
+    book.active.append([1, "教学楼", "消防栓水压不足"])
+    book.active.merge_cells("B3:C3")
+    saved = io.BytesIO()
+    book.save(saved)
+    assert quick_parts(saved.getvalue()) == 1
+    saved = io.BytesIO()
+    with xlsxwriter.Workbook(saved) as book:
+        book.add_worksheet().write_row(0, 0, ["序号", "隐患部位", 1.5])
+    assert quick_parts(saved.getvalue()) == 1
+    assert quick_parts((FORMATS / "merged_lo.xlsx").read_bytes()) == 2
+    assert quick_parts((SUBMISSIONS / "date_forms.xlsx").read_bytes()) >= 1
+
+
+def test_bounds_that_overstate_a_file_total_are_counted_again_exactly():
+    # each sheet's one value is at A1, but an empty cell at CV9000 makes its bound 900,000 cells: three such sheets
+    # would go over the file's 2,000,000 from their bounds alone; counted exactly they hold three cells
+    sheet = hostile.worksheet('<row r="1"><c r="A1"><v>1</v></c></row><row r="9000"><c r="CV9000" s="1"/></row>')
+    data = hostile.xlsx_package({"一": sheet, "二": sheet, "三": sheet})
+    assert quick_parts(data) == 3
+    assert findings(data, quick=True) == findings(data, quick=False) == {
+        name: books._SheetExtras() for name in ("一", "二", "三")
+    }
+    assert [s.rows for s in read_workbook(data, "a.xlsx", LIMITS).sheets] == [[[1.0]]] * 3
 
 
 # ---- the control: a real sheet of 1,000,000 rows x 2 columns is accepted

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from openpyxl.utils.cell import get_column_letter
 
@@ -289,6 +290,7 @@ def _footer_pattern() -> re.Pattern:
     return re.compile(rf"^(?:{labels})\d*(?:签字|签名|\(盖章\))?(?:[:：]|$)")
 
 
+@lru_cache(maxsize=1 << 14)
 def is_zero_statement(text: str) -> bool:
     t = squash(text).rstrip("。.!！")
     return t in _row_vocabulary()["zero_statements"]
@@ -299,18 +301,11 @@ def mentions_zero(text: str) -> bool:
     return any(z in t for z in _row_vocabulary()["zero_statements"])
 
 
+@lru_cache(maxsize=1 << 14)
 def is_end_marker(text: str) -> bool:
     """Whether a cell *reads* 以下空白 (or 以下无内容, …), brackets and trailing dots aside — not a description that
     merely starts so (以下为空调外机支架锈蚀 is a hazard)."""
     return squash(text).strip("（）()【】[]〔〕。.…-—_") in _row_vocabulary()["end_markers"]
-
-
-def _first_filled(values: list[CellValue]) -> str | None:
-    for v in values:
-        t = as_text(v)
-        if t is not None:
-            return t
-    return None
 
 
 def read_rows(grid: FilledSheet, start: int, columns: dict[str, Column]) -> tuple[list[tuple[int, dict]], bool, int | None]:
@@ -324,14 +319,15 @@ def read_rows(grid: FilledSheet, start: int, columns: dict[str, Column]) -> tupl
     first_hidden = None
     for r in range(start, len(grid.rows)):
         full = grid.rows[r]
-        texts = [t for t in (as_text(v) for v in full) if t is not None]
+        shown = [as_text(v) for v in full]  # each cell's text, once
+        texts = [t for t in shown if t is not None]
         if not texts:
             continue
         if any(is_end_marker(t) for t in texts):
             break
         values = {cid: grid.get(r, col.index) for cid, col in columns.items()}
-        filled = {cid for cid, v in values.items() if as_text(v) is not None}
-        first = _first_filled(full)
+        filled = {cid for cid, col in columns.items() if col.index < len(shown) and shown[col.index] is not None}
+        first = texts[0]
         if first is not None and squash(first) in vocab["total_labels"]:
             continue
         if first is not None and footer.match(squash(first)):

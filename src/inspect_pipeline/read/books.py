@@ -204,19 +204,40 @@ def _check_prologs(zf: zipfile.ZipFile, scanned: set[str | None]) -> None:
 def _xlsx_extras(data: bytes, limits: Limits) -> dict[str, _SheetExtras]:
     """Return the error values and hidden rows of each sheet of an xlsx/xlsm by name; refuse a file whose sheets,
     merged ranges or text go over the limits."""
-    tally = xmlsafe.Tally(limits.max_cells, limits.max_text_chars)
-    result = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        parts = xlsxscan.xlsx_parts(zf)
-        shared = xlsxscan.SharedStrings()
-        if parts.shared_strings is not None:
+        tally = xmlsafe.Tally(limits.max_cells, limits.max_text_chars)
+        try:
+            return _xlsx_scans(zf, limits, tally, quick=True)
+        except (xmlsafe.Exceeded, FileRefused):
+            if not tally.bounded:
+                raise
+        # a plain part's bounds may have overstated a total of the file: count every part exactly
+        return _xlsx_scans(zf, limits, xmlsafe.Tally(limits.max_cells, limits.max_text_chars), quick=False)
+
+
+def _xlsx_scans(zf: zipfile.ZipFile, limits: Limits, tally: xmlsafe.Tally, *, quick: bool) -> dict[str, _SheetExtras]:
+    """The sheets' findings: plain parts by their bounds (`quick`: xlsxscan.quick_sheet_scan), the others in full."""
+    result = {}
+    parts = xlsxscan.xlsx_parts(zf)
+    shared: xlsxscan.SharedStrings | None = None if parts.shared_strings is not None else xlsxscan.SharedStrings()
+    longest = 0
+    if parts.shared_strings is not None:
+        plain = xlsxscan.quick_longest_shared(zf, parts.shared_strings, limits.max_cells) if quick else None
+        if plain is None:
             shared = _measured("", xlsxscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
-        for name, member in parts.sheets:
-            if member is None:  # calamine will not find it either
-                continue
+            longest = max(shared.lengths, default=0)
+        else:
+            longest = plain
+    for name, member in parts.sheets:
+        if member is None:  # calamine will not find it either
+            continue
+        scan = xlsxscan.quick_sheet_scan(zf, member, tally, longest) if quick else None
+        if scan is None:
+            if shared is None:
+                shared = _measured("", xlsxscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
             scan = _measured(name, xlsxscan.XlsxSheetScan(tally, shared).scan, zf, member)
-            result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
-        _check_prologs(zf, parts.structure | {parts.shared_strings} | {member for _, member in parts.sheets})
+        result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
+    _check_prologs(zf, parts.structure | {parts.shared_strings} | {member for _, member in parts.sheets})
     return result
 
 

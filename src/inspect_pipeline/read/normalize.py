@@ -31,6 +31,7 @@ def fold(text: str) -> str:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
 def squash(text: str) -> str:
     """Folded text without any white space (for matching headers and hazard identity)."""
     return fold(text).replace(" ", "")
@@ -48,6 +49,8 @@ def as_text(value: object) -> str | None:
     """A cell as folded text; None for empty cells and blank tokens (无, /, —, …)."""
     if value is None:
         return None
+    if type(value) is str:
+        return _text_of(value)
     if isinstance(value, float):
         if math.isnan(value):
             return None
@@ -58,6 +61,12 @@ def as_text(value: object) -> str | None:
         text = value.isoformat()
     else:
         text = str(value)
+    return _text_of(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _text_of(text: str) -> str | None:
+    """`as_text` of a string."""
     text = fold(text)
     if not text or text in _blank_tokens():
         return None

@@ -6,6 +6,7 @@ Attributes are matched as calamine matches them: the unprefixed name for Spreads
 
 from __future__ import annotations
 
+import re
 import zipfile
 from array import array
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from .cellrefs import (
     _plain_ref,
     area_name,
     cell_name,
+    column_index,
     parse_range,
     parse_ref,
     within_grid,
@@ -318,3 +320,104 @@ class XlsxSheetScan:
         self.merged_area += area
         if self.merged_area > self.tally.max_cells:
             raise Exceeded("merges", self.merged_area, self.tally.max_cells)
+
+
+# ---- xlsx: the quick look at a plainly written part far within the limits
+#
+# Most files are written by office software in one plain form: every cell and row carries its plain `r` first,
+# attributes in double quotes, no DOCTYPE, comment or CDATA, no prefixed SpreadsheetML element. For such a part the
+# counts above have bounds that regular expressions find at C speed: no cell lies beyond the largest `r`, there are
+# no more value cells than cells, a shared-string cell expands to no more than the longest `si` in bytes and any
+# other value to no more than its bytes. When every bound is within the limits and the part has no error value and no hidden row,
+# the full scan would find nothing to report: the part is parsed once by the hardened parser with no handlers (a
+# malformed part fails as it would there) and the bounds are counted in the file's Tally. Anything else returns
+# None, and the caller scans the part in full (books._xlsx_extras redoes the whole file so if a later sheet goes
+# over a file limit that the bounds may have overstated).
+
+QUICK_MAX_BYTES = 1 << 20
+_PREFIXED = re.compile(rb":(?:c|row|v|is|mergeCell|sst|si|t|rPh)[\s/>]")  # an element of ours under a prefix
+_HIDDEN = re.compile(rb"hidden\s*=\s*[\"'](?!false[\"']|0[\"'])")
+_ANY_CELL = re.compile(rb"<c[\s/>]")
+_PLAIN_CELL = re.compile(
+    rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: s="[0-9]{1,9}")?(?: t="([a-zA-Z]{1,9})")?'
+    rb'(?: (?!t=)[a-zA-Z0-9:]{1,30}="[^"<>]{0,200}")*\s*/?>'
+)
+_ANY_ROW = re.compile(rb"<row[\s/>]")
+_PLAIN_ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[\s/>]')
+_ANY_MERGE = re.compile(rb"<mergeCell[\s/>]")
+_PLAIN_MERGE = re.compile(rb'<mergeCell ref="([A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?)"\s*/>')
+_ANY_VALUE = re.compile(rb"<(?:v|is)[\s/>]")
+_PLAIN_VALUE = re.compile(rb"<(v|is)>(.*?)</\1>", re.DOTALL)
+_PLAIN_TYPES = frozenset({b"", b"s", b"n", b"b", b"str", b"inlineStr"})
+_SI = re.compile(rb"<si>(.*?)</si>", re.DOTALL)
+_UNIQUE = re.compile(rb"uniqueCount\s*=\s*\"\+?([0-9]{1,30})\"")
+
+
+def _plain_part(zf: zipfile.ZipFile, member: str) -> bytes | None:
+    """The part's bytes if it is small and plainly written and parses (raising as the full scan would if it does
+    not); None: scan it in full."""
+    if zf.getinfo(member).file_size > QUICK_MAX_BYTES:
+        return None
+    data = zf.read(member)
+    if b"<!" in data or _PREFIXED.search(data) or (b"hidden" in data and _HIDDEN.search(data)):
+        return None
+    new_parser().Parse(data, True)
+    return data
+
+
+def quick_longest_shared(zf: zipfile.ZipFile, member: str, max_cells: int) -> int | None:
+    """An upper bound on the characters of any shared string, for a plain table whose strings and declared count are
+    within the limits; None: scan it in full."""
+    data = _plain_part(zf, member)
+    if data is None:
+        return None
+    strings = _SI.findall(data)
+    counts = _UNIQUE.findall(data)
+    if data.count(b"<si") != len(strings) or data.count(b"uniqueCount") != len(counts):
+        return None
+    if any(int(count) > max_cells for count in counts):
+        return None
+    longest = max(map(len, strings), default=0)  # UTF-8 bytes and markup: never fewer than the characters
+    return longest if longest <= MAX_CELL_TEXT else None
+
+
+def quick_sheet_scan(zf: zipfile.ZipFile, member: str, tally: Tally, longest_shared: int) -> XlsxSheetScan | None:
+    """The scan of a plain worksheet part that has no error value or hidden row and whose bounds are within the
+    limits (counted in `tally`); None, with `tally` untouched: scan it in full."""
+    data = _plain_part(zf, member)
+    if data is None:
+        return None
+    cells = _PLAIN_CELL.findall(data)
+    rows = _PLAIN_ROW.findall(data)
+    merges = _PLAIN_MERGE.findall(data)
+    values = _PLAIN_VALUE.findall(data)
+    if (len(cells) != len(_ANY_CELL.findall(data)) or len(rows) != len(_ANY_ROW.findall(data))
+            or len(merges) != len(_ANY_MERGE.findall(data)) or len(values) != len(_ANY_VALUE.findall(data))):
+        return None
+    types = {kind for _, _, kind in cells}
+    if not types <= _PLAIN_TYPES or len(cells) > tally.max_cells:
+        return None
+    written = [len(text) for _, text in values]  # in UTF-8 bytes, with any markup: never fewer than characters
+    if max(written, default=0) > MAX_CELL_TEXT:
+        return None
+    n_rows = max((int(row) for _, row, _ in cells), default=0)
+    n_cols = max((column_index(letters.decode()) for letters in {letters for letters, _, _ in cells}), default=-1) + 1
+    if max((int(row) for row in rows), default=0) > MAX_ROWS or n_rows > MAX_ROWS or n_cols > MAX_COLS:
+        return None
+    merged_area = 0
+    for ref in merges:
+        r0, c0, r1, c1 = parse_range(ref.decode())
+        if not within_grid(r1, c1):
+            return None
+        merged_area += (r1 - r0 + 1) * (c1 - c0 + 1)
+    area = n_rows * n_cols
+    text = sum(1 for _, _, kind in cells if kind == b"s") * longest_shared + sum(written)
+    if (area > tally.max_cells or merged_area > tally.max_cells or tally.area + area > tally.max_cells
+            or tally.merged + merged_area > tally.max_cells or tally.text + text > tally.max_text):
+        return None
+    tally.bounded = True
+    tally.add_text(text)
+    tally.add_sheet(area, merged_area)
+    scan = XlsxSheetScan(tally, SharedStrings())
+    scan.n_rows, scan.n_cols, scan.merged_area = n_rows, n_cols, merged_area
+    return scan

@@ -52,6 +52,7 @@ class Tally:
     text: int = 0
     area: int = 0
     merged: int = 0
+    bounded: bool = False  # some counts are upper bounds (xlsxscan.quick_sheet_scan), not exact
 
     def add_text(self, chars: int) -> None:
         """Count `chars` more characters of expanded cell text; raise Exceeded past the cap."""
