@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import time
 
 import openpyxl
 import pytest
@@ -175,6 +176,32 @@ def test_a_receipt_that_cannot_be_written_is_retried_by_the_next_run(root):
     intake(root, NOW + dt.timedelta(minutes=10))
     assert len(list((root / "receipts").rglob("*回执.xlsx"))) == 1
     assert [f["outcome"] for f in manifest(root)["files"]] == ["accepted"]
+
+
+def test_a_run_that_fails_before_its_record_commits_leaves_no_receipt(root, monkeypatch):
+    from inspect_pipeline.intake import run as intake_run
+
+    drop(root, "a.xlsx", school_book(rows=[hazard()]))
+    drop(root, "b.xlsx", school_book(unit="丰润区第三幼儿园", rows=[hazard(level="较大")]))
+    staged = []
+
+    def failing_refresh(conn, touched):  # fails once the receipts written beside the record are there
+        deadline = time.monotonic() + 30
+        while len(staged) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            staged[:] = list((root / ".state").rglob("*.xlsx"))
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(intake_run, "refresh_state", failing_refresh)
+    with pytest.raises(RuntimeError):
+        intake(root)
+    assert len(staged) == 2  # both receipts had been written, into the staging folder
+    assert not list((root / "receipts").rglob("*.xlsx")) and not list((root / ".state").rglob("*.xlsx"))
+    assert not [p for p in (root / ".state").iterdir() if p.name.startswith(".building-")]
+    monkeypatch.undo()
+    assert intake(root).outcomes == {"accepted": 1, "rejected": 1}
+    assert len(list((root / "receipts").rglob("*回执.xlsx"))) == 1
+    assert len(list((root / "receipts").rglob("*问题清单.xlsx"))) == 1
 
 
 def test_roster_in_another_format_saved_after_the_template_is_used(root):

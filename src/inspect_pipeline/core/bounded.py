@@ -59,6 +59,7 @@ NEAR_CAP = 0.9  # a worker that dies having used this share of its allowance (Vm
 ORPHAN_GRACE = 10.0  # seconds past its deadline after which a worker's own alarm ends it (its parent is gone)
 STARTUP_GRACE = 60.0  # seconds a new worker may take to start (imports on a cold disk) before its first item's time
 SAMPLE_AFTER = 0.25  # seconds an item runs before the parent starts sampling its worker's VmSize (Linux)
+DEPTH = 2  # items a ready worker holds at once: the one it runs and the next, waiting in its pipe
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class _Worker:
                                                          bounds.watchdog_seconds), daemon=True)
         self.process.start()
         child.close()
-        self.index: int | None = None  # the item it is running
+        self.given: deque[int] = deque()  # the items it was given, in order: the first is running, the next waits
         self.started = self.deadline = 0.0
         self.watchdog = bounds.watchdog_seconds
         self.ready = False  # it has set itself up (imports, cap) and said so
@@ -119,13 +120,32 @@ class _Worker:
         self.log_file = bounds.log_file
         self.log_from = 0  # the log file's size when its item started
 
+    @property
+    def index(self) -> int | None:
+        """The item it is running (None: idle)."""
+        return self.given[0] if self.given else None
+
     def give(self, fn: Callable, item: object, index: int, watchdog: float) -> None:
-        self.log_from = _size(self.log_file)
         self.conn.send((None if fn is self.fn else fn, item))  # a function, with what it binds, goes once
         self.fn = fn
-        self.index, self.started, self.vm = index, time.monotonic(), 0
-        self.deadline = self.started + watchdog + (0.0 if self.ready else STARTUP_GRACE)
         self.watchdog = watchdog
+        self.given.append(index)
+        if len(self.given) == 1:
+            self.log_from = _size(self.log_file)
+            self._start_next(grace=not self.ready)
+
+    def _start_next(self, grace: bool = False) -> None:
+        """The item now first in `given` starts: its time is counted from now."""
+        self.started, self.vm = time.monotonic(), 0
+        self.deadline = self.started + self.watchdog + (STARTUP_GRACE if grace else 0.0)
+
+    def finished(self) -> None:
+        """Its running item has answered: the next one given, if any, is running now (it may have begun before
+        this process heard: what the log file gained is looked at from where the answered item began, which
+        cannot have written an allocation failure, as it did not abort)."""
+        self.given.popleft()
+        if self.given:
+            self._start_next()
 
     def stop(self) -> None:
         """Kill the process (if still there) and release its pipe."""
@@ -154,14 +174,14 @@ class BoundedPool:
     def close(self) -> None:
         """Ask idle workers to finish, kill busy ones; wait for all."""
         for w in self._workers:
-            if w.index is None:
+            if not w.given:
                 try:
                     w.conn.send(None)
                 except OSError:
                     pass
         deadline = time.monotonic() + 2.0
         for w in self._workers:
-            if w.index is None:
+            if not w.given:
                 w.process.join(max(0.0, deadline - time.monotonic()))
             w.stop()
         self._workers = []
@@ -174,7 +194,7 @@ class BoundedPool:
         try:
             while remaining:
                 self._hand_out(fn, items, queue)
-                for index, result in self._collect():
+                for index, result in self._collect(queue):
                     results[index] = result
                     remaining -= 1
         except BaseException:
@@ -185,20 +205,25 @@ class BoundedPool:
     # ---- handing out
 
     def _hand_out(self, fn: Callable, items: list, queue: deque) -> None:
-        """Give the next items to idle workers, starting workers up to the pool's size."""
+        """Give the next items to idle workers, starting workers up to the pool's size, then one more each to
+        workers that are ready (it waits in their pipe, so they go on without waiting for this process)."""
         failures = 0
         while queue:
-            w = next((w for w in self._workers if w.index is None), None)
+            w = next((w for w in self._workers if not w.given), None)
             if w is None and len(self._workers) < self.size:
                 w = _Worker(self.bounds)
                 self._workers.append(w)
+            if w is None:
+                w = next((w for w in self._workers if w.ready and len(w.given) < DEPTH), None)
             if w is None:
                 return
             index = queue.popleft()
             try:
                 w.give(fn, items[index], index, self.bounds.watchdog_seconds)
-            except (OSError, EOFError):  # it died idle: the item never started; give it to a successor
+            except (OSError, EOFError):  # it died: the item never started; give it to a successor
                 queue.appendleft(index)
+                if w.given:  # it died running an item: waiting on it tells why
+                    return
                 self._retire(w)
                 failures += 1
                 if failures > 2 * self.size:
@@ -206,9 +231,10 @@ class BoundedPool:
 
     # ---- collecting
 
-    def _collect(self) -> list[tuple[int, object]]:
-        """Wait for the next results, deaths or deadlines; return (item index, result or Stopped) of each."""
-        busy = [w for w in self._workers if w.index is not None]
+    def _collect(self, queue: deque) -> list[tuple[int, object]]:
+        """Wait for the next results, deaths or deadlines; return (item index, result or Stopped) of each. Items a
+        stopped worker had been given but not started go back to the front of `queue`."""
+        busy = [w for w in self._workers if w.given]
         now = time.monotonic()
         timeout = max(0.0, min(w.deadline for w in busy) - now)
         for w in busy:  # wake to sample the VmSize of capped workers whose item runs longer than SAMPLE_AFTER
@@ -220,9 +246,9 @@ class BoundedPool:
         for w in busy:
             index = w.index
             if w.conn in ready or w.process.sentinel in ready:
-                result = self._receive(w)
+                result = self._receive(w, queue)
             elif now >= w.deadline:
-                result = self._retire(w, self._cause_of_overrun(w))
+                result = self._retire(w, self._cause_of_overrun(w), queue)
             else:
                 if w.cap is not None and now - w.started >= SAMPLE_AFTER:
                     w.vm = max(w.vm, _vm_size(w.process.pid) or 0)
@@ -231,31 +257,30 @@ class BoundedPool:
                 done.append((index, result))
         return done
 
-    def _receive(self, w: _Worker) -> object:
-        """The busy worker's result, a Stopped if it died, or _NOT_YET if it only said it is ready."""
+    def _receive(self, w: _Worker, queue: deque) -> object:
+        """The busy worker's next result, a Stopped if it died, or _NOT_YET if it only said it is ready."""
         try:
             while w.conn.poll():
                 kind, *rest = w.conn.recv()
                 if kind == "ready":  # the item's time starts now: a worker's start-up is not the item's
                     w.cap, w.base = rest
                     w.ready = True
-                    if w.index is not None:
-                        w.started = time.monotonic()
-                        w.deadline = w.started + w.watchdog
+                    if w.given:
+                        w._start_next()
                     continue
                 if kind == "ok":
-                    w.index = None
+                    w.finished()
                     return rest[0]
                 if kind == "memory":
-                    return self._retire(w, MEMORY)
+                    return self._retire(w, MEMORY, queue)
                 if kind == "error":
-                    w.index = None
+                    w.finished()
                     raise _rebuilt(*rest)
         except (EOFError, OSError):  # the pipe closed: the process is gone or going
-            return self._retire(w, self._cause_of_death(w))
+            return self._retire(w, self._cause_of_death(w), queue)
         if w.process.is_alive():
             return _NOT_YET
-        return self._retire(w, self._cause_of_death(w))
+        return self._retire(w, self._cause_of_death(w), queue)
 
     def _cause_of_overrun(self, w: _Worker) -> str:
         """Why a busy worker is still at it past its deadline: "memory" if it sits at its address-space cap (an
@@ -275,14 +300,17 @@ class BoundedPool:
             return MEMORY
         return MEMORY if w.cap is not None and NATIVE_OOM.search(_tail(w.log_file, w.log_from)) else CRASH
 
-    def _retire(self, w: _Worker, reason: str | None = None) -> Stopped | None:
-        """Remove a worker (killed if alive; a new one is started when work is handed out); Stopped(reason)."""
+    def _retire(self, w: _Worker, reason: str | None = None, queue: deque | None = None) -> Stopped | None:
+        """Remove a worker (killed if alive; a new one is started when work is handed out); Stopped(reason) for
+        its running item. The items it was given after that one never started: back to the front of `queue`."""
         w.stop()
         self._workers.remove(w)
+        if queue is not None:
+            queue.extendleft(reversed(list(w.given)[1 if reason else 0 :]))
         return Stopped(reason) if reason else None
 
     def _kill_busy(self) -> None:
-        for w in [w for w in self._workers if w.index is not None]:
+        for w in [w for w in self._workers if w.given]:
             self._retire(w)
 
 

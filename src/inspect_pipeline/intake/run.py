@@ -19,13 +19,14 @@ from ..core.bounded import Bounds, Stopped, bounded_map
 from ..core.contracts import DONE, OPEN, statuses
 from ..core.issues import Issue
 from ..core.lock import run_lock
-from ..core.parallel import worker_count
+from ..core.parallel import warm_up, worker_count
 from ..core.paths import Paths
 from ..core.settings import Settings
 from ..core.weeks import cutoff, week_of
 from ..ledger.hazards import load_ledgers, recount_new, refresh_state
 from ..read.normalize import parse_count, parse_date
 from ..record.db import (
+    as_stored,
     hazards,
     migrate,
     observations,
@@ -40,7 +41,7 @@ from ..schools.roster import Roster, School, load_roster, resolve_unit
 from .decide import Credited, Decision, WeekState, decide
 from .manifest import write_intake_manifest
 from .reading import link_parsed, read_files
-from .receipt_jobs import plain_receipt, receipt_job_with
+from .receipt_jobs import EarlyReceipts, plain_receipt, receipt_job_with
 from .take import (
     Archived,
     archive_file,
@@ -114,6 +115,7 @@ class _Run:
         self.receipts, self.settle, self.known_stops = receipts, settle, known_stops
         self.superseded: set[int] = set()
         self.inputs: dict[str, str] = {}
+        self.early: EarlyReceipts | None = None  # this run's receipts, written beside its record
 
     def _timed(self, stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -130,6 +132,7 @@ class _Run:
         arrival = week_of(self.now, self.settings)
         if incoming:  # the roster and config this run uses, kept before any file is archived under them
             self.inputs = snapshot_inputs(self.paths, self.roster.source)
+            warm_up()  # the readers' fork server starts while the files are archived
         for i, f in enumerate(incoming):
             a = archive_file(f, self.paths, arrival, self.now, self.inputs)
             if a is None:
@@ -149,7 +152,12 @@ class _Run:
         parsed = [next(read) if a.incoming.link is None else link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
         t = self._timed("read", t)
-        decided, run_id = self._decide_and_record(archived, parsed)
+        try:
+            decided, run_id = self._decide_and_record(archived, parsed)
+        except BaseException:
+            if self.early is not None:
+                self.early.abandon()
+            raise
         t = self._timed("validate+record", t)
         taken = [*archived, *leftovers]
         if flushing is not None:
@@ -222,7 +230,11 @@ class _Run:
             weeks = sorted(p.week for p in parsed if p.week)
             ledgers = load_ledgers(conn, ids, since=weeks[0] if weeks else None)
             decided = decide(files, ledgers, state, next_submission, next_hazard)
-            self._insert(conn, run_id, decided, state)
+            used_receipts: set[Path] = set()
+            sub_rows = [self._submission_row(d, run_id, used_receipts) for d in decided]
+            if self.receipts:  # written by the workers while the record is; published once it has committed
+                self._write_early(sub_rows, state.superseded)
+            self._insert(conn, sub_rows, decided, state)
         self.superseded = state.superseded
         return decided, run_id
 
@@ -236,11 +248,9 @@ class _Run:
 
     # ------------------------------------------------------------ recording
 
-    def _insert(self, conn, run_id: int, decided: list[Decision], state: WeekState) -> None:
-        sub_rows, hazard_rows, obs_rows = [], [], []
-        used_receipts: set[Path] = set()
+    def _insert(self, conn, sub_rows: list[dict], decided: list[Decision], state: WeekState) -> None:
+        hazard_rows, obs_rows = [], []
         for d in decided:
-            sub_rows.append(self._submission_row(d, run_id, used_receipts))
             for m in d.matches:
                 if m.known.first_submission_id == d.submission_id:
                     hazard_rows.append(
@@ -331,28 +341,39 @@ class _Run:
 
     # ------------------------------------------------------------ receipts
 
+    def _write_early(self, rows: list[dict], superseded: set[int]) -> None:
+        """Start writing this run's receipts (EarlyReceipts) from its submission rows as the record will hold them."""
+        stored = [as_stored(submissions, {**r, "outcome": "superseded"} if r["id"] in superseded else r) for r in rows]
+        self.progress("receipts", 0, len(stored))
+        self.early = EarlyReceipts(self.paths, self.settings.limits, self.workers, stored)
+
     def _write_receipts(self) -> set[str]:
-        """Write every receipt not yet written (this run's and any a crash left behind); their weeks.
-        Each is written in a bounded worker; one that fails or is stopped there gets the plain receipt, written
-        here. A receipt never changes what was recorded; one not written at all is left for the next run."""
+        """Publish this run's receipts written beside its record, then write every receipt still missing (theirs if
+        that failed, any a crash left behind); their weeks. Each is written in a bounded worker; one that fails or
+        is stopped there gets the plain receipt, written here. A receipt never changes what was recorded; one not
+        written at all is left for the next run."""
+        early = self.early.finish() if self.early is not None else set()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(submissions).where(submissions.c.receipt_written.is_(False))).mappings().all()
+        weeks = {r["week"] for r in rows}
+        rows = [r for r in rows if r["id"] not in early]
         root, limits = str(self.paths.root), self.settings.limits
         jobs = [({str(k): v for k, v in r.items()}, root, limits) for r in rows]  # plain keys: cheaper to send
-        if jobs:
+        if jobs and self.early is None:
             self.progress("receipts", 0, len(jobs))
-        done = bounded_map(partial(receipt_job_with, root, limits), [job[0] for job in jobs], self.workers,
+        done = bounded_map(partial(receipt_job_with, root, limits, None), [job[0] for job in jobs], self.workers,
                            Bounds.of(limits, self.paths.log_file))
         done = [plain_receipt(job, result) if result is None or isinstance(result, Stopped) else result
                 for job, result in zip(jobs, done, strict=True)]
-        self.progress("receipts", len(done), len(done))
+        if self.early is not None or jobs:
+            self.progress("receipts", len(early) + len(done), len(early) + len(done))
         with self.engine.begin() as conn:
-            ids = [r["id"] for r, written in zip(rows, done, strict=True) if written is not None]
+            ids = sorted(early | {r["id"] for r, written in zip(rows, done, strict=True) if written is not None})
             for i in range(0, len(ids), 500):
                 conn.execute(
                     submissions.update().where(submissions.c.id.in_(ids[i : i + 500])).values(receipt_written=True)
                 )
-        return {r["week"] for r in rows}
+        return weeks
 
 
 def _week_state(conn, school_ids: set[int], weeks: set[str]) -> WeekState:

@@ -57,6 +57,16 @@ def storable_json(value: object) -> object:
     return value
 
 
+def as_stored(table: sa.Table, row: dict) -> dict:
+    """A row as `table` will hold it: each value through its column type's own processing (storable text and
+    JSON; a count no integer column holds becomes unknown)."""
+    out = {}
+    for key, value in row.items():
+        kind = table.c[key].type
+        out[key] = kind.process_bind_param(value, None) if isinstance(kind, sa.types.TypeDecorator) else value
+    return out
+
+
 # ---------------------------------------------------------------------------------------- many ids in one statement
 
 IN_LIST = 500  # at most this many ids are named by a list of values in one statement

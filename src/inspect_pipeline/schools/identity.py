@@ -54,11 +54,12 @@ def identify(conn: Connection, roster: Roster, *, register: bool) -> Roster:
         if match is not None:
             taken[match.id] = school
         matched.append((school, match))
+    added = iter(_insert(conn, [school for school, match in matched if match is None]) if register else [])
     ids, new = [], -1
     for school, match in matched:
         if match is None:
             if register:
-                ids.append(_insert(conn, school))
+                ids.append(next(added))
             else:
                 ids.append(new)
                 new -= 1
@@ -94,10 +95,12 @@ def _split(file_name: str, first: School, second: School, known: _Known) -> str:
     )
 
 
-def _insert(conn: Connection, school: School) -> int:
-    return conn.execute(
-        schools.insert().values(code=school.code, name=school.name, names=[school.name])
-    ).inserted_primary_key[0]
+def _insert(conn: Connection, new: list[School]) -> list[int]:
+    """Add schools new to the record (one statement for all of them); their ids, in order."""
+    if not new:
+        return []
+    rows = [{"code": school.code, "name": school.name, "names": [school.name]} for school in new]
+    return list(conn.execute(schools.insert().returning(schools.c.id, sort_by_parameter_order=True), rows).scalars())
 
 
 def _update(conn: Connection, school: School, known: _Known) -> None:
