@@ -7,7 +7,6 @@ only after it commits; receipts and manifests are written after it and redone by
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..core.bounded import Bounds, Stopped, bounded_map
+from ..core.collector import building, built
 from ..core.contracts import DONE, OPEN, statuses
 from ..core.issues import Issue
 from ..core.lock import run_lock
@@ -124,16 +124,8 @@ class _Run:
         return now
 
     def execute(self) -> IntakeResult:
-        # The garbage collector: what lives now (the library, roster, settings) outlives the run, and so do the
-        # files read (a city's are millions of objects, none in a cycle): frozen, no collection walks them again;
-        # none runs while the files are archived and read (the objects made then are those files).
-        gc.freeze()
-        gc.disable()
-        try:
+        with building():  # no collection walks the files read (a city's are millions of objects, none garbage)
             return self._execute()
-        finally:
-            gc.enable()
-            gc.unfreeze()
 
     def _execute(self) -> IntakeResult:
         t = time.perf_counter()
@@ -164,8 +156,7 @@ class _Run:
         read = iter(read_files(jobs, self.workers, self.paths, self.known_stops))
         parsed = [next(read) if a.incoming.link is None else link_parsed(a, self.settings) for a in archived]
         self.progress("read", len(parsed), len(parsed))
-        gc.freeze()
-        gc.enable()
+        built()
         t = self._timed("read", t)
         try:
             decided, run_id = self._decide_and_record(archived, parsed)

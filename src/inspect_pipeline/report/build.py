@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from .. import __version__
 from ..core.lock import run_lock
+from ..core.collector import building
 from ..core.parallel import Pool, worker_count
 from ..core.paths import Paths, safe_name
 from ..core.publish import staged_dir, write_json_atomic
@@ -63,7 +64,7 @@ def build_report(paths: Paths, settings: Settings, week: str, now: dt.datetime, 
     parse_label(week)
     if not is_reported(week, settings):
         return None
-    with Pool(worker_count(settings.workers)) as pool:  # starting while the record is read
+    with Pool(worker_count(settings.workers)) as pool, building():  # the pool starts while the record is read
         return _report(paths, settings, week, now, pool, roster_current=roster_current, roster=roster, engine=engine)
 
 
