@@ -18,6 +18,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from functools import cache
 from typing import TypeVar
 
+from .collector import building
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -84,11 +86,13 @@ class Pool:
             pass
 
     def submit(self, fn: Callable[..., R], *args: object) -> Future:
+        """Run `fn(*args)` in a worker: a large job (a workbook of tens of thousands of rows), during which the
+        collector is quiet (collector.building: its walks over the growing workbook cost a third of its time)."""
         if self._executor is not None:
-            return self._executor.submit(fn, *args)
+            return self._executor.submit(_building, fn, *args)
         done: Future = Future()
         try:
-            done.set_result(fn(*args))
+            done.set_result(_building(fn, *args))
         except Exception as exc:  # noqa: BLE001 - raised again by result(), as from a worker
             done.set_exception(exc)
         return done
@@ -99,6 +103,11 @@ class Pool:
     def __exit__(self, *exc) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=exc[0] is not None)
+
+
+def _building(fn: Callable[..., R], *args: object) -> R:
+    with building():
+        return fn(*args)
 
 
 def _chunk(n: int, workers: int) -> int:
