@@ -187,14 +187,22 @@ def main() -> None:
             os.sync()  # the copied inbox written out first: its write-back would otherwise be timed as intake's
         inbox = generated / "inbox"
         inbox_files = sorted(p for p in inbox.rglob("*") if p.is_file() and ignored_because(p.relative_to(inbox).parts) is None)
-        run = in_fresh_process("intake", str(root))
         sample = inbox_files
         if args.baseline_sample and len(inbox_files) > args.baseline_sample:
             step = len(inbox_files) / args.baseline_sample
             sample = [inbox_files[int(i * step)] for i in range(args.baseline_sample)]
-        listing = OUT / f"baseline-{units}.json"
-        listing.write_text(json.dumps([str(p) for p in sample]), encoding="utf-8")
-        base = in_fresh_process("baseline", str(listing))
+        # half the baseline's sample is read just before intake and half just after, so that the machine's speed
+        # drifting during the run (it does, here) weighs on both sides of the ratio alike
+        halves = []
+        for half in (sample[0::2], sample[1::2]):
+            listing = OUT / f"baseline-{units}-{len(halves)}.json"
+            listing.write_text(json.dumps([str(p) for p in half]), encoding="utf-8")
+            halves.append(listing)
+        before = in_fresh_process("baseline", str(halves[0]))
+        run = in_fresh_process("intake", str(root))
+        after = in_fresh_process("baseline", str(halves[1]))
+        base = {"files": before["files"] + after["files"],
+                "per_file_ms": (before["wall_s"] + after["wall_s"]) / max(before["files"] + after["files"], 1) * 1000}
         ours_ms = run["wall_s"] / run["files"] * 1000
         print(f"\n== {units} units: {run['files']} files, outcomes {run['outcomes']}")
         print(f"intake: {run['wall_s']:.1f} s  ({run['files'] / run['wall_s']:.0f} files/s, {ours_ms:.1f} ms/file)")
@@ -202,7 +210,8 @@ def main() -> None:
         print(f"peak memory: main {run['peak_rss_main_mb']:.0f} MB, largest worker {run['peak_rss_worker_mb']:.0f} MB")
         projected = base["per_file_ms"] * run["files"] / 1000
         print(f"naive baseline: {base['per_file_ms']:.1f} ms/file over {base['files']} files "
-              f"(projected {projected:.0f} s for all {run['files']})")
+              f"({before['per_file_ms']:.1f} before intake, {after['per_file_ms']:.1f} after; "
+              f"projected {projected:.0f} s for all {run['files']})")
         print(f"ratio: intake is {base['per_file_ms'] / ours_ms:.1f}x faster per file than the baseline")
 
 
