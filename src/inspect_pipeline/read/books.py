@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import struct
 import zipfile
@@ -219,23 +220,25 @@ def _xlsx_scans(zf: zipfile.ZipFile, limits: Limits, tally: xmlsafe.Tally, *, qu
     """The sheets' findings: plain parts by their bounds (`quick`: xlsxscan.quick_sheet_scan), the others in full."""
     result = {}
     parts = xlsxscan.xlsx_parts(zf)
-    shared: xlsxscan.SharedStrings | None = None if parts.shared_strings is not None else xlsxscan.SharedStrings()
-    longest = 0
-    if parts.shared_strings is not None:
-        plain = xlsxscan.quick_longest_shared(zf, parts.shared_strings, limits.max_cells) if quick else None
-        if plain is None:
-            shared = _measured("", xlsxscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
-            longest = max(shared.lengths, default=0)
-        else:
-            longest = plain
+
+    @functools.cache
+    def exact_shared() -> xlsxscan.SharedStrings:
+        """The shared strings' exact lengths: scanned once, and only if a part needs them."""
+        if parts.shared_strings is None:
+            return xlsxscan.SharedStrings()
+        return _measured("", xlsxscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
+
+    longest = None
+    if quick and parts.shared_strings is not None:
+        longest = xlsxscan.quick_longest_shared(zf, parts.shared_strings, limits.max_cells)
+    if longest is None:
+        longest = max(exact_shared().lengths, default=0)
     for name, member in parts.sheets:
         if member is None:  # calamine will not find it either
             continue
         scan = xlsxscan.quick_sheet_scan(zf, member, tally, longest) if quick else None
         if scan is None:
-            if shared is None:
-                shared = _measured("", xlsxscan.scan_shared_strings, zf, parts.shared_strings, limits.max_cells)
-            scan = _measured(name, xlsxscan.XlsxSheetScan(tally, shared).scan, zf, member)
+            scan = _measured(name, xlsxscan.XlsxSheetScan(tally, exact_shared()).scan, zf, member)
         result[name] = _SheetExtras(errors=scan.errors, hidden_rows=scan.hidden_rows)
     _check_prologs(zf, parts.structure | {parts.shared_strings} | {member for _, member in parts.sheets})
     return result
