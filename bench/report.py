@@ -29,7 +29,7 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1, *, last_week: 
          database_url: str | None = None) -> dict:
     """A data root whose record holds `weeks` weeks of history ending with `last_week`.
 
-    `database_url` (an empty PostgreSQL database) is written at the top of config.toml before the root is set up. On PostgreSQL the rows go in by COPY (`copy_rows`) and the id sequences are moved past the
+    `database_url` (an empty PostgreSQL database) is written at the top of config.toml before the root is set up. On PostgreSQL the rows go in by COPY (the product's `record.bulk.insert_rows`) and the id sequences are moved past the
     seeded ids, so that an intake can follow the seeded history; then the tables are vacuumed and analysed.
     """
     import sqlalchemy as sa
@@ -39,6 +39,7 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1, *, last_week: 
     from inspect_pipeline.demo import synth
     from inspect_pipeline.record.db import hazard_state, hazards, make_engine, migrate, observations, runs, submissions
     from inspect_pipeline.ledger.hazards import rebuild_state
+    from inspect_pipeline.record.bulk import insert_rows
     from inspect_pipeline.core.paths import Paths
     from inspect_pipeline.schools.roster import load_roster
     from inspect_pipeline.schools.identity import identify
@@ -127,39 +128,6 @@ def seed(root: Path, units: int, weeks: int, seed_value: int = 1, *, last_week: 
             conn.execute(sa.text("VACUUM ANALYZE"))
     engine.dispose()
     return {"seconds": time.perf_counter() - started, **counts}
-
-
-def insert_rows(conn, table, rows: list[dict]) -> None:
-    """Insert `rows` (dicts with the same keys): one executemany, or COPY on PostgreSQL."""
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        return
-    copy_rows(conn.connection.driver_connection, table.name, rows)
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, (list, dict)):
-        value = json.dumps(value, ensure_ascii=False)
-    return str(value).translate(_COPY_ESCAPES)
-
-
-def copy_rows(raw_conn, table_name: str, rows: list[dict], batch: int = 20000) -> None:
-    """PostgreSQL COPY ... FROM STDIN in text format, in the caller's transaction (psycopg 3 connection)."""
-    columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)
-    with raw_conn.cursor() as cur, cur.copy(f'COPY "{table_name}" ({names}) FROM STDIN') as copy:
-        for i in range(0, len(rows), batch):
-            lines = ["\t".join([_copy_text(r[c]) for c in columns]) for r in rows[i : i + batch]]
-            copy.write(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def measure_report(root: Path) -> dict:

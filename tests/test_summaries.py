@@ -24,7 +24,7 @@ from inspect_pipeline.core.paths import Paths
 from inspect_pipeline.core.settings import load_settings
 from inspect_pipeline.demo import synth
 from inspect_pipeline.ledger import hazards as ledger
-from inspect_pipeline.record import db as record_db
+from inspect_pipeline.record import bulk as record_bulk
 from inspect_pipeline.record.db import hazard_spans, hazard_state, hazards, make_engine, observations
 from inspect_pipeline.report.figures import compute_week, rate_points
 from inspect_pipeline.report.listings import hazard_list, school_rows
@@ -119,7 +119,7 @@ def test_the_kept_page_and_spans_equal_a_rebuild_from_the_history(history, monke
     """What intake kept up to date run by run (refresh_state) is what the whole history gives (rebuild_state), and
     what refreshing every hazard gives from an empty page: by lists of ids, and by a temporary table of them
     (in_list=7)."""
-    monkeypatch.setattr(record_db, "IN_LIST", in_list)
+    monkeypatch.setattr(record_bulk, "IN_LIST", in_list)
     settings, engine, roster = open_record(history)
 
     def kept(conn) -> tuple[list, list]:
@@ -147,7 +147,7 @@ def test_the_listed_hazards_are_the_same_named_by_a_temporary_table(history, mon
     with engine.connect() as conn:
         wf = compute_week(conn, roster, settings, WEEKS[-1])
         by_list = hazard_list(wf, conn, overdue_too=True)
-        monkeypatch.setattr(record_db, "IN_LIST", 7)
+        monkeypatch.setattr(record_bulk, "IN_LIST", 7)
         by_table = hazard_list(wf, conn, overdue_too=True)
     engine.dispose()
     assert len(by_list) > 7 and all(row["description"] for row in by_list)

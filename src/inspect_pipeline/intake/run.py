@@ -26,6 +26,7 @@ from ..core.settings import Settings
 from ..core.weeks import cutoff, week_of
 from ..ledger.hazards import load_ledgers, recount_new, refresh_state
 from ..read.normalize import parse_count, parse_date
+from ..record.bulk import insert_rows
 from ..record.db import (
     as_stored,
     hazards,
@@ -271,11 +272,9 @@ class _Run:
                         }
                     )
                 obs_rows.append(_observation_row(m, d, state.superseded))
-        conn.execute(submissions.insert(), sub_rows)
-        if hazard_rows:
-            conn.execute(hazards.insert(), hazard_rows)
-        if obs_rows:
-            conn.execute(observations.insert(), obs_rows)
+        insert_rows(conn, submissions, sub_rows)
+        insert_rows(conn, hazards, hazard_rows)
+        insert_rows(conn, observations, obs_rows)
         touched = {m.known.id for d in decided for m in d.matches}
         moved = {m.known.id for d in decided for m in d.matches if m.moved}  # first seen in a later week
         for sid in state.superseded:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..record.db import hazard_spans, hazard_state, hazards, id_set, observations, submissions
+from ..record.db import hazard_spans, hazard_state, hazards, observations, submissions
+from ..record.bulk import id_set
 
 
 @dataclass(slots=True)

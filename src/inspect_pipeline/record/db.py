@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -65,29 +63,6 @@ def as_stored(table: sa.Table, row: dict) -> dict:
         kind = table.c[key].type
         out[key] = kind.process_bind_param(value, None) if isinstance(kind, sa.types.TypeDecorator) else value
     return out
-
-
-# ---------------------------------------------------------------------------------------- many ids in one statement
-
-IN_LIST = 500  # at most this many ids are named by a list of values in one statement
-
-
-@contextmanager
-def id_set(conn: Connection, ids: list[int], name: str = "id_set") -> Iterator[list[int] | sa.Select]:
-    """What `column.in_(…)` takes to name `ids` in one statement: the list itself when it is short, else a select
-    of a temporary table holding them (created in the connection's transaction, dropped on leaving; a rollback
-    takes it too), so that a city's or a province's ids cost the database one statement, not one per 500 ids (each
-    a round trip, on PostgreSQL)."""
-    if len(ids) <= IN_LIST:
-        yield ids
-        return
-    table = sa.Table(name, sa.MetaData(), sa.Column("id", sa.BigInteger, primary_key=True), prefixes=["TEMPORARY"])
-    table.create(conn)
-    try:
-        conn.execute(table.insert(), [{"id": i} for i in sorted(set(ids))])
-        yield sa.select(table.c.id)
-    finally:
-        table.drop(conn)
 
 
 class Text(sa.types.TypeDecorator):

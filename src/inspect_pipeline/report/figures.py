@@ -23,7 +23,8 @@ from ..core.errors import ConfigError
 from ..core.settings import Settings
 from ..core.weeks import Week, cutoff, is_reported, shift, week_of
 from ..ledger.hazards import counted_history
-from ..record.db import hazard_spans, hazard_state, hazards, id_set, observations, submissions
+from ..record.db import hazard_spans, hazard_state, hazards, observations, submissions
+from ..record.bulk import id_set
 from ..record.db import schools as schools_table
 from ..schools.roster import Roster
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
+from rapidfuzz import fuzz, process
 
 from ..core.contracts import enums, load_toml, roster_columns
 from ..core.errors import RosterError
@@ -97,9 +97,15 @@ class Roster:
         """The one school a text names — full name, 简称 or 学校标识码 (a 填报单位 cell, an inbox folder) — else None."""
         return self.resolve_name(text) or self.by_code.get(squash(text))
 
+    @cached_property
+    def _names(self) -> list[str]:
+        return list(self._by_name)
+
     def closest(self, text: str, n: int = 3) -> list[str]:
-        hits = difflib.get_close_matches(squash(text), list(self._by_name), n=n, cutoff=0.5)
-        return list(dict.fromkeys(self._by_name[h].name for h in hits))
+        """The schools whose name or alias is most like `text` (similarity 2·common/total of at least 0.5; equals in
+        roster order), for a hint: rapidfuzz, a few ms over a province's 30,000 names (difflib took 0.2 s)."""
+        hits = process.extract(squash(text), self._names, scorer=fuzz.ratio, limit=n, score_cutoff=50)
+        return list(dict.fromkeys(self._by_name[h].name for h, _, _ in hits))
 
     def due(self, cutoff_day: dt.date) -> list[School]:
         return [s for s in self.schools if s.active_on(cutoff_day)]
