@@ -41,6 +41,7 @@ from .workbooks import (
 log = logging.getLogger(__name__)
 
 CONTENT_KEYS = ("week", "cutoff", "files", "totals", "by_zone", "by_stage", "missing_units")
+META_FILE_KEYS = ("file", "school_name", "received_at", "outcome", "sha256")  # what the 输入文件 sheets show
 
 
 @dataclass
@@ -154,6 +155,11 @@ def _zone_meta(meta: Meta, zone: str, schools: list[dict]) -> Meta:
     return replace(meta, files=[f for f in meta.files if f.get("school_name") in names])
 
 
+def _of_zone(zone: str, rows: list[dict]) -> list[dict]:
+    """The rows of a zone (schools, dropped hazards) for its extract: a writer is sent these, not the city's."""
+    return [r for r in rows if r["zone"] == zone]
+
+
 def _latest(paths: Paths, week: str) -> tuple[Path, dict] | None:
     folder = paths.reports_root / week
     revisions = sorted((int(p.name[1:]), p) for p in folder.glob("r*") if p.name[1:].isdigit()) if folder.is_dir() else []
@@ -180,7 +186,8 @@ def _write(paths: Paths, settings: Settings, content: dict, wf, revision: int, g
     week_dir.mkdir(parents=True, exist_ok=True)
     final = week_dir / f"r{revision}"
     with staged_dir(final) as tmp:
-        meta = Meta(settings.bureau_name, week, wf.cutoff, revision, generated_at, __version__, content["files"],
+        files = [{k: f.get(k) for k in META_FILE_KEYS} for f in content["files"]]  # what a writer is sent
+        meta = Meta(settings.bureau_name, week, wf.cutoff, revision, generated_at, __version__, files,
                     spoken(week, settings), settings.signature.model_dump())
         spec = layout()
         names = {
@@ -199,7 +206,8 @@ def _write(paths: Paths, settings: Settings, content: dict, wf, revision: int, g
             pool.submit(write_zone_report, tmp / names["zone_report"], meta, rest["schools"], wf.by_zone,
                         rest["dropped"]),
             *(pool.submit(write_zone_report, tmp / extracts[z["zone"]], _zone_meta(meta, z["zone"], rest["schools"]),
-                          rest["schools"], [z], rest["dropped"], "zone-extract") for z in wf.by_zone),
+                          _of_zone(z["zone"], rest["schools"]), [z], _of_zone(z["zone"], rest["dropped"]),
+                          "zone-extract") for z in wf.by_zone),
         ]
         futures.wait(written)  # all finished before a failure removes the folder they write in
         for job in written:

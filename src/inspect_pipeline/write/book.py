@@ -135,18 +135,22 @@ class Sheet:
         self._note(r, c, c, _shown(kind, value, style), style)
 
     def _write(self, r: int, c: int, kind: str, value: object, fmt) -> None:
+        write, value = self._writer(kind, value)
+        write(r, c, value, fmt)
+
+    def _writer(self, kind: str, value: object) -> tuple[Callable, object]:
+        """The worksheet's method that writes a value of this kind, and the value as it takes it."""
         if kind == "blank":
-            self.ws.write_blank(r, c, None, fmt)
-        elif kind == "number":
-            self.ws.write_number(r, c, value, fmt)
-        elif kind == "bool":
-            self.ws.write_boolean(r, c, value, fmt)
-        elif kind == "date":
-            self.ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), fmt)
-        elif kind == "datetime":
-            self.ws.write_datetime(r, c, value, fmt)
-        else:
-            self.ws.write_string(r, c, value, fmt)
+            return self.ws.write_blank, None
+        if kind == "number":
+            return self.ws.write_number, value
+        if kind == "bool":
+            return self.ws.write_boolean, value
+        if kind == "date":
+            return self.ws.write_datetime, dt.datetime.combine(value, dt.time())
+        if kind == "datetime":
+            return self.ws.write_datetime, value
+        return self.ws.write_string, value
 
     def rows(self, top: int, rows: Iterable[Sequence[object]], style_of: Callable[[int, object], str]) -> None:
         """Rows of cells from column 0 of row `top` down, each cell as `put` writes it, in `style_of(column,
@@ -167,12 +171,13 @@ class Sheet:
                     cell_style = kind if kind in ("date", "datetime") and style not in ("date", "datetime") else style
                     shown = _shown(kind, shown_value, cell_style)
                     self._note(r, c, c, shown, cell_style)  # its width; a value seen again needs no more
-                    done = (kind, shown_value, self.book.format(cell_style), shown, cell_style)
+                    write, written = self._writer(kind, shown_value)
+                    done = (write, written, self.book.format(cell_style), shown, cell_style)
                     if key is not None:
                         seen[key] = done
                 elif done[4] in WRAPPED:
                     self.wrapped.setdefault(r, []).append((c, c, done[3], SIZES.get(done[4], BASE_PT)))
-                self._write(r, c, done[0], done[1], done[2])
+                done[0](r, c, done[1], done[2])
 
     def row(self, r: int, c: int, values: Iterable[object], style: str = "text", *, bold: bool = False) -> None:
         for i, value in enumerate(values):
@@ -216,7 +221,7 @@ class Sheet:
             return  # sentences above a table do not size its columns
         need = text_width(shown, size)
         cap = HEAD_CAP if style == "head" else self.caps.get(c0, TEXT_CAP) if style in WRAPPED else None
-        if cap is not None:
+        if cap is not None and need > cap:  # wider than the cap: it wraps, down to its longest word
             need = min(need, max(cap, _longest_word(shown, size)))
         self.measured[c0] = max(self.measured.get(c0, MIN_WIDTH), need)
 
@@ -235,16 +240,21 @@ class Sheet:
         if height:
             self.ws.set_row(r, height)
 
-    def _lines(self, entry: tuple) -> int:
+    def _lines(self, entry: tuple, rooms: dict | None = None) -> int:
+        """Lines a wrapped entry takes; `rooms` keeps the width of each span once the widths are final."""
         c0, c1, shown, size = entry
-        room = sum(self.width(c) for c in range(c0, c1 + 1)) + (c1 - c0)
+        room = rooms.get((c0, c1)) if rooms is not None else None
+        if room is None:
+            room = sum(self.width(c) for c in range(c0, c1 + 1)) + (c1 - c0)
+            if rooms is not None:
+                rooms[(c0, c1)] = room
         return lines_needed(shown, room, size)
 
-    def _needed(self, r: int) -> float:
+    def _needed(self, r: int, rooms: dict | None = None) -> float:
         """The height row r needs (0: the default height will do)."""
         height = self.heights.pop(r, 0.0)
         for entry in self.wrapped.pop(r, []):
-            lines, size = self._lines(entry), entry[3]
+            lines, size = self._lines(entry, rooms), entry[3]
             if lines > 1 or size > BASE_PT:
                 height = max(height, row_height(lines, size))
         return height
@@ -267,7 +277,8 @@ class Sheet:
             if self._row >= 0:
                 self._size_row(self._row)
         else:
-            heights = {r: self._needed(r) for r in sorted(set(self.wrapped) | set(self.heights))}
+            rooms: dict = {}  # the widths are final here
+            heights = {r: self._needed(r, rooms) for r in sorted(set(self.wrapped) | set(self.heights))}
             for r0, r1, entry in self.tall:  # the rows a merged cell spans together hold its lines
                 have = sum(heights.get(r) or row_height(1) for r in range(r0, r1 + 1))
                 need = row_height(self._lines(entry), entry[3])
