@@ -255,8 +255,8 @@ def hazard_details(conn: Connection, observation_ids: list[int]) -> pd.DataFrame
         rows = conn.execute(
             sa.select(o.id, o.location, o.description, o.measures, o.owner, o.interim_control, o.category)
             .where(o.id.in_(ids))
-        ).all()
-    return pd.DataFrame(rows, columns=cols)
+        )
+        return rows_frame(rows, cols)
 
 
 def effective_deadline(h: pd.DataFrame) -> pd.Series:

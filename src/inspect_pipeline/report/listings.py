@@ -14,6 +14,7 @@ from ..core.weeks import shift
 from ..record.db import submissions
 from ..schools.roster import Roster
 from .figures import WeekFigures, hazard_details, rate_points, received_by
+from .workbooks import layout
 
 REPORT_STATUS = {"on_time": "按时", "late": "迟报", "missing": "未报", "rejected": "退回未重报", "not_due": "不需报送"}
 
@@ -83,19 +84,18 @@ def school_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
 
 
 def hazard_list(wf: WeekFigures, conn: Connection, *, overdue_too: bool) -> list[dict]:
-    """Open 重大 hazards (and, for the city bureau, open overdue ones), by zone, school and found date."""
+    """Open 重大 hazards (and, for the city bureau, open overdue ones), by zone, school and found date: the columns
+    of the hazard list (reports.toml) and the zone."""
     h = wf.hazards
     if h.empty:
         return []
     keep = ~h["done"] & (h["major"] | (h["overdue"] if overdue_too else False))
     chosen = h[keep]
     chosen = chosen.merge(hazard_details(conn, [int(i) for i in chosen["observation_id"]]), on="observation_id")
-    rows = chosen.sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records")
-    for row in rows:
-        row["overdue"] = "是" if row["overdue"] else "否"
-        row["funds_wan"] = None if pd.isna(row["funds_wan"]) else row["funds_wan"]
-        row["age_days"] = _age(row["found_date"], wf)
-    return rows
+    chosen = chosen.sort_values(["zone", "school_name", "found_date", "code"])
+    chosen = chosen.assign(overdue=chosen["overdue"].map({True: "是", False: "否"}),
+                           age_days=_age_days(chosen["found_date"], wf))
+    return _records(chosen, _listed("hazard_list"))
 
 
 def ledger_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]:
@@ -105,23 +105,17 @@ def ledger_rows(wf: WeekFigures, roster: Roster, conn: Connection) -> list[dict]
     if h.empty:
         return []
     schools = roster.by_id
-    rows = (h.merge(hazard_details(conn, [int(i) for i in h["observation_id"]]), on="observation_id")
-            .sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records"))
+    frame = (h.merge(hazard_details(conn, [int(i) for i in h["observation_id"]]), on="observation_id")
+             .sort_values(["zone", "school_name", "found_date", "code"]))
+    rows = _records(frame.assign(age_days=_age_days(frame["found_date"], wf)), list(frame.columns) + ["age_days"])
     for row in rows:
-        for key, value in row.items():  # plain values: None for missing, dates as dates
-            if isinstance(value, pd.Timestamp):
-                row[key] = value.date()
-            elif value is None or isinstance(value, float | type(pd.NaT)) and pd.isna(value):
-                row[key] = None
         row["section_owner"] = schools[row["school_id"]].section_owner
-        row["overdue"], row["done"], row["major"] = bool(row["overdue"]), bool(row["done"]), bool(row["major"])
-        row["age_days"] = _age(row["found_date"], wf)
     return rows
 
 
 def dropped_list(wf: WeekFigures, conn: Connection) -> list[dict]:
     """Open hazards of schools that reported this week but did not list them (hazard-dropped): still open in the
-    ledger, listed for the zone leader."""
+    ledger, listed for the zone leader (the columns of the dropped list, and the zone)."""
     h = wf.hazards
     r = wf.reporting
     reported = set(r.loc[(r["week"] == wf.week) & r["received"], "school_id"])
@@ -129,17 +123,32 @@ def dropped_list(wf: WeekFigures, conn: Connection) -> list[dict]:
     if dropped.empty:
         return []
     dropped = dropped.merge(hazard_details(conn, [int(i) for i in dropped["observation_id"]]), on="observation_id")
-    rows = dropped.sort_values(["zone", "school_name", "found_date", "code"]).to_dict("records")
-    for row in rows:
-        row["age_days"] = _age(row["found_date"], wf)
-    return rows
+    dropped = dropped.sort_values(["zone", "school_name", "found_date", "code"])
+    return _records(dropped.assign(age_days=_age_days(dropped["found_date"], wf)), _listed("dropped_list"))
 
 
-def _age(found: object, wf: WeekFigures) -> int | None:
-    """Days from the hazard's found date to the week's cutoff."""
-    if found is None or pd.isna(found):
-        return None
-    return (wf.cutoff.date() - pd.Timestamp(found).date()).days
+def _listed(kind: str) -> list[str]:
+    """The keys a list's rows carry: its columns in reports.toml, and the zone (extracts, summaries)."""
+    return list(dict.fromkeys([*(c["key"] for c in layout()[kind]["columns"]), "zone"]))
+
+
+def _records(frame: pd.DataFrame, keys: list[str]) -> list[dict]:
+    """The frame's rows as dicts of `keys`, with plain values (None where missing, dates as dates), made column by
+    column: a province's lists have ~275,000 rows, and pandas' to_dict boxes each cell on its own."""
+    columns = [_plain(frame[k]) for k in keys]
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _plain(column: pd.Series) -> list:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        column = column.dt.date
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def _age_days(found: pd.Series, wf: WeekFigures) -> pd.Series:
+    """Days from each hazard's found date to the week's cutoff (missing where the date is)."""
+    days = (pd.Timestamp(wf.cutoff.date()) - pd.to_datetime(found).dt.normalize()).dt.days
+    return days.astype("Int64")
 
 
 def missing_list(wf: WeekFigures, roster: Roster, conn: Connection, settings: Settings) -> list[dict]:
