@@ -172,10 +172,11 @@ class Sheet:
                     shown = _shown(kind, shown_value, cell_style)
                     self._note(r, c, c, shown, cell_style)  # its width; a value seen again needs no more
                     write, written = self._writer(kind, shown_value)
-                    done = (write, written, self.book.format(cell_style), shown, cell_style)
+                    one_line = cell_style in WRAPPED and self._one_line(c, c, shown, SIZES.get(cell_style, BASE_PT))
+                    done = (write, written, self.book.format(cell_style), shown, cell_style, one_line)
                     if key is not None:
                         seen[key] = done
-                elif done[4] in WRAPPED:
+                elif done[4] in WRAPPED and not done[5]:
                     self.wrapped.setdefault(r, []).append((c, c, done[3], SIZES.get(done[4], BASE_PT)))
                 done[0](r, c, done[1], done[2])
 
@@ -215,15 +216,23 @@ class Sheet:
     def _note(self, r: int, c0: int, c1: int, shown: str, style: str) -> None:
         self.last_col = max(self.last_col, c1)
         size = SIZES.get(style, BASE_PT)
-        if style in WRAPPED:
+        if shown and style not in ("title", "subtitle", "note", "alert"):  # sentences above a table do not size
+            need = text_width(shown, size)                                   # its columns
+            cap = HEAD_CAP if style == "head" else self.caps.get(c0, TEXT_CAP) if style in WRAPPED else None
+            if cap is not None and need > cap:  # wider than the cap: it wraps, down to its longest word
+                need = min(need, max(cap, _longest_word(shown, size)))
+            self.measured[c0] = max(self.measured.get(c0, MIN_WIDTH), need)
+        if style in WRAPPED and not self._one_line(c0, c1, shown, size):
             self.wrapped.setdefault(r, []).append((c0, c1, shown, size))
-        if not shown or style in ("title", "subtitle", "note", "alert"):
-            return  # sentences above a table do not size its columns
-        need = text_width(shown, size)
-        cap = HEAD_CAP if style == "head" else self.caps.get(c0, TEXT_CAP) if style in WRAPPED else None
-        if cap is not None and need > cap:  # wider than the cap: it wraps, down to its longest word
-            need = min(need, max(cap, _longest_word(shown, size)))
-        self.measured[c0] = max(self.measured.get(c0, MIN_WIDTH), need)
+
+    def _one_line(self, c0: int, c1: int, shown: str, size: float) -> bool:
+        """True when a wrapped text is sure to take one line at the default height, whatever the sheet's columns
+        become: it fits the width its column has now, and a column only ever grows (a list's short texts are
+        then not kept for `_needed`)."""
+        if c0 != c1 or size != BASE_PT or "\n" in shown:
+            return False
+        least = self.fixed[c0] if c0 in self.fixed else self.measured.get(c0, MIN_WIDTH)
+        return text_width(shown, size) <= least
 
     def width(self, c: int) -> float:
         return self.fixed.get(c, self.measured.get(c, MIN_WIDTH + 4))

@@ -43,6 +43,10 @@ def units(text: str) -> int:
 @lru_cache(maxsize=1 << 16)  # a report measures the same zone, school and status texts thousands of times
 def line_points(text: str, size: float = BASE_PT) -> float:
     """Printed width of one line: a CJK character is as wide as the font size, others a little over half."""
+    return _points(text, size)
+
+
+def _points(text: str, size: float) -> float:
     wide = _wide_count(text)
     return (wide + (len(text) - wide) * HALF) * size
 
@@ -54,7 +58,10 @@ def text_width(text: object, size: float = BASE_PT) -> float:
 
 @lru_cache(maxsize=1 << 16)  # a report's list sheets measure the same few thousand texts for every row
 def _text_width(text: str, size: float) -> float:
-    longest = max(line_points(line, size) for line in text.split("\n"))
+    if "\n" in text:
+        longest = max(line_points(line, size) for line in text.split("\n"))
+    else:  # most texts: one line, measured once (a list's descriptions are all different)
+        longest = _points(text, size)
     return round((longest + CELL_PADDING_PT - 3.75) / 5.25 + 0.6, 1)
 
 
